@@ -1,0 +1,60 @@
+# The commands CI and developers run. `make run` and `make test` work on a fresh machine:
+# both install what is missing first (.ci/setup).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# wasm-opt comes from npm's binaryen (Debian's breaks hydration); cargo tools from ~/.cargo/bin.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+SITE_ROOT := $(CURDIR)/target/site
+BIN_DEBUG := $(TARGET_DIR)/debug/dingding-attendance
+BIN_RELEASE := $(TARGET_DIR)/release/dingding-attendance
+
+.PHONY: help setup env run dev build release lint test test-rust test-browser fmt bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## install the toolchain pieces a fresh machine lacks (skips what is there)
+	bash .ci/setup
+
+env: ## create .env with a freshly generated SECRET_KEY if there is none
+	@if [ ! -f .env ]; then \
+	  key=$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n'); \
+	  sed "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" .env.example > .env; \
+	  echo "created .env with a new SECRET_KEY"; \
+	fi
+
+release: setup ## build the optimised server and site (target/site, precompressed)
+	cargo leptos build --release
+	bash bench/precompress.sh "$(SITE_ROOT)"
+
+run: release env ## build and run the app on http://localhost:5000 (embedded SQLite in data/)
+	SITE_ROOT="$(SITE_ROOT)" "$(BIN_RELEASE)" serve
+
+dev: setup env ## live-reloading development server (cargo leptos watch)
+	LEPTOS_ENV=DEV cargo leptos watch
+
+fmt: ## format the code
+	cargo fmt --all
+
+lint: ## rustfmt check and clippy -D warnings for the server (ssr) and browser (hydrate) builds
+	cargo fmt --all -- --check
+	cargo clippy -p server -p app -p migration --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+test-rust: ## unit and HTTP integration tests
+	cargo test -p app -p server -p migration
+
+test-browser: ## headless-Chromium tests against the debug build
+	cargo leptos build
+	cd end2end && SERVER_BIN="$(BIN_DEBUG)" SITE_ROOT="$(SITE_ROOT)" node --test --test-concurrency=1 tests/
+
+test: setup lint test-rust test-browser ## everything CI runs
+
+bench: setup ## release build + size, start-up, memory and load figures into bench/RESULTS.md
+	bash bench/run.sh
+
+clean: ## remove build output
+	cargo clean

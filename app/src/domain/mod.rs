@@ -1,0 +1,13 @@
+//! Pure rules and types shared by the server and the browser: no async, no I/O, no ORM,
+//! and no reading of the clock (callers pass the time in).
+
+mod time;
+
+pub use time::{Minutes, Timezone};
+
+/// A value that does not satisfy its rule. `expected` says what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{expected}")]
+pub struct InvalidValue {
+    pub expected: &'static str,
+}

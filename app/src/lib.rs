@@ -1,0 +1,17 @@
+//! dingding-attendance: domain rules, the Leptos UI and the server functions.
+//!
+//! `domain` is pure and compiled for both sides; `ssr` holds server-only services;
+//! `api` holds the server functions; `ui` the components and pages.
+
+pub mod api;
+pub mod domain;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod ui;
+
+pub use error::AppError;
+pub use ui::{App, shell};
+
+/// The version shown in the UI and reported by `/api/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the release, measures size, start-up, memory and /api/health throughput, and
+# appends the figures to bench/RESULTS.md. Figures are reported, never asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+site_root=$PWD/target/site
+binary=$target_dir/release/dingding-attendance
+connections=64
+duration=${BENCH_DURATION:-15s}
+
+cargo leptos build --release
+bash bench/precompress.sh "$site_root"
+
+kib() { echo $(( ($1 + 512) / 1024 )); }
+size() { stat -c %s "$1"; }
+wasm=$site_root/pkg/dingding-attendance.wasm
+js=$site_root/pkg/dingding-attendance.js
+css=$site_root/pkg/dingding-attendance.css
+
+work=$(mktemp -d)
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port/api/health
+run_server() {
+  # env execs the server, so $! is the server's own pid.
+  env -i -C "$work" PATH="$PATH" APP_ENV=production SECRET_KEY=bench-secret-key-0123456789abcdef \
+    HOST=127.0.0.1 PORT="$port" SITE_ROOT="$site_root" LOG_LEVEL=warn "$binary" serve >"$work/server.log" 2>&1 &
+  pid=$!
+}
+wait_healthy() {
+  for _ in $(seq 1 3000); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.005
+  done
+  echo "server did not become healthy" >&2; cat "$work/server.log" >&2; return 1
+}
+stop_server() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+
+# Start-up: from exec to the first 200 from /api/health; first run creates the database.
+startups=()
+for run in 1 2 3 4 5; do
+  start=$(date +%s%N)
+  run_server
+  wait_healthy
+  end=$(date +%s%N)
+  startups+=($(( (end - start) / 1000000 )))
+  if [ "$run" -lt 5 ]; then stop_server; fi
+done
+first_startup=${startups[0]}
+warm_startup=$(printf '%s\n' "${startups[@]:1}" | sort -n | sed -n 2p)
+
+sleep 2
+idle_rss_kib=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
+curl -fsS -o /dev/null "http://127.0.0.1:$port/"
+wrk_out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$url")
+rps=$(awk '/Requests\/sec/{print $2}' <<<"$wrk_out")
+p99=$(awk '$1=="99%"{print $2}' <<<"$wrk_out")
+p50=$(awk '$1=="50%"{print $2}' <<<"$wrk_out")
+loaded_rss_kib=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
+stop_server
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+{
+  echo
+  echo "## $(date -u +%Y-%m-%d) · commit $commit"
+  echo
+  echo "Machine: $(nproc) cores ($cpu), $mem, $(uname -m), rustc $(rustc --version | cut -d' ' -f2)."
+  echo
+  echo "| figure | value |"
+  echo "|---|---|"
+  echo "| server binary (release, stripped) | $(kib "$(size "$binary")") KiB |"
+  echo "| wasm raw / gzip / brotli | $(kib "$(size "$wasm")") / $(kib "$(size "$wasm.gz")") / $(kib "$(size "$wasm.br")") KiB |"
+  echo "| js glue raw / brotli | $(kib "$(size "$js")") / $(kib "$(size "$js.br")") KiB |"
+  echo "| css raw / brotli | $(kib "$(size "$css")") / $(kib "$(size "$css.br")") KiB |"
+  echo "| start-up to healthy /api/health, fresh database | $first_startup ms |"
+  echo "| start-up to healthy /api/health, existing database (median of 4) | $warm_startup ms |"
+  echo "| idle RSS after start-up | $(( idle_rss_kib / 1024 )) MiB |"
+  echo "| RSS after the load test | $(( loaded_rss_kib / 1024 )) MiB |"
+  echo "| /api/health, wrk $connections connections, $duration | $rps req/s, p50 $p50, p99 $p99 |"
+} | tee -a bench/RESULTS.md

@@ -1,0 +1,14 @@
+//! Database migrations. Append-only once landed; never import entities here.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_setting;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_setting::Migration)]
+    }
+}

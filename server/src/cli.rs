@@ -1,0 +1,37 @@
+//! Command-line interface. Without a subcommand the server starts (`serve`).
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dingding-attendance",
+    version,
+    about = "钉钉打卡提醒系统：排班、节假日与上下班打卡提醒 (shift schedules and clock-in reminders)",
+    long_about = None,
+    after_help = "Configuration comes from environment variables and an optional .env file; see README.md."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web server and the reminder worker (the default)
+    Serve,
+    /// Create the database if missing and apply all migrations, then exit
+    #[command(alias = "init_db")]
+    InitDb,
+    /// Request /api/health of a running server; exit 0 when healthy, 1 otherwise
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Full URL to check [default: http://127.0.0.1:$PORT/api/health]
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for the answer
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+}

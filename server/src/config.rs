@@ -1,0 +1,647 @@
+//! One typed configuration, parsed and validated once at start-up.
+//!
+//! Parsing reads variables through a lookup function, so tests build a `Config` from a
+//! plain map and never touch the process environment. Nothing here writes to disk:
+//! directories are created by `startup`.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use app::domain::{Minutes, Timezone};
+
+/// Secret keys that ship in the original's examples: treated as "not set".
+const PLACEHOLDER_SECRET_KEYS: &[&str] = &[
+    "your-secret-key-here",
+    "your-secret-key-change-this",
+    "change-me",
+    "changeme",
+    "secret",
+];
+
+/// A configuration value that was present but unusable: names the variable, the value and
+/// what would have been accepted. Its `Display` is the one line printed before exiting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {variable}={value:?} is invalid: {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
+        Self {
+            variable,
+            // Never echo a secret back, even an invalid one.
+            value: if is_secret_variable(variable) {
+                "<redacted>".to_owned()
+            } else {
+                value.to_owned()
+            },
+            expected: expected.into(),
+        }
+    }
+}
+
+fn is_secret_variable(variable: &str) -> bool {
+    matches!(
+        variable,
+        "SECRET_KEY" | "API_TOKEN" | "CHECK_URL" | "WORKING_URL" | "NO_WORK_URL"
+    )
+}
+
+/// A string whose `Debug` and `Display` never reveal it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Development,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Development => "development",
+        }
+    }
+}
+
+/// Where the data lives. SQLite paths are kept as paths so the directory can be created
+/// before connecting; PostgreSQL URLs are passed through untouched.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(SqliteLocation),
+    Postgres(Secret),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqliteLocation {
+    File(PathBuf),
+    /// A private in-memory database, for tests.
+    Memory,
+}
+
+impl DatabaseUrl {
+    /// Accepts sqlx's `sqlite://relative.db`, `sqlite:relative.db`, `sqlite::memory:` and
+    /// SQLAlchemy's `sqlite:///relative.db` / `sqlite:////absolute.db` used by the Flask
+    /// original, plus `postgres://` / `postgresql://`. Query strings such as `?mode=rwc`
+    /// are accepted and ignored: we always create the file if missing.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let expected = "expected sqlite://path/to/app.db, sqlite:////absolute/app.db or postgres://user:password@host/db";
+        let invalid = || ConfigError::new("DATABASE_URL", raw, expected);
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let rest = raw.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+            if rest.is_empty() || rest.starts_with('/') {
+                return Err(invalid());
+            }
+            return Ok(Self::Postgres(Secret::new(raw)));
+        }
+        let Some(rest) = raw.strip_prefix("sqlite:") else {
+            return Err(invalid());
+        };
+        let path = rest.split('?').next().unwrap_or_default();
+        if path == ":memory:" || path == "//:memory:" {
+            return Ok(Self::Sqlite(SqliteLocation::Memory));
+        }
+        // SQLAlchemy: three slashes mean a relative path, four an absolute one.
+        let path = if let Some(absolute) = path.strip_prefix("////") {
+            format!("/{absolute}")
+        } else if let Some(relative) = path.strip_prefix("///") {
+            relative.to_owned()
+        } else if let Some(sqlx_path) = path.strip_prefix("//") {
+            sqlx_path.to_owned()
+        } else {
+            path.to_owned()
+        };
+        if path.is_empty() || path.ends_with('/') {
+            return Err(invalid());
+        }
+        Ok(Self::Sqlite(SqliteLocation::File(PathBuf::from(path))))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(location) => f.debug_tuple("Sqlite").field(location).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub secret_key: Secret,
+    /// True when `secret_key` was generated because none was configured (development only).
+    pub secret_key_generated: bool,
+    pub database: DatabaseUrl,
+    pub api_token: Option<Secret>,
+    pub check_url: Option<Secret>,
+    pub working_url: Option<Secret>,
+    pub no_work_url: Option<Secret>,
+    pub reminder_enabled: bool,
+    pub work_overtime: Minutes,
+    pub timezone: Timezone,
+    pub host: IpAddr,
+    pub port: u16,
+    pub log_filter: String,
+    pub log_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub upload_dir: PathBuf,
+    /// Where cargo-leptos put the compiled site (wasm, js, css, assets).
+    pub site_root: PathBuf,
+    /// cargo-leptos's live-reload port during `cargo leptos watch`.
+    pub reload_port: u32,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the variables it breaks.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses every variable; `lookup` returns a variable's value, `None` when unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // Empty values count as unset, as in the Flask original's `os.environ.get(..) or default`.
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let environment = parse_environment(&var)?;
+
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let database = match var("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw)?,
+            None => DatabaseUrl::Sqlite(SqliteLocation::File(data_dir.join("app.db"))),
+        };
+
+        let (secret_key, secret_key_generated) = match (var("SECRET_KEY"), environment) {
+            (Some(key), _) if !is_placeholder_secret(&key) => (Secret::new(key), false),
+            (_, Environment::Development) => (Secret::new(random_hex(32)), true),
+            (raw, Environment::Production) => {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    raw.as_deref().unwrap_or(""),
+                    "a private random value is required in production; generate one with \
+                     `openssl rand -hex 32` (or `python3 -c 'import secrets; print(secrets.token_hex(32))'`) \
+                     and put it in .env as SECRET_KEY=...",
+                ));
+            }
+        };
+
+        let reminder_enabled = match var("REMINDER_ENABLED") {
+            Some(raw) => parse_bool(&raw).ok_or_else(|| {
+                ConfigError::new("REMINDER_ENABLED", &raw, "expected true or false")
+            })?,
+            None => true,
+        };
+
+        let work_overtime = match var("WORK_OVERTIME") {
+            Some(raw) => Minutes::parse(&raw)
+                .map_err(|rule| ConfigError::new("WORK_OVERTIME", &raw, rule.to_string()))?,
+            None => Minutes::ZERO,
+        };
+
+        // TIMEZONE wins; TZ (set in containers) is the fallback.
+        let timezone = match var("TIMEZONE")
+            .map(|v| ("TIMEZONE", v))
+            .or_else(|| var("TZ").map(|v| ("TZ", v)))
+        {
+            Some((name, raw)) => Timezone::parse(&raw)
+                .map_err(|rule| ConfigError::new(name, &raw, rule.to_string()))?,
+            None => Timezone::default(),
+        };
+
+        let host = match var("HOST") {
+            Some(raw) => raw.parse::<IpAddr>().map_err(|_| {
+                ConfigError::new(
+                    "HOST",
+                    &raw,
+                    "expected an IP address such as 0.0.0.0 or 127.0.0.1",
+                )
+            })?,
+            None => IpAddr::from([0, 0, 0, 0]),
+        };
+        let port = match var("PORT") {
+            Some(raw) => parse_port(&raw)?,
+            None => 5000,
+        };
+
+        let log_filter = match var("LOG_LEVEL") {
+            Some(raw) => parse_log_level(&raw)?,
+            None => default_log_filter(environment).to_owned(),
+        };
+
+        let reload_port = match var("LEPTOS_RELOAD_PORT") {
+            Some(raw) => raw.parse::<u32>().map_err(|_| {
+                ConfigError::new("LEPTOS_RELOAD_PORT", &raw, "expected a port number")
+            })?,
+            None => 5001,
+        };
+
+        Ok(Self {
+            environment,
+            secret_key,
+            secret_key_generated,
+            database,
+            api_token: var("API_TOKEN").map(Secret::new),
+            check_url: optional_url(&var, "CHECK_URL")?,
+            working_url: optional_url(&var, "WORKING_URL")?,
+            no_work_url: optional_url(&var, "NO_WORK_URL")?,
+            reminder_enabled,
+            work_overtime,
+            timezone,
+            host,
+            port,
+            log_filter,
+            log_dir: PathBuf::from(var("LOG_DIR").unwrap_or_else(|| "logs".to_owned())),
+            data_dir,
+            upload_dir: PathBuf::from(var("UPLOAD_DIR").unwrap_or_else(|| "uploads".to_owned())),
+            site_root: PathBuf::from(
+                var("SITE_ROOT")
+                    .or_else(|| var("LEPTOS_SITE_ROOT"))
+                    .unwrap_or_else(|| "target/site".to_owned()),
+            ),
+            reload_port,
+        })
+    }
+
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The directories the server writes to, each with the variable that configures it.
+    pub fn writable_dirs(&self) -> Vec<(&'static str, &Path)> {
+        let mut dirs = vec![
+            ("DATA_DIR", self.data_dir.as_path()),
+            ("LOG_DIR", self.log_dir.as_path()),
+            ("UPLOAD_DIR", self.upload_dir.as_path()),
+        ];
+        if let DatabaseUrl::Sqlite(SqliteLocation::File(path)) = &self.database
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            dirs.push(("DATABASE_URL", parent));
+        }
+        dirs
+    }
+}
+
+fn parse_environment(var: &impl Fn(&str) -> Option<String>) -> Result<Environment, ConfigError> {
+    // APP_ENV, then the original's FLASK_CONFIG; under `cargo leptos watch` LEPTOS_ENV=DEV
+    // makes development the default, everywhere else production is (safe by default).
+    for name in ["APP_ENV", "FLASK_CONFIG"] {
+        if let Some(raw) = var(name) {
+            return match raw.to_ascii_lowercase().as_str() {
+                "production" | "prod" => Ok(Environment::Production),
+                "development" | "dev" | "default" | "testing" => Ok(Environment::Development),
+                _ => Err(ConfigError::new(
+                    if name == "APP_ENV" {
+                        "APP_ENV"
+                    } else {
+                        "FLASK_CONFIG"
+                    },
+                    &raw,
+                    "expected production or development",
+                )),
+            };
+        }
+    }
+    Ok(match var("LEPTOS_ENV").as_deref() {
+        Some("DEV") => Environment::Development,
+        _ => Environment::Production,
+    })
+}
+
+fn is_placeholder_secret(key: &str) -> bool {
+    PLACEHOLDER_SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_port(raw: &str) -> Result<u16, ConfigError> {
+    match raw.parse::<u32>() {
+        Ok(port @ 1..=65535) => Ok(port as u16),
+        _ => Err(ConfigError::new(
+            "PORT",
+            raw,
+            "expected a port number between 1 and 65535",
+        )),
+    }
+}
+
+fn parse_log_level(raw: &str) -> Result<String, ConfigError> {
+    let level = raw.to_ascii_lowercase();
+    match level.as_str() {
+        "trace" | "debug" | "info" | "warn" | "warning" | "error" => {
+            let level = if level == "warning" { "warn" } else { &level };
+            // sqlx logs every statement at info: keep it quiet unless asked for by a directive.
+            Ok(format!("{level},sqlx=warn,sea_orm=warn"))
+        }
+        // Anything with '=' is a tracing directive list, e.g. "info,server=debug".
+        _ if raw.contains('=') && tracing_subscriber::EnvFilter::try_new(raw).is_ok() => {
+            Ok(raw.to_owned())
+        }
+        _ => Err(ConfigError::new(
+            "LOG_LEVEL",
+            raw,
+            "expected trace, debug, info, warn or error (or a tracing directive such as info,server=debug)",
+        )),
+    }
+}
+
+fn default_log_filter(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Production => "info,sqlx=warn,sea_orm=warn",
+        Environment::Development => "info,server=debug,app=debug,sqlx=warn,sea_orm=warn",
+    }
+}
+
+fn optional_url(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(None);
+    };
+    let host = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .unwrap_or_default();
+    if host.is_empty() || raw.contains(char::is_whitespace) {
+        return Err(ConfigError::new(
+            name,
+            &raw,
+            "expected an http:// or https:// URL",
+        ));
+    }
+    Ok(Some(Secret::new(raw)))
+}
+
+/// `bytes` random bytes as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source is unavailable");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn production(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ];
+        all.extend_from_slice(vars);
+        parse(&all)
+    }
+
+    #[test]
+    fn defaults_match_the_original_deployment() {
+        let config = production(&[]).expect("valid");
+        assert_eq!(config.port, 5000);
+        assert_eq!(config.host, IpAddr::from([0, 0, 0, 0]));
+        assert!(config.reminder_enabled);
+        assert_eq!(config.work_overtime, Minutes::ZERO);
+        assert_eq!(config.timezone.name(), "Asia/Shanghai");
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("data/app.db")))
+        );
+        assert_eq!(config.log_dir, PathBuf::from("logs"));
+        assert_eq!(config.upload_dir, PathBuf::from("uploads"));
+    }
+
+    #[test]
+    fn bad_work_overtime_names_variable_value_and_rule() {
+        let err = production(&[("WORK_OVERTIME", "abc")]).unwrap_err();
+        assert_eq!(err.variable, "WORK_OVERTIME");
+        assert_eq!(err.value, "abc");
+        assert!(err.to_string().contains("WORK_OVERTIME=\"abc\""), "{err}");
+    }
+
+    #[test]
+    fn unknown_timezone_is_rejected() {
+        let err = production(&[("TIMEZONE", "Mars/Base")]).unwrap_err();
+        assert_eq!(
+            (err.variable, err.value.as_str()),
+            ("TIMEZONE", "Mars/Base")
+        );
+    }
+
+    #[test]
+    fn tz_is_the_fallback_for_timezone() {
+        let config = production(&[("TZ", "Europe/Berlin")]).expect("valid");
+        assert_eq!(config.timezone.name(), "Europe/Berlin");
+        let config =
+            production(&[("TZ", "Europe/Berlin"), ("TIMEZONE", "Asia/Tokyo")]).expect("valid");
+        assert_eq!(config.timezone.name(), "Asia/Tokyo");
+        let err = production(&[("TZ", "Nowhere/Town")]).unwrap_err();
+        assert_eq!(err.variable, "TZ");
+    }
+
+    #[test]
+    fn port_out_of_range_is_rejected() {
+        for bad in ["99999", "0", "-1", "http"] {
+            let err = production(&[("PORT", bad)]).unwrap_err();
+            assert_eq!(err.variable, "PORT", "{bad}");
+        }
+        assert_eq!(production(&[("PORT", "8080")]).expect("valid").port, 8080);
+    }
+
+    #[test]
+    fn database_urls_of_both_styles_are_understood() {
+        let file = |p: &str| DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from(p)));
+        let cases = [
+            ("sqlite://data/app.db?mode=rwc", file("data/app.db")),
+            ("sqlite:///data/app.db", file("data/app.db")),
+            ("sqlite:////app/data/app.db", file("/app/data/app.db")),
+            ("sqlite:data/app.db", file("data/app.db")),
+            (
+                "sqlite::memory:",
+                DatabaseUrl::Sqlite(SqliteLocation::Memory),
+            ),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(DatabaseUrl::parse(raw).expect(raw), expected, "{raw}");
+        }
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:p@db/app")
+                .expect("pg")
+                .backend(),
+            "postgres"
+        );
+        for bad in [
+            "foo://x",
+            "mysql://db/x",
+            "sqlite://",
+            "postgres://",
+            "data/app.db",
+        ] {
+            let err = DatabaseUrl::parse(bad).unwrap_err();
+            assert_eq!(err.variable, "DATABASE_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn database_defaults_into_data_dir() {
+        let config = production(&[("DATA_DIR", "/srv/dd")]).expect("valid");
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("/srv/dd/app.db")))
+        );
+    }
+
+    #[test]
+    fn production_refuses_missing_or_placeholder_secret_key() {
+        for key in ["", "your-secret-key-here", "your-secret-key-change-this"] {
+            let err = parse(&[("FLASK_CONFIG", "production"), ("SECRET_KEY", key)]).unwrap_err();
+            assert_eq!(err.variable, "SECRET_KEY");
+            assert!(err.expected.contains("openssl rand -hex 32"), "{err}");
+            assert!(
+                !err.to_string().contains("your-secret"),
+                "secret echoed: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn development_generates_a_secret_key() {
+        let config = parse(&[("APP_ENV", "development")]).expect("valid");
+        assert!(config.secret_key_generated);
+        assert_eq!(config.secret_key.expose().len(), 64);
+        let other = parse(&[("APP_ENV", "development")]).expect("valid");
+        assert_ne!(config.secret_key, other.secret_key);
+    }
+
+    #[test]
+    fn environment_defaults_to_production_unless_cargo_leptos_says_dev() {
+        assert!(
+            parse(&[]).is_err(),
+            "production without SECRET_KEY must fail"
+        );
+        let config = parse(&[("LEPTOS_ENV", "DEV")]).expect("valid");
+        assert_eq!(config.environment, Environment::Development);
+        let err = parse(&[("APP_ENV", "staging")]).unwrap_err();
+        assert_eq!(err.variable, "APP_ENV");
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        for (raw, expected) in [
+            ("false", false),
+            ("0", false),
+            ("OFF", false),
+            ("True", true),
+            ("yes", true),
+        ] {
+            let config = production(&[("REMINDER_ENABLED", raw)]).expect(raw);
+            assert_eq!(config.reminder_enabled, expected, "{raw}");
+        }
+        assert_eq!(
+            production(&[("REMINDER_ENABLED", "maybe")])
+                .unwrap_err()
+                .variable,
+            "REMINDER_ENABLED"
+        );
+    }
+
+    #[test]
+    fn webhook_urls_are_validated_and_never_echoed() {
+        let err = production(&[(
+            "WORKING_URL",
+            "oapi.dingtalk.com/robot/send?access_token=abc",
+        )])
+        .unwrap_err();
+        assert_eq!(err.variable, "WORKING_URL");
+        assert!(!err.to_string().contains("access_token"), "{err}");
+        let config = production(&[(
+            "WORKING_URL",
+            "https://oapi.dingtalk.com/robot/send?access_token=abc",
+        )])
+        .expect("valid");
+        assert!(!format!("{config:?}").contains("access_token"));
+    }
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let config = production(&[
+            ("API_TOKEN", "tok-123456"),
+            ("DATABASE_URL", "postgres://user:hunter2@db/app"),
+        ])
+        .expect("valid");
+        let debug = format!("{config:?}");
+        for secret in ["tok-123456", "hunter2", "0123456789abcdef"] {
+            assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+        }
+    }
+
+    #[test]
+    fn log_level_accepts_levels_and_directives() {
+        assert!(
+            production(&[("LOG_LEVEL", "DEBUG")])
+                .expect("valid")
+                .log_filter
+                .starts_with("debug")
+        );
+        assert_eq!(
+            production(&[("LOG_LEVEL", "info,server=trace")])
+                .expect("valid")
+                .log_filter,
+            "info,server=trace"
+        );
+        assert_eq!(
+            production(&[("LOG_LEVEL", "loud")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
+    }
+}

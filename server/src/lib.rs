@@ -1,0 +1,10 @@
+//! The dingding-attendance server: configuration, database, HTTP and CLI.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod healthcheck;
+pub mod probe;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

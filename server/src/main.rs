@@ -1,0 +1,61 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::cli::{Cli, Command};
+use server::config::Config;
+use server::{db, healthcheck, startup, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Healthcheck(args) = &command {
+        return healthcheck::run(args);
+    }
+
+    // Every bad value is reported before anything starts or binds.
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = startup::create_writable_dirs(&config) {
+        eprintln!("{error}");
+        return ExitCode::from(2);
+    }
+    let _log_guard = match telemetry::init(&config) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: cannot start logging: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    startup::log_config_warnings(&config);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::InitDb => db::init(&config).await,
+            Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

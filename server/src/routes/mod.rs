@@ -1,0 +1,15 @@
+//! HTTP routes outside the Leptos app: health and (later) the REST API.
+
+pub mod health;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use app::ssr::Services;
+
+/// State shared by the axum handlers and handed to the Leptos routes.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+}

@@ -1,0 +1,49 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_reports_ok_version_database_and_local_time() {
+    let app = spawn_app().await;
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("application/json")
+    );
+    let body: Value = serde_json::from_str(&response.body).expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["time"], "2026-11-23T09:02:03+08:00");
+    assert_eq!(body["timezone"], "Asia/Shanghai");
+    assert!(body["scheduler"].is_string());
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn health_follows_configured_timezone_and_reminder_switch() {
+    let app = crate::helpers::spawn_app_with(&[
+        ("TIMEZONE", "Europe/Berlin"),
+        ("REMINDER_ENABLED", "false"),
+    ])
+    .await;
+    let body: Value = serde_json::from_str(&app.get("/api/health").await.body).expect("json");
+    assert_eq!(body["time"], "2026-11-23T02:02:03+01:00");
+    assert_eq!(body["scheduler"], "disabled");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn health_answers_503_when_the_database_cannot_answer() {
+    let app = spawn_app().await;
+    // Closing the shared pool makes every query fail, as a lost database would.
+    app.db.close_by_ref().await.expect("close");
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status, 503, "{}", response.body);
+    let body: Value = serde_json::from_str(&response.body).expect("json");
+    assert_eq!(body["database"], "error");
+    assert_eq!(body["status"], "error");
+}

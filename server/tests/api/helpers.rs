@@ -1,0 +1,202 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::ssr::clock::FixedClock;
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::DatabaseConnection;
+use server::config::Config;
+use server::probe::{self, ProbeResponse};
+use server::startup::Application;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// 2026-11-23 09:02:03 in Asia/Shanghai.
+pub fn fixed_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3)
+        .single()
+        .expect("valid instant")
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> ProbeResponse {
+        probe::get(&format!("{}{path}", self.base_url), TIMEOUT)
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, content_type: &str, body: &str) -> ProbeResponse {
+        probe::request(
+            "POST",
+            &format!("{}{path}", self.base_url),
+            &[
+                ("Content-Type", content_type),
+                ("Accept", "application/json"),
+            ],
+            body,
+            TIMEOUT,
+        )
+        .await
+        .expect("POST")
+    }
+
+    /// Stops the server the way a signal would and waits for it to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Builds a config the way production does, from variables, with directories in `dir`.
+pub fn test_config(dir: &Path, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("APP_ENV".into(), "production".into()),
+        (
+            "SECRET_KEY".into(),
+            "test-secret-key-0123456789abcdef".into(),
+        ),
+        ("DATA_DIR".into(), dir.join("data").display().to_string()),
+        ("LOG_DIR".into(), dir.join("logs").display().to_string()),
+        (
+            "UPLOAD_DIR".into(),
+            dir.join("uploads").display().to_string(),
+        ),
+        ("SITE_ROOT".into(), dir.join("site").display().to_string()),
+    ]);
+    for (key, value) in extra {
+        vars.insert((*key).to_owned(), (*value).to_owned());
+    }
+    Config::from_lookup(|name| vars.get(name).cloned()).expect("test config is valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(dir.path(), extra);
+    server::startup::create_writable_dirs(&config).expect("dirs");
+    let db = server::db::connect_and_migrate(&config.database)
+        .await
+        .expect("database");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let application = Application::with_listener(
+        &config,
+        listener,
+        db.clone(),
+        Arc::new(FixedClock(fixed_now())),
+    );
+    let base_url = format!("http://{}", application.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base_url,
+        db,
+        dir,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+/// The compiled server binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dingding-attendance"))
+}
+
+/// Runs the binary with only the given variables, in `cwd` (so no developer .env leaks in).
+pub fn run_binary(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    command(cwd, args, vars).output().expect("run binary")
+}
+
+pub fn command(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(vars.iter().copied());
+    command
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Starts the binary as `serve` and waits until `/api/health` answers 200.
+pub async fn start_server_process(cwd: &Path, vars: &[(&str, &str)]) -> (Child, String) {
+    let port = free_port().to_string();
+    let mut all: Vec<(&str, &str)> = vec![("HOST", "127.0.0.1"), ("PORT", &port)];
+    all.extend_from_slice(vars);
+    let mut child = command(cwd, &[], &all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Ok(response) =
+            probe::get(&format!("{base_url}/api/health"), Duration::from_secs(2)).await
+            && response.status == 200
+        {
+            return (child, base_url);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "server exited early with {status}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not become healthy in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, failing the test if it takes longer than `TIMEOUT`.
+pub fn wait_for_exit(child: Child) -> Output {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(TIMEOUT)
+        .expect("server did not exit in time")
+        .expect("wait")
+}

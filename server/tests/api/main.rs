@@ -1,0 +1,9 @@
+//! Drives the real server over HTTP: in-process on a random port with a temporary
+//! database, and as a child process for the CLI, configuration and shutdown contract.
+
+mod helpers;
+
+mod cli;
+mod health;
+mod pages;
+mod process;

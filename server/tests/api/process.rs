@@ -1,0 +1,82 @@
+//! The real binary as a long-running server: start-up, logging, healthcheck, shutdown.
+
+use crate::helpers::{run_binary, send_signal, start_server_process, wait_for_exit};
+
+const API_TOKEN: &str = "api-token-must-not-be-logged-7f3a";
+const SECRET_KEY: &str = "secret-key-must-not-be-logged-9c1e0b";
+const WEBHOOK_TOKEN: &str = "webhook-token-must-not-be-logged-42";
+
+#[tokio::test]
+async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let webhook = format!("https://oapi.dingtalk.com/robot/send?access_token={WEBHOOK_TOKEN}");
+    let vars = [
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", SECRET_KEY),
+        ("API_TOKEN", API_TOKEN),
+        ("WORKING_URL", webhook.as_str()),
+        ("LOG_LEVEL", "debug"),
+    ];
+    let (child, base_url) = start_server_process(dir.path(), &vars).await;
+
+    // A token in a query string must not end up in the request log either.
+    let url = format!("{base_url}/no-such-page?token={API_TOKEN}");
+    let response = server::probe::get(&url, crate::helpers::TIMEOUT)
+        .await
+        .expect("GET");
+    assert_eq!(response.status, 404);
+
+    // The container HEALTHCHECK path: the binary asks the running server.
+    let port = base_url.rsplit(':').next().expect("port");
+    let healthcheck = run_binary(dir.path(), &["healthcheck"], &[("PORT", port)]);
+    assert!(
+        healthcheck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthcheck.stderr)
+    );
+
+    send_signal(&child, "TERM");
+    let output = wait_for_exit(child);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stdout}",
+        output.status
+    );
+    assert!(stdout.contains("SIGTERM received"), "{stdout}");
+    assert!(stdout.contains("stopped"), "{stdout}");
+
+    let logs: String = std::fs::read_dir(dir.path().join("logs"))
+        .expect("log dir")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("read log"))
+        .collect();
+    assert!(
+        logs.contains("path=/no-such-page"),
+        "request log missing: {logs}"
+    );
+    assert!(logs.contains("status=404"), "status missing: {logs}");
+    assert!(logs.contains("latency="), "latency missing: {logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in the log file: {logs}"
+    );
+    for secret in [API_TOKEN, SECRET_KEY, WEBHOOK_TOKEN] {
+        assert!(!logs.contains(secret), "{secret} leaked into the log file");
+        assert!(!stdout.contains(secret), "{secret} leaked to stdout");
+    }
+}
+
+#[tokio::test]
+async fn sigint_also_stops_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vars = [("APP_ENV", "development")];
+    let (child, _) = start_server_process(dir.path(), &vars).await;
+    send_signal(&child, "INT");
+    let output = wait_for_exit(child);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("SIGINT received"));
+}
