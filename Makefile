@@ -33,8 +33,8 @@ release: setup ## build the optimised server and site (target/site, precompresse
 run: release env ## build and run the app on http://localhost:5000 (embedded SQLite in data/)
 	SITE_ROOT="$(SITE_ROOT)" "$(BIN_RELEASE)" serve
 
-dev: setup env ## live-reloading development server (cargo leptos watch)
-	LEPTOS_ENV=DEV cargo leptos watch
+dev: setup ## live-reloading development server (cargo leptos watch, development mode)
+	cargo leptos watch
 
 fmt: ## format the code
 	cargo fmt --all

@@ -62,6 +62,7 @@ loaded_rss_kib=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo
 stop_server
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 {

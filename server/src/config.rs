@@ -319,8 +319,9 @@ impl Config {
 }
 
 fn parse_environment(var: &impl Fn(&str) -> Option<String>) -> Result<Environment, ConfigError> {
-    // APP_ENV, then the original's FLASK_CONFIG; under `cargo leptos watch` LEPTOS_ENV=DEV
-    // makes development the default, everywhere else production is (safe by default).
+    // APP_ENV, then the original's FLASK_CONFIG. Without either, LEPTOS_ENV decides, and
+    // then the build: debug builds (`cargo leptos watch`) are for development, release
+    // builds (the image, `make run`) are production and so safe by default.
     for name in ["APP_ENV", "FLASK_CONFIG"] {
         if let Some(raw) = var(name) {
             return match raw.to_ascii_lowercase().as_str() {
@@ -340,6 +341,8 @@ fn parse_environment(var: &impl Fn(&str) -> Option<String>) -> Result<Environmen
     }
     Ok(match var("LEPTOS_ENV").as_deref() {
         Some("DEV") => Environment::Development,
+        Some("PROD") => Environment::Production,
+        _ if cfg!(debug_assertions) => Environment::Development,
         _ => Environment::Production,
     })
 }
@@ -564,15 +567,39 @@ mod tests {
     }
 
     #[test]
-    fn environment_defaults_to_production_unless_cargo_leptos_says_dev() {
-        assert!(
-            parse(&[]).is_err(),
-            "production without SECRET_KEY must fail"
+    fn environment_follows_app_env_then_flask_config_then_leptos_env() {
+        let env = |vars: &[(&str, &str)]| parse(vars).map(|c| c.environment);
+        assert_eq!(
+            env(&[("APP_ENV", "development")]),
+            Ok(Environment::Development)
         );
-        let config = parse(&[("LEPTOS_ENV", "DEV")]).expect("valid");
-        assert_eq!(config.environment, Environment::Development);
-        let err = parse(&[("APP_ENV", "staging")]).unwrap_err();
-        assert_eq!(err.variable, "APP_ENV");
+        assert_eq!(
+            env(&[("FLASK_CONFIG", "development")]),
+            Ok(Environment::Development)
+        );
+        assert_eq!(env(&[("LEPTOS_ENV", "DEV")]), Ok(Environment::Development));
+        // APP_ENV wins over the original's FLASK_CONFIG.
+        let production = env(&[("APP_ENV", "production"), ("FLASK_CONFIG", "development")]);
+        assert_eq!(production.unwrap_err().variable, "SECRET_KEY");
+        assert_eq!(
+            env(&[("LEPTOS_ENV", "PROD")]).unwrap_err().variable,
+            "SECRET_KEY"
+        );
+        assert_eq!(
+            env(&[("APP_ENV", "staging")]).unwrap_err().variable,
+            "APP_ENV"
+        );
+    }
+
+    #[test]
+    fn release_builds_default_to_production() {
+        let expected = if cfg!(debug_assertions) {
+            Environment::Development
+        } else {
+            Environment::Production
+        };
+        let config = parse(&[("SECRET_KEY", "0123456789abcdef0123456789abcdef")]).expect("valid");
+        assert_eq!(config.environment, expected);
     }
 
     #[test]

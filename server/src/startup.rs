@@ -10,21 +10,22 @@ use anyhow::Context;
 use app::ssr::{Clock, RuntimeSettings, Services, SystemClock};
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, Response};
-use axum::routing::get;
+use axum::http::{HeaderValue, Request, Response, header};
+use axum::routing::{any, get};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::config::{Config, ConfigError, Environment};
 use crate::db;
-use crate::routes::{AppState, health};
+use crate::routes::{AppState, fallback, health};
 
 /// In-flight requests get this long to finish after a shutdown signal.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -166,11 +167,24 @@ fn router(leptos_options: LeptosOptions, services: Services) -> Router {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
+        .route("/api/{*path}", any(fallback::api_not_found))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             provide_services,
             app::shell,
         ))
         .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

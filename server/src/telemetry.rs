@@ -3,6 +3,8 @@
 //! Secrets never reach a log line: configuration values are wrapped in `Secret`, and
 //! request logs carry the path without its query string (where tokens travel).
 
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::field::RecordFields;
@@ -33,7 +35,12 @@ pub fn init(config: &Config) -> anyhow::Result<WorkerGuard> {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_target(false))
+        // Colour only for a person at a terminal, not for `docker logs` or files.
+        .with(
+            fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::stdout().is_terminal()),
+        )
         .with(
             fmt::layer()
                 .with_ansi(false)

@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::SecondsFormat;
 use serde::Serialize;
 
 use super::AppState;
@@ -40,7 +41,11 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         } else {
             "disabled"
         },
-        time: services.clock.now().with_timezone(&zone.tz()).to_rfc3339(),
+        time: services
+            .clock
+            .now()
+            .with_timezone(&zone.tz())
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
         timezone: zone.name(),
     };
     if !database_ok {

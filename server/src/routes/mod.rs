@@ -1,5 +1,6 @@
 //! HTTP routes outside the Leptos app: health and (later) the REST API.
 
+pub mod fallback;
 pub mod health;
 
 use axum::extract::FromRef;

@@ -164,3 +164,34 @@ fn healthcheck_fails_when_nothing_listens() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unhealthy"));
 }
+
+#[test]
+fn values_from_a_dot_env_file_are_validated_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "APP_ENV=production\nSECRET_KEY=0123456789abcdef0123456789abcdef\nWORK_OVERTIME=abc\n",
+    )
+    .expect("write .env");
+    let output = run_binary(dir.path(), &["init-db"], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("WORK_OVERTIME=\"abc\""), "{stderr}");
+}
+
+#[test]
+fn a_dot_env_file_configures_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "APP_ENV=production\nSECRET_KEY=0123456789abcdef0123456789abcdef\nDATA_DIR=from-dotenv\n",
+    )
+    .expect("write .env");
+    let output = run_binary(dir.path(), &["init-db"], &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("from-dotenv/app.db").exists());
+}

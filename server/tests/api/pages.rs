@@ -62,3 +62,29 @@ async fn static_assets_are_served_from_the_site_root() {
     assert_eq!(response.body, "body{}");
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn unknown_api_paths_answer_json_404() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/nothing-here").await;
+    assert_eq!(response.status, 404);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("application/json")
+    );
+    let body: Value = serde_json::from_str(&response.body).expect("json");
+    assert_eq!(body["error"], "not_found");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn pages_carry_protective_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    assert_eq!(response.header("referrer-policy"), Some("same-origin"));
+    app.stop().await.expect("clean stop");
+}
