@@ -10,8 +10,7 @@ binary=$target_dir/release/dingding-attendance
 connections=64
 duration=${BENCH_DURATION:-15s}
 
-cargo leptos build --release
-bash bench/precompress.sh "$site_root"
+cargo leptos build --release --precompress
 
 kib() { echo $(( ($1 + 512) / 1024 )); }
 size() { stat -c %s "$1"; }
