@@ -11,13 +11,16 @@ SITE_ROOT := $(CURDIR)/target/site
 BIN_DEBUG := $(TARGET_DIR)/debug/dingding-attendance
 BIN_RELEASE := $(TARGET_DIR)/release/dingding-attendance
 
-.PHONY: help setup env run dev build release lint test test-rust test-browser fmt bench clean
+.PHONY: help setup setup-test env run dev build release lint test test-rust test-browser fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: ## install the toolchain pieces a fresh machine lacks (skips what is there)
+setup: ## install the build tools a fresh machine lacks (skips what is there)
 	bash .ci/setup
+
+setup-test: ## the build tools plus chromium, wrk and fonts for tests and benchmarks
+	bash .ci/setup test
 
 env: ## create .env with a freshly generated SECRET_KEY if there is none
 	@if [ ! -f .env ]; then \
@@ -52,11 +55,11 @@ test-rust: ## unit and HTTP integration tests
 
 test-browser: ## headless-Chromium tests against the debug build
 	cargo leptos build
-	cd end2end && SERVER_BIN="$(BIN_DEBUG)" SITE_ROOT="$(SITE_ROOT)" node --test --test-concurrency=1 tests/
+	cd end2end && SERVER_BIN="$(BIN_DEBUG)" SITE_ROOT="$(SITE_ROOT)" node --test --test-concurrency=1 tests/*.test.mjs
 
-test: setup lint test-rust test-browser ## everything CI runs
+test: setup-test lint test-rust test-browser ## everything CI runs
 
-bench: setup ## release build + size, start-up, memory and load figures into bench/RESULTS.md
+bench: setup-test ## release build + size, start-up, memory and load figures into bench/RESULTS.md
 	bash bench/run.sh
 
 clean: ## remove build output

@@ -51,13 +51,14 @@ first_startup=${startups[0]}
 warm_startup=$(printf '%s\n' "${startups[@]:1}" | sort -n | sed -n 2p)
 
 sleep 2
-idle_rss_kib=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
+rss_mib() { awk '/VmRSS/{printf "%d", $2/1024}' "/proc/$pid/status" 2>/dev/null || echo "?"; }
+idle_rss=$(rss_mib)
 curl -fsS -o /dev/null "http://127.0.0.1:$port/"
 wrk_out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$url")
 rps=$(awk '/Requests\/sec/{print $2}' <<<"$wrk_out")
 p99=$(awk '$1=="99%"{print $2}' <<<"$wrk_out")
 p50=$(awk '$1=="50%"{print $2}' <<<"$wrk_out")
-loaded_rss_kib=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
+loaded_rss=$(rss_mib)
 stop_server
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -78,7 +79,7 @@ mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
   echo "| css raw / brotli | $(kib "$(size "$css")") / $(kib "$(size "$css.br")") KiB |"
   echo "| start-up to healthy /api/health, fresh database | $first_startup ms |"
   echo "| start-up to healthy /api/health, existing database (median of 4) | $warm_startup ms |"
-  echo "| idle RSS after start-up | $(( idle_rss_kib / 1024 )) MiB |"
-  echo "| RSS after the load test | $(( loaded_rss_kib / 1024 )) MiB |"
+  echo "| idle RSS after start-up | $idle_rss MiB |"
+  echo "| RSS after the load test | $loaded_rss MiB |"
   echo "| /api/health, wrk $connections connections, $duration | $rps req/s, p50 $p50, p99 $p99 |"
 } | tee -a bench/RESULTS.md

@@ -36,11 +36,30 @@ impl ConfigError {
             // Never echo a secret back, even an invalid one.
             value: if is_secret_variable(variable) {
                 "<redacted>".to_owned()
+            } else if variable == "DATABASE_URL" {
+                redact_password(value)
             } else {
                 value.to_owned()
             },
             expected: expected.into(),
         }
+    }
+}
+
+/// `scheme://user:password@host/...` with the password replaced, so a database URL can be
+/// shown in an error message.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}{path}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -185,8 +204,7 @@ pub struct Config {
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one.
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by the variables it breaks.
-        let _ = dotenvy::dotenv();
+        load_dot_env(Path::new(".env"))?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -318,6 +336,21 @@ impl Config {
     }
 }
 
+/// Loads `.env` from the working directory into the process environment; variables already
+/// set win. A missing file is normal; a malformed one stops start-up, because dotenvy stops
+/// at the first bad line and would silently drop every variable after it.
+pub fn load_dot_env(path: &Path) -> Result<(), ConfigError> {
+    match dotenvy::from_path(path) {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(ConfigError::new(
+            ".env",
+            &path.display().to_string(),
+            format!("expected KEY=VALUE lines ({error})"),
+        )),
+    }
+}
+
 fn parse_environment(var: &impl Fn(&str) -> Option<String>) -> Result<Environment, ConfigError> {
     // APP_ENV, then the original's FLASK_CONFIG. Without either, LEPTOS_ENV decides, and
     // then the build: debug builds (`cargo leptos watch`) are for development, release
@@ -342,9 +375,16 @@ fn parse_environment(var: &impl Fn(&str) -> Option<String>) -> Result<Environmen
     Ok(match var("LEPTOS_ENV").as_deref() {
         Some("DEV") => Environment::Development,
         Some("PROD") => Environment::Production,
-        _ if cfg!(debug_assertions) => Environment::Development,
-        _ => Environment::Production,
+        _ => default_environment(cfg!(debug_assertions)),
     })
+}
+
+fn default_environment(debug_build: bool) -> Environment {
+    if debug_build {
+        Environment::Development
+    } else {
+        Environment::Production
+    }
 }
 
 fn is_placeholder_secret(key: &str) -> bool {
@@ -373,8 +413,13 @@ fn parse_port(raw: &str) -> Result<u16, ConfigError> {
 fn parse_log_level(raw: &str) -> Result<String, ConfigError> {
     let level = raw.to_ascii_lowercase();
     match level.as_str() {
-        "trace" | "debug" | "info" | "warn" | "warning" | "error" => {
-            let level = if level == "warning" { "warn" } else { &level };
+        // Python's level names too, as the Flask original accepted them.
+        "trace" | "debug" | "info" | "warn" | "warning" | "error" | "critical" | "fatal" => {
+            let level = match level.as_str() {
+                "warning" => "warn",
+                "critical" | "fatal" => "error",
+                other => other,
+            };
             // sqlx logs every statement at info: keep it quiet unless asked for by a directive.
             Ok(format!("{level},sqlx=warn,sea_orm=warn"))
         }
@@ -592,14 +637,30 @@ mod tests {
     }
 
     #[test]
-    fn release_builds_default_to_production() {
-        let expected = if cfg!(debug_assertions) {
-            Environment::Development
-        } else {
-            Environment::Production
-        };
-        let config = parse(&[("SECRET_KEY", "0123456789abcdef0123456789abcdef")]).expect("valid");
-        assert_eq!(config.environment, expected);
+    fn release_builds_default_to_production_debug_builds_to_development() {
+        assert_eq!(default_environment(false), Environment::Production);
+        assert_eq!(default_environment(true), Environment::Development);
+    }
+
+    #[test]
+    fn database_password_is_never_echoed() {
+        let err = DatabaseUrl::parse("postgresql+psycopg2://app:hunter2@db/x").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("app:<redacted>@db/x"), "{err}");
+        assert_eq!(
+            redact_password("sqlite:///data/app.db"),
+            "sqlite:///data/app.db"
+        );
+    }
+
+    #[test]
+    fn malformed_dot_env_is_an_error_and_missing_is_fine() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(load_dot_env(&dir.path().join(".env")).is_ok());
+        let path = dir.path().join("bad.env");
+        std::fs::write(&path, "DDA_TEST_FIRST=1\nthis line is 'broken\n").expect("write");
+        let err = load_dot_env(&path).unwrap_err();
+        assert_eq!(err.variable, ".env");
     }
 
     #[test]
@@ -665,6 +726,12 @@ mod tests {
                 .expect("valid")
                 .log_filter,
             "info,server=trace"
+        );
+        assert!(
+            production(&[("LOG_LEVEL", "CRITICAL")])
+                .expect("valid")
+                .log_filter
+                .starts_with("error")
         );
         assert_eq!(
             production(&[("LOG_LEVEL", "loud")]).unwrap_err().variable,

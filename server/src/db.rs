@@ -25,6 +25,13 @@ pub async fn connect(database: &DatabaseUrl) -> Result<DatabaseConnection, DbErr
                 SqliteLocation::File(path) => ("sqlite://app.db".to_owned(), Some(path.clone()), 8),
             };
             let mut options = ConnectOptions::new(url);
+            if filename.is_none() {
+                // An in-memory database lives only as long as its one connection.
+                options
+                    .min_connections(1)
+                    .idle_timeout(None::<Duration>)
+                    .max_lifetime(None::<Duration>);
+            }
             options
                 .max_connections(max_connections)
                 .map_sqlx_sqlite_opts(move |opts| {

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod healthcheck;
+pub mod log_file;
 pub mod probe;
 pub mod routes;
 pub mod startup;

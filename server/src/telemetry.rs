@@ -1,4 +1,4 @@
-//! Logging: readable lines on stdout and a daily-rotated file under `LOG_DIR`.
+//! Logging: readable lines on stdout and `LOG_DIR/app.log`, rotated daily (see `log_file`).
 //!
 //! Secrets never reach a log line: configuration values are wrapped in `Secret`, and
 //! request logs carry the path without its query string (where tokens travel).
@@ -6,7 +6,6 @@
 use std::io::IsTerminal;
 
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::{DefaultFields, Writer};
@@ -15,19 +14,19 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::Config;
+use crate::log_file::DailyLogFile;
 
-/// Days of log files kept.
+/// Days of archived log files kept besides the current `app.log`.
 const LOG_FILES_KEPT: usize = 30;
 
 /// Installs the global subscriber. Keep the guard alive until exit so buffered lines
 /// reach the file.
 pub fn init(config: &Config) -> anyhow::Result<WorkerGuard> {
-    let file_appender = RollingFileAppender::builder()
-        .rotation(Rotation::DAILY)
-        .filename_prefix("app")
-        .filename_suffix("log")
-        .max_log_files(LOG_FILES_KEPT)
-        .build(&config.log_dir)?;
+    let timezone = config.timezone.tz();
+    let clock = app::ssr::SystemClock;
+    let file_appender = DailyLogFile::open(&config.log_dir, LOG_FILES_KEPT, timezone, move || {
+        app::ssr::Clock::now(&clock)
+    })?;
     let (file_writer, guard) = tracing_appender::non_blocking(file_appender);
 
     // RUST_LOG, when set, overrides LOG_LEVEL for ad-hoc debugging.

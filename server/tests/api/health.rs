@@ -47,3 +47,22 @@ async fn health_answers_503_when_the_database_cannot_answer() {
     assert_eq!(body["database"], "error");
     assert_eq!(body["status"], "error");
 }
+
+// Multi-threaded: the child process blocks this thread while the server answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_subcommand_fails_when_the_server_reports_503() {
+    let app = spawn_app().await;
+    let url = format!("{}/api/health", app.base_url);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let healthy = crate::helpers::run_binary(dir.path(), &["healthcheck", "--url", &url], &[]);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
+    app.db.close_by_ref().await.expect("close");
+    let unhealthy = crate::helpers::run_binary(dir.path(), &["healthcheck", "--url", &url], &[]);
+    assert_eq!(unhealthy.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unhealthy.stderr).contains("503"));
+}
