@@ -1,19 +1,11 @@
-use serde_json::Value;
-
-use crate::helpers::spawn_app;
+use crate::helpers::{json_body, spawn_app};
 
 #[tokio::test]
 async fn health_reports_ok_version_database_and_local_time() {
     let app = spawn_app().await;
     let response = app.get("/api/health").await;
     assert_eq!(response.status, 200, "{}", response.body);
-    assert!(
-        response
-            .header("content-type")
-            .unwrap_or_default()
-            .starts_with("application/json")
-    );
-    let body: Value = serde_json::from_str(&response.body).expect("json");
+    let body = json_body(&response);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
@@ -30,7 +22,7 @@ async fn health_follows_configured_timezone_and_reminder_switch() {
         ("REMINDER_ENABLED", "false"),
     ])
     .await;
-    let body: Value = serde_json::from_str(&app.get("/api/health").await.body).expect("json");
+    let body = json_body(&app.get("/api/health").await);
     assert_eq!(body["time"], "2026-11-23T02:02:03+01:00");
     assert_eq!(body["scheduler"], "disabled");
     app.stop().await.expect("clean stop");
@@ -43,7 +35,7 @@ async fn health_answers_503_when_the_database_cannot_answer() {
     app.db.close_by_ref().await.expect("close");
     let response = app.get("/api/health").await;
     assert_eq!(response.status, 503, "{}", response.body);
-    let body: Value = serde_json::from_str(&response.body).expect("json");
+    let body = json_body(&response);
     assert_eq!(body["database"], "error");
     assert_eq!(body["status"], "error");
 }

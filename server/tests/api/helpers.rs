@@ -66,6 +66,17 @@ impl TestApp {
     }
 }
 
+/// The body of a JSON answer; fails the test if the answer is not JSON.
+pub fn json_body(response: &ProbeResponse) -> serde_json::Value {
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "not JSON ({content_type}): {}",
+        response.body
+    );
+    serde_json::from_str(&response.body).expect("valid JSON")
+}
+
 /// Builds a config the way production does, from variables, with directories in `dir`.
 pub fn test_config(dir: &Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([

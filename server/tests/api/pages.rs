@@ -1,6 +1,4 @@
-use serde_json::Value;
-
-use crate::helpers::spawn_app;
+use crate::helpers::{json_body, spawn_app};
 
 #[tokio::test]
 async fn home_page_is_rendered_on_the_server_in_chinese() {
@@ -43,7 +41,7 @@ async fn overview_server_function_answers_json() {
         )
         .await;
     assert_eq!(response.status, 200, "{}", response.body);
-    let body: Value = serde_json::from_str(&response.body).expect("json");
+    let body = json_body(&response);
     assert_eq!(body["timezone"], "Asia/Shanghai");
     assert_eq!(body["local_time"], "2026-11-23 09:02:03");
     assert_eq!(body["utc_offset"], "+08:00");
@@ -68,13 +66,7 @@ async fn unknown_api_paths_answer_json_404() {
     let app = spawn_app().await;
     let response = app.get("/api/v1/nothing-here").await;
     assert_eq!(response.status, 404);
-    assert!(
-        response
-            .header("content-type")
-            .unwrap_or_default()
-            .starts_with("application/json")
-    );
-    let body: Value = serde_json::from_str(&response.body).expect("json");
+    let body = json_body(&response);
     assert_eq!(body["error"], "not_found");
     app.stop().await.expect("clean stop");
 }
