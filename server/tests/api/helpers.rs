@@ -54,11 +54,16 @@ impl TestApp {
         .expect("POST")
     }
 
-    /// Stops the server the way a signal would and waits for it to finish.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Sends the shutdown signal without waiting for the server to finish.
+    pub fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the server the way a signal would and waits for it to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.signal_stop();
         match self.server.take() {
             Some(server) => server.await.expect("server task"),
             None => Ok(()),

@@ -80,3 +80,32 @@ async fn sigint_also_stops_the_server() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("SIGINT received"));
 }
+
+#[tokio::test]
+async fn a_request_in_flight_when_shutdown_begins_still_gets_its_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut app = crate::helpers::spawn_app().await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    // Half a request: the server is now reading it when the signal arrives.
+    stream
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: test\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.signal_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stream
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .expect("finish request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // New connections are refused once the server has stopped.
+    app.stop().await.expect("clean stop");
+    assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+}
