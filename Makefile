@@ -11,7 +11,7 @@ SITE_ROOT := $(CURDIR)/target/site
 BIN_DEBUG := $(TARGET_DIR)/debug/dingding-attendance
 BIN_RELEASE := $(TARGET_DIR)/release/dingding-attendance
 
-.PHONY: help setup setup-test env run dev build release lint test test-rust test-browser fmt bench clean
+.PHONY: help setup setup-test env run dev release lint test test-rust test-browser fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'

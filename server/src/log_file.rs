@@ -51,7 +51,8 @@ impl DailyLogFile {
 
     fn rotate_if_new_day(&mut self) -> io::Result<()> {
         let today = (self.now)().with_timezone(&self.timezone).date_naive();
-        if today == self.date {
+        // Only forward: a clock stepped back across midnight must not archive again.
+        if today <= self.date {
             return Ok(());
         }
         self.file.flush()?;
@@ -164,6 +165,25 @@ mod tests {
             !dir.path().join("app.2026-11-20.log").exists(),
             "older than kept days"
         );
+    }
+
+    #[test]
+    fn a_clock_stepping_back_does_not_rotate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Arc::new(Mutex::new(noon(21)));
+        let clock = Arc::clone(&now);
+        let mut log = DailyLogFile::open(dir.path(), 30, Tz::UTC, move || {
+            *clock.lock().expect("lock")
+        })
+        .expect("open");
+        log.write_all(b"on the 21st\n").expect("write");
+        *now.lock().expect("lock") = noon(20);
+        log.write_all(b"clock stepped back\n").expect("write");
+        assert_eq!(
+            read(dir.path(), "app.log"),
+            "on the 21st\nclock stepped back\n"
+        );
+        assert!(!dir.path().join("app.2026-11-21.log").exists());
     }
 
     #[test]
