@@ -1,25 +1,136 @@
-//! The error the UI sees: serialisable, safe to show, never a raw database message.
+//! The error services return and the UI sees: serialisable, safe to show, never a raw
+//! database message. The REST API maps each variant to a status code and an error code.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::FieldError;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("请先登录")]
     Unauthorized,
+    /// Wrong username or password; which of the two is never said.
+    #[error("{}", invalid_credentials_message(*remaining_attempts))]
+    InvalidCredentials { remaining_attempts: Option<u32> },
+    #[error("登录失败次数过多，请 {} 后再试", wait_description(*retry_after_secs))]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// Right password, but an admin deactivated the account.
+    #[error("该账号已停用，请联系管理员")]
+    AccountDisabled,
+    #[error("请先修改初始密码")]
+    MustChangePassword,
     #[error("没有权限执行此操作")]
     Forbidden,
+    /// A state-changing request that came from another site.
+    #[error("请求来源不受信任（跨站请求已拒绝）")]
+    CrossOrigin,
     #[error("未找到：{0}")]
     NotFound(String),
     #[error("{field}：{message}")]
     Invalid { field: String, message: String },
+    /// The request is valid but clashes with what is stored (a taken username, the last
+    /// admin).
+    #[error("{field}：{message}")]
+    Conflict { field: String, message: String },
     /// Details are logged on the server where the error was converted, never sent.
     #[error("服务器内部错误，请稍后重试")]
     Internal,
     /// The request never reached our code (network, decoding): shown as is.
     #[error("请求失败：{0}")]
     Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error is answered with, by the REST API and server functions.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized | Self::InvalidCredentials { .. } => 401,
+            Self::TooManyAttempts { .. } => 429,
+            Self::MustChangePassword
+            | Self::Forbidden
+            | Self::CrossOrigin
+            | Self::AccountDisabled => 403,
+            Self::NotFound(_) => 404,
+            Self::Invalid { .. } => 422,
+            Self::Conflict { .. } => 409,
+            Self::Internal => 500,
+            Self::Transport(_) => 502,
+        }
+    }
+
+    /// A stable machine-readable name for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials { .. } => "invalid_credentials",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::AccountDisabled => "account_disabled",
+            Self::MustChangePassword => "must_change_password",
+            Self::Forbidden => "forbidden",
+            Self::CrossOrigin => "cross_origin",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict { .. } => "conflict",
+            Self::Internal => "internal",
+            Self::Transport(_) => "transport",
+        }
+    }
+
+    /// The field this error is about, for showing it next to that field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } | Self::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The message without the field prefix, for showing next to the field.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Invalid { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(error: FieldError) -> Self {
+        Self::Invalid {
+            field: error.field.to_owned(),
+            message: error.message,
+        }
+    }
+}
+
+fn invalid_credentials_message(remaining_attempts: Option<u32>) -> String {
+    match remaining_attempts {
+        Some(0) | None => "用户名或密码错误".to_owned(),
+        Some(n) => format!("用户名或密码错误，还可尝试 {n} 次"),
+    }
+}
+
+fn wait_description(seconds: u64) -> String {
+    if seconds < 60 {
+        format!("{seconds} 秒")
+    } else {
+        format!("{} 分钟", seconds.div_ceil(60))
+    }
 }
 
 impl FromServerFnError for AppError {

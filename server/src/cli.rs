@@ -22,6 +22,9 @@ pub enum Command {
     /// Create the database if missing and apply all migrations, then exit
     #[command(alias = "init_db")]
     InitDb,
+    /// Create an admin account, or reset a user's password and make them an active admin
+    #[command(alias = "create_admin")]
+    CreateAdmin(CreateAdminArgs),
     /// Request /api/health of a running server; exit 0 when healthy, 1 otherwise
     Healthcheck(HealthcheckArgs),
 }
@@ -34,4 +37,15 @@ pub struct HealthcheckArgs {
     /// Seconds to wait for the answer
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// The account's username
+    #[arg(default_value = "admin")]
+    pub username: String,
+    /// Read the password from the first line of standard input (for scripts); otherwise
+    /// ADMIN_PASSWORD is used, or you are prompted
+    #[arg(long)]
+    pub password_stdin: bool,
 }

@@ -66,7 +66,7 @@ fn redact_password(url: &str) -> String {
 fn is_secret_variable(variable: &str) -> bool {
     matches!(
         variable,
-        "SECRET_KEY" | "API_TOKEN" | "CHECK_URL" | "WORKING_URL" | "NO_WORK_URL"
+        "SECRET_KEY" | "API_TOKEN" | "ADMIN_PASSWORD" | "CHECK_URL" | "WORKING_URL" | "NO_WORK_URL"
     )
 }
 
@@ -199,6 +199,18 @@ pub struct Config {
     pub site_root: PathBuf,
     /// cargo-leptos's live-reload port during `cargo leptos watch`.
     pub reload_port: u32,
+    /// The first admin's password on an empty database (and `create-admin`'s fallback).
+    pub admin_password: Option<Secret>,
+    /// Mark the session cookie `Secure` (only when users reach the server over HTTPS).
+    pub cookie_secure: bool,
+    pub session_idle_hours: u32,
+    pub session_remember_days: u32,
+    pub audit_retention_days: u32,
+    /// `scheme://host[:port]` users type to reach the server, when behind a proxy that
+    /// rewrites `Host`; cross-site checks accept it besides the request's own host.
+    pub public_origin: Option<String>,
+    /// Take the client IP from `X-Forwarded-For` (only behind a reverse proxy you control).
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -313,6 +325,15 @@ impl Config {
                     .unwrap_or_else(|| "target/site".to_owned()),
             ),
             reload_port,
+            admin_password: var("ADMIN_PASSWORD").map(Secret::new),
+            cookie_secure: optional_bool(&var, "COOKIE_SECURE", false)?,
+            session_idle_hours: bounded_number(&var, "SESSION_IDLE_HOURS", 12, 1..=720)?,
+            session_remember_days: bounded_number(&var, "SESSION_REMEMBER_DAYS", 7, 1..=365)?,
+            audit_retention_days: bounded_number(&var, "AUDIT_RETENTION_DAYS", 180, 1..=3650)?,
+            public_origin: var("PUBLIC_URL")
+                .map(|raw| parse_origin(&raw))
+                .transpose()?,
+            trust_proxy: optional_bool(&var, "TRUST_PROXY", false)?,
         })
     }
 
@@ -397,6 +418,65 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+fn optional_bool(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match var(name) {
+        Some(raw) => {
+            parse_bool(&raw).ok_or_else(|| ConfigError::new(name, &raw, "expected true or false"))
+        }
+        None => Ok(default),
+    }
+}
+
+fn bounded_number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.parse::<u32>()
+        .ok()
+        .filter(|value| range.contains(value))
+        .ok_or_else(|| {
+            ConfigError::new(
+                name,
+                &raw,
+                format!(
+                    "expected a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+/// `PUBLIC_URL` reduced to its origin, `scheme://host[:port]`, lower-cased.
+fn parse_origin(raw: &str) -> Result<String, ConfigError> {
+    let invalid = || {
+        ConfigError::new(
+            "PUBLIC_URL",
+            raw,
+            "expected the address users open, such as https://kaoqin.example.com",
+        )
+    };
+    let (scheme, rest) = raw.split_once("://").ok_or_else(invalid)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https") {
+        return Err(invalid());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return Err(invalid());
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 fn parse_port(raw: &str) -> Result<u16, ConfigError> {
@@ -711,6 +791,58 @@ mod tests {
         for secret in ["tok-123456", "hunter2", "0123456789abcdef"] {
             assert!(!debug.contains(secret), "{secret} leaked in {debug}");
         }
+    }
+
+    #[test]
+    fn account_settings_have_safe_defaults_and_bounds() {
+        let config = parse(&[]).unwrap();
+        assert!(!config.cookie_secure);
+        assert!(!config.trust_proxy);
+        assert_eq!(
+            (
+                config.session_idle_hours,
+                config.session_remember_days,
+                config.audit_retention_days
+            ),
+            (12, 7, 180)
+        );
+        assert_eq!(config.public_origin, None);
+        assert!(config.admin_password.is_none());
+
+        let config = parse(&[
+            ("COOKIE_SECURE", "true"),
+            ("SESSION_IDLE_HOURS", "2"),
+            ("PUBLIC_URL", "HTTPS://Kaoqin.Example.com:8443/app/"),
+            ("ADMIN_PASSWORD", "s3cret-pass"),
+        ])
+        .unwrap();
+        assert!(config.cookie_secure);
+        assert_eq!(config.session_idle_hours, 2);
+        assert_eq!(
+            config.public_origin.as_deref(),
+            Some("https://kaoqin.example.com:8443")
+        );
+        assert!(!format!("{config:?}").contains("s3cret-pass"));
+
+        let error = parse(&[("SESSION_IDLE_HOURS", "0")]).unwrap_err();
+        assert_eq!(error.variable, "SESSION_IDLE_HOURS");
+        assert!(error.expected.contains("1 to 720"), "{error}");
+        assert_eq!(
+            parse(&[("COOKIE_SECURE", "maybe")]).unwrap_err().variable,
+            "COOKIE_SECURE"
+        );
+        assert_eq!(
+            parse(&[("PUBLIC_URL", "kaoqin.example.com")])
+                .unwrap_err()
+                .variable,
+            "PUBLIC_URL"
+        );
+        assert_eq!(
+            parse(&[("AUDIT_RETENTION_DAYS", "-1")])
+                .unwrap_err()
+                .variable,
+            "AUDIT_RETENTION_DAYS"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The dingding-attendance server: configuration, database, HTTP and CLI.
 
+pub mod admin_cli;
 pub mod cli;
 pub mod config;
 pub mod db;

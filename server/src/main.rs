@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::config::Config;
-use server::{db, healthcheck, startup, telemetry};
+use server::{admin_cli, db, healthcheck, startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             Command::InitDb => db::init(&config).await,
+            Command::CreateAdmin(args) => admin_cli::run(&config, &args).await,
             Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
         }
     });

@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::ssr::{Clock, RuntimeSettings, Services, SystemClock};
+use app::ssr::auth::AuthBackend;
+use app::ssr::session_store::DbSessionStore;
+use app::ssr::{ApiToken, Clock, RuntimeSettings, Services, SystemClock, audit, bootstrap};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, header};
+use axum::middleware;
 use axum::routing::{any, get};
+use axum_login::AuthManagerLayerBuilder;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -21,11 +25,23 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Span;
 
 use crate::config::{Config, ConfigError, Environment};
 use crate::db;
-use crate::routes::{AppState, fallback, health};
+use crate::routes::api::SESSION_COOKIE;
+use crate::routes::guard::{self, RequestPolicy};
+use crate::routes::{AppState, api, fallback, health};
+
+/// Answers that are not pages (JSON, files) may not run anything; pages set their own
+/// policy with a per-response nonce (see `app::shell`).
+const NON_PAGE_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// How often expired sessions and old audit entries are swept.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// In-flight requests get this long to finish after a shutdown signal.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,43 +91,37 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (HOST/PORT)"))?;
-        Ok(Self::assemble(config, listener, db, Arc::new(SystemClock)))
+        Self::assemble(config, listener, db, Arc::new(SystemClock)).await
     }
 
     /// For tests: an already-bound listener (port 0), a given database and clock.
-    pub fn with_listener(
+    pub async fn with_listener(
         config: &Config,
         listener: TcpListener,
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self::assemble(config, listener, db, clock)
+    ) -> anyhow::Result<Self> {
+        Self::assemble(config, listener, db, clock).await
     }
 
-    fn assemble(
+    async fn assemble(
         config: &Config,
         listener: TcpListener,
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let site_addr = listener
             .local_addr()
             .unwrap_or_else(|_| config.socket_addr());
-        let services = Services {
-            db: db.clone(),
-            clock,
-            settings: Arc::new(RuntimeSettings {
-                timezone: config.timezone,
-                reminder_enabled: config.reminder_enabled,
-                work_overtime: config.work_overtime,
-            }),
-        };
-        let router = router(leptos_options(config, site_addr), services);
-        Self {
+        let services = build_services(config, db.clone(), clock)?;
+        prepare_accounts(config, &services).await?;
+        spawn_housekeeping(services.clone());
+        let router = router(config, leptos_options(config, site_addr), services);
+        Ok(Self {
             listener,
             router,
             db,
-        }
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -126,14 +136,101 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
         self.db.close().await.context("cannot close the database")?;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The services every request and command shares, from the validated configuration.
+pub fn build_services(
+    config: &Config,
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Services> {
+    let mut settings = RuntimeSettings::new(
+        config.timezone,
+        config.reminder_enabled,
+        config.work_overtime,
+    );
+    settings.api_token = config
+        .api_token
+        .as_ref()
+        .map(|token| ApiToken::new(token.expose()));
+    settings.audit_retention_days = config.audit_retention_days;
+    settings.session_idle = time::Duration::hours(i64::from(config.session_idle_hours));
+    settings.session_remember = time::Duration::days(i64::from(config.session_remember_days));
+    Services::new(db, clock, settings).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// First run: creates the admin account; every run: warns while an admin still has the
+/// original's default password.
+async fn prepare_accounts(config: &Config, services: &Services) -> anyhow::Result<()> {
+    let created = bootstrap::ensure_first_admin(
+        services,
+        config.admin_password.as_ref().map(|secret| secret.expose()),
+        config.environment == Environment::Production,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("cannot create the first admin: {error}"))?;
+    match created {
+        Some(bootstrap::FirstAdminPassword::FromEnvironment) => {
+            tracing::info!("first run: created the admin account \"admin\" with ADMIN_PASSWORD");
+        }
+        Some(bootstrap::FirstAdminPassword::LegacyDefault) => tracing::warn!(
+            "first run (development): created \"admin\" with password \"admin123\"; \
+             it must be changed at first login"
+        ),
+        Some(bootstrap::FirstAdminPassword::Generated(password)) => tracing::warn!(
+            "================ FIRST RUN: admin login = admin / {password} ================ \
+             (shown only this once; you must choose a new password at first login; \
+             lost it? run `dingding-attendance create-admin admin`)"
+        ),
+        None => {}
+    }
+    let defaults = bootstrap::refresh_default_password_alert(services).await;
+    if !defaults.is_empty() {
+        tracing::warn!(
+            admins = %defaults.join(", "),
+            "an active admin still uses the default password admin123: change it now"
+        );
+    }
+    if config
+        .api_token
+        .as_ref()
+        .is_some_and(|token| token.expose().len() < 16)
+    {
+        tracing::warn!("API_TOKEN is shorter than 16 characters: use `openssl rand -hex 32`");
+    }
+    Ok(())
+}
+
+/// Sweeps expired sessions and audit entries past their retention, now and periodically.
+fn spawn_housekeeping(services: Services) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(services.db.clone());
+        let mut interval = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+        loop {
+            interval.tick().await;
+            match store.delete_expired().await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "expired sessions removed"),
+                Err(error) => tracing::warn!(%error, "cannot remove expired sessions"),
+            }
+            match audit::prune(&services).await {
+                Ok(0) | Err(_) => {}
+                Ok(count) => tracing::info!(count, "audit entries past retention removed"),
+            }
+        }
+    });
 }
 
 fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
@@ -150,7 +247,21 @@ fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-fn router(leptos_options: LeptosOptions, services: Services) -> Router {
+fn router(config: &Config, leptos_options: LeptosOptions, services: Services) -> Router {
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(services.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        // Off by default: the original is reached over plain http://server-ip:5000, where a
+        // Secure cookie would silently break login. Set COOKIE_SECURE=true behind HTTPS.
+        .with_secure(config.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(services.settings.session_idle));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(AuthBackend::new(services.db.clone()), session_layer).build();
+    let policy = Arc::new(RequestPolicy {
+        trust_proxy: config.trust_proxy,
+        public_origin: config.public_origin.clone(),
+    });
     let routes = generate_route_list(app::App);
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -163,12 +274,24 @@ fn router(leptos_options: LeptosOptions, services: Services) -> Router {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
+        .merge(api::router())
         .route("/api/{*path}", any(fallback::api_not_found))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             provide_services,
             app::shell,
         ))
+        .layer(middleware::from_fn(guard::session_rules))
+        .layer(auth_layer)
+        .layer(middleware::from_fn_with_state(
+            policy.clone(),
+            guard::reject_cross_site,
+        ))
+        .layer(middleware::from_fn_with_state(policy, guard::client_meta))
         .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_CSP),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

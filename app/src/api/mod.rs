@@ -1,5 +1,9 @@
-//! Server functions: each says who is asking, then calls a service.
+//! Server functions and the types they exchange: each says who is asking, then calls a
+//! service.
 
+mod accounts;
 mod overview;
+pub mod types;
 
+pub use accounts::*;
 pub use overview::{SystemOverview, get_overview};

@@ -1,8 +1,12 @@
 //! Pure rules and types shared by the server and the browser: no async, no I/O, no ORM,
 //! and no reading of the clock (callers pass the time in).
 
+pub mod account;
+pub mod audit;
+pub mod throttle;
 mod time;
 
+pub use account::{FieldError, Role, Username};
 pub use time::{Minutes, Timezone};
 
 /// A value that does not satisfy its rule. `expected` says what would be accepted.

@@ -1,14 +1,47 @@
 //! Server-only services shared by server functions, the REST API and (later) the worker.
 
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
 pub mod clock;
+pub mod entity;
+pub mod login;
 pub mod overview;
+pub mod page;
+pub mod password;
+pub mod session_store;
+pub mod users;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sea_orm::DatabaseConnection;
+use subtle::ConstantTimeEq;
 
+use crate::AppError;
 use crate::domain::{Minutes, Timezone};
 pub use clock::{Clock, SystemClock};
+pub use password::Passwords;
+
+/// `API_TOKEN`: compared in constant time, never printed.
+#[derive(Clone)]
+pub struct ApiToken(Arc<str>);
+
+impl ApiToken {
+    pub fn new(token: &str) -> Self {
+        Self(token.into())
+    }
+
+    pub fn matches(&self, presented: &str) -> bool {
+        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(***)")
+    }
+}
 
 /// The settings services need at run time, taken from the validated server config.
 #[derive(Debug, Clone)]
@@ -16,6 +49,26 @@ pub struct RuntimeSettings {
     pub timezone: Timezone,
     pub reminder_enabled: bool,
     pub work_overtime: Minutes,
+    pub api_token: Option<ApiToken>,
+    pub audit_retention_days: u32,
+    /// How long an idle session lasts without "remember me", and with it.
+    pub session_idle: time::Duration,
+    pub session_remember: time::Duration,
+}
+
+impl RuntimeSettings {
+    /// Defaults for everything but the time zone and reminders (tests, tools).
+    pub fn new(timezone: Timezone, reminder_enabled: bool, work_overtime: Minutes) -> Self {
+        Self {
+            timezone,
+            reminder_enabled,
+            work_overtime,
+            api_token: None,
+            audit_retention_days: 180,
+            session_idle: time::Duration::hours(12),
+            session_remember: time::Duration::days(7),
+        }
+    }
 }
 
 /// Everything a request or job needs, built once in `startup` and cloned cheaply.
@@ -24,4 +77,59 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<RuntimeSettings>,
+    pub passwords: Passwords,
+    /// Whether an active admin still has the original's `admin123` (refreshed at start and
+    /// after every password or admin change).
+    default_password_in_use: Arc<AtomicBool>,
+}
+
+impl Services {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        settings: RuntimeSettings,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            db,
+            clock,
+            settings: Arc::new(settings),
+            passwords: Passwords::new()?,
+            default_password_in_use: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    pub fn default_password_in_use(&self) -> bool {
+        self.default_password_in_use.load(Ordering::Relaxed)
+    }
+
+    fn set_default_password_in_use(&self, in_use: bool) {
+        self.default_password_in_use
+            .store(in_use, Ordering::Relaxed);
+    }
+}
+
+/// Database errors are logged here and reach users only as "internal error".
+pub fn db_error(error: sea_orm::DbErr) -> AppError {
+    tracing::error!(%error, "database error");
+    AppError::Internal
+}
+
+/// Server functions answer errors with the same status codes as the REST API (and a
+/// `Retry-After` when throttled), not a blanket 500.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(
+            axum::http::StatusCode::from_u16(error.status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        if let AppError::TooManyAttempts { retry_after_secs } = error {
+            response.insert_header(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+    }
+    result
 }

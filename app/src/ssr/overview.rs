@@ -23,11 +23,11 @@ mod tests {
     use crate::domain::{Minutes, Timezone};
 
     fn settings(zone: &str) -> RuntimeSettings {
-        RuntimeSettings {
-            timezone: Timezone::parse(zone).expect("zone"),
-            reminder_enabled: false,
-            work_overtime: Minutes::new(30).expect("minutes"),
-        }
+        RuntimeSettings::new(
+            Timezone::parse(zone).expect("zone"),
+            false,
+            Minutes::new(30).expect("minutes"),
+        )
     }
 
     #[test]

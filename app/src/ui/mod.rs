@@ -2,6 +2,7 @@
 
 pub mod components;
 pub mod pages;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -11,10 +12,16 @@ use leptos_router::{
 };
 
 use components::layout::Layout;
+use pages::account::{ChangePasswordPage, ProfilePage};
+use pages::admin_users::AdminUsersPage;
+use pages::audit::AuditPage;
+use pages::login::LoginPage;
 use pages::{home::HomePage, not_found::NotFoundPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">
@@ -29,6 +36,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// A Content-Security-Policy for this page: scripts only from us and the inline hydration
+/// script carrying this response's nonce; `wasm-unsafe-eval` lets the browser compile our
+/// WebAssembly (it does not allow `eval`). Inline `style` attributes are allowed for
+/// colours computed at run time (calendar chips).
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    // `cargo leptos watch` reloads the page over a WebSocket on another port.
+    let live_reload = if options.env == leptos::config::Env::DEV {
+        " ws: wss:"
+    } else {
+        ""
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'{live_reload}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -47,6 +83,11 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("login") view=LoginPage />
+                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=ChangePasswordPage />
+                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view=ProfilePage />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
+                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AuditPage />
                 </Routes>
             </Layout>
         </Router>

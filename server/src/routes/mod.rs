@@ -1,6 +1,9 @@
-//! HTTP routes outside the Leptos app: health and (later) the REST API.
+//! HTTP routes outside the Leptos app: health, the REST API, middleware and error mapping.
 
+pub mod api;
+pub mod error;
 pub mod fallback;
+pub mod guard;
 pub mod health;
 
 use axum::extract::FromRef;

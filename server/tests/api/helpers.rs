@@ -24,34 +24,217 @@ pub fn fixed_now() -> DateTime<Utc> {
         .expect("valid instant")
 }
 
+/// The first admin's password in test apps (set through `ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "Admin-Pass-2026";
+pub const API_TOKEN: &str = "test-api-token-0123456789abcdef";
+
 pub struct TestApp {
     pub base_url: String,
     pub db: DatabaseConnection,
     pub dir: TempDir,
+    extra: Vec<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-impl TestApp {
-    pub async fn get(&self, path: &str) -> ProbeResponse {
-        probe::get(&format!("{}{path}", self.base_url), TIMEOUT)
-            .await
-            .expect("GET")
+/// A caller: anonymous, a session cookie, or the API token.
+#[derive(Clone, Default)]
+pub struct Caller {
+    pub cookie: Option<String>,
+    pub bearer: Option<String>,
+    /// An `Origin` header, for cross-site tests.
+    pub origin: Option<String>,
+}
+
+impl Caller {
+    pub fn bearer(token: &str) -> Self {
+        Self {
+            bearer: Some(token.to_owned()),
+            ..Self::default()
+        }
     }
 
-    pub async fn post(&self, path: &str, content_type: &str, body: &str) -> ProbeResponse {
+    pub fn with_origin(&self, origin: &str) -> Self {
+        Self {
+            origin: Some(origin.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The `dda_session=…` pair from a response's `Set-Cookie`, if it sets one.
+pub fn session_cookie(response: &ProbeResponse) -> Option<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .find(|pair| pair.starts_with("dda_session="))
+}
+
+/// The full `Set-Cookie` header for the session cookie.
+pub fn session_set_cookie(response: &ProbeResponse) -> Option<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.clone())
+        .find(|value| value.starts_with("dda_session="))
+}
+
+impl TestApp {
+    /// Any request, as `caller`.
+    pub async fn call(
+        &self,
+        caller: &Caller,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> ProbeResponse {
+        let authorization = caller.bearer.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
+        if let Some(cookie) = &caller.cookie {
+            headers.push(("Cookie", cookie));
+        }
+        if let Some(authorization) = &authorization {
+            headers.push(("Authorization", authorization));
+        }
+        if let Some(origin) = &caller.origin {
+            headers.push(("Origin", origin));
+        }
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type", content_type));
+        }
         probe::request(
-            "POST",
+            method,
             &format!("{}{path}", self.base_url),
-            &[
-                ("Content-Type", content_type),
-                ("Accept", "application/json"),
-            ],
+            &headers,
             body,
             TIMEOUT,
         )
         .await
-        .expect("POST")
+        .expect("request")
+    }
+
+    pub async fn get_as(&self, caller: &Caller, path: &str) -> ProbeResponse {
+        self.call(caller, "GET", path, None, "").await
+    }
+
+    pub async fn json_as(
+        &self,
+        caller: &Caller,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> ProbeResponse {
+        self.call(
+            caller,
+            method,
+            path,
+            Some("application/json"),
+            &body.to_string(),
+        )
+        .await
+    }
+
+    /// Calls a server function that takes JSON (`input = Json`).
+    pub async fn server_fn(
+        &self,
+        caller: &Caller,
+        name: &str,
+        args: serde_json::Value,
+    ) -> ProbeResponse {
+        self.json_as(caller, "POST", &format!("/api/fn/{name}"), args)
+            .await
+    }
+
+    /// Calls a server function that takes a form (the default encoding).
+    pub async fn server_fn_form(&self, caller: &Caller, name: &str, form: &str) -> ProbeResponse {
+        self.call(
+            caller,
+            "POST",
+            &format!("/api/fn/{name}"),
+            Some("application/x-www-form-urlencoded"),
+            form,
+        )
+        .await
+    }
+
+    pub async fn try_login(&self, username: &str, password: &str) -> ProbeResponse {
+        self.json_as(
+            &Caller::default(),
+            "POST",
+            "/api/v1/session",
+            serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Signs in through the API and returns the caller holding the session cookie.
+    pub async fn login(&self, username: &str, password: &str) -> Caller {
+        let response = self.try_login(username, password).await;
+        assert_eq!(response.status, 200, "login {username}: {}", response.body);
+        Caller {
+            cookie: Some(session_cookie(&response).expect("a session cookie")),
+            ..Caller::default()
+        }
+    }
+
+    pub async fn login_admin(&self) -> Caller {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates an active user with a password they need not change; returns the id.
+    pub async fn create_user(&self, username: &str, password: &str, role: &str) -> i64 {
+        let response = self
+            .json_as(
+                &Caller::bearer(API_TOKEN),
+                "POST",
+                "/api/v1/users",
+                serde_json::json!({
+                    "username": username,
+                    "password": password,
+                    "role": role,
+                    "must_change_password": false,
+                }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        json_body(&response)["id"].as_i64().expect("id")
+    }
+
+    /// Stops the server and starts a new one on the same directory and database.
+    pub async fn restart(self) -> TestApp {
+        let extra = self.extra.clone();
+        let dir = self.stop_keeping_dir().await;
+        let pairs: Vec<(&str, &str)> = extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        spawn_in(dir, &pairs).await
+    }
+
+    async fn stop_keeping_dir(mut self) -> TempDir {
+        self.signal_stop();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("clean stop");
+        }
+        self.db.clone().close().await.ok();
+        self.dir
+    }
+
+    pub async fn get(&self, path: &str) -> ProbeResponse {
+        probe::get(&format!("{}{path}", self.base_url), TIMEOUT)
+            .await
+            .expect("GET")
     }
 
     /// Sends the shutdown signal without waiting for the server to finish.
@@ -86,6 +269,8 @@ pub fn json_body(response: &ProbeResponse) -> serde_json::Value {
 pub fn test_config(dir: &Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("APP_ENV".into(), "production".into()),
+        ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("API_TOKEN".into(), API_TOKEN.into()),
         (
             "SECRET_KEY".into(),
             "test-secret-key-0123456789abcdef".into(),
@@ -109,7 +294,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_in(tempfile::tempdir().expect("tempdir"), extra).await
+}
+
+async fn spawn_in(dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     let config = test_config(dir.path(), extra);
     server::startup::create_writable_dirs(&config).expect("dirs");
     let db = server::db::connect_and_migrate(&config.database)
@@ -121,7 +309,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         listener,
         db.clone(),
         Arc::new(FixedClock(fixed_now())),
-    );
+    )
+    .await
+    .expect("application");
     let base_url = format!("http://{}", application.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
@@ -131,6 +321,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         base_url,
         db,
         dir,
+        extra: extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         stop: Some(stop),
         server: Some(server),
     }

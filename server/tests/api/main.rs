@@ -3,7 +3,11 @@
 
 mod helpers;
 
+mod accounts;
+mod admin_cli;
+mod bad_input;
 mod cli;
 mod health;
+mod openapi;
 mod pages;
 mod process;

@@ -3,7 +3,8 @@ use crate::helpers::{json_body, spawn_app};
 #[tokio::test]
 async fn home_page_is_rendered_on_the_server_in_chinese() {
     let app = spawn_app().await;
-    let response = app.get("/").await;
+    let admin = app.login_admin().await;
+    let response = app.get_as(&admin, "/").await;
     assert_eq!(response.status, 200);
     let html = &response.body;
     assert!(html.contains(r#"<html lang="zh-CN""#), "{html}");
@@ -23,7 +24,8 @@ async fn home_page_is_rendered_on_the_server_in_chinese() {
 #[tokio::test]
 async fn unknown_page_answers_404_with_a_page() {
     let app = spawn_app().await;
-    let response = app.get("/no/such/page").await;
+    let admin = app.login_admin().await;
+    let response = app.get_as(&admin, "/no/such/page").await;
     assert_eq!(response.status, 404);
     assert!(response.body.contains("页面不存在"), "{}", response.body);
     assert!(response.body.contains("返回首页"));
@@ -33,13 +35,8 @@ async fn unknown_page_answers_404_with_a_page() {
 #[tokio::test]
 async fn overview_server_function_answers_json() {
     let app = spawn_app().await;
-    let response = app
-        .post(
-            "/api/fn/get_overview",
-            "application/x-www-form-urlencoded",
-            "",
-        )
-        .await;
+    let admin = app.login_admin().await;
+    let response = app.server_fn_form(&admin, "get_overview", "").await;
     assert_eq!(response.status, 200, "{}", response.body);
     let body = json_body(&response);
     assert_eq!(body["timezone"], "Asia/Shanghai");
@@ -67,16 +64,64 @@ async fn unknown_api_paths_answer_json_404() {
     let response = app.get("/api/v1/nothing-here").await;
     assert_eq!(response.status, 404);
     let body = json_body(&response);
-    assert_eq!(body["error"], "not_found");
+    assert_eq!(body["error"]["code"], "not_found");
     app.stop().await.expect("clean stop");
 }
 
 #[tokio::test]
 async fn pages_carry_protective_headers() {
     let app = spawn_app().await;
-    let response = app.get("/").await;
+    let admin = app.login_admin().await;
+    let response = app.get_as(&admin, "/").await;
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(response.header("x-frame-options"), Some("DENY"));
     assert_eq!(response.header("referrer-policy"), Some("same-origin"));
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn pages_allow_only_their_own_nonce_scripts_and_wasm() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    for path in ["/", "/login", "/admin/users"] {
+        let response = app.get_as(&admin, path).await;
+        let csp = response
+            .header("content-security-policy")
+            .expect("CSP")
+            .to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in script-src");
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        assert!(!csp.contains("'unsafe-eval'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        // Every inline script carries this response's nonce.
+        for script in response.body.split("<script").skip(1) {
+            assert!(
+                script.starts_with(&format!(" nonce=\"{nonce}\""))
+                    || script.contains(&format!("nonce=\"{nonce}\"")),
+                "script without the nonce on {path}: <script{}",
+                &script[..script.len().min(120)]
+            );
+        }
+    }
+    let second = app.get_as(&admin, "/").await;
+    let first = app.get_as(&admin, "/").await;
+    assert_ne!(
+        first.header("content-security-policy"),
+        second.header("content-security-policy"),
+        "a fresh nonce per response"
+    );
+    // JSON answers may not run anything at all.
+    let api = app.get_as(&admin, "/api/v1/me").await;
+    assert!(
+        api.header("content-security-policy")
+            .is_some_and(|csp| csp.starts_with("default-src 'none'"))
+    );
+    assert_eq!(api.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(api.header("referrer-policy"), Some("same-origin"));
     app.stop().await.expect("clean stop");
 }

@@ -24,7 +24,36 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
     let response = server::probe::get(&url, crate::helpers::TIMEOUT)
         .await
         .expect("GET");
-    assert_eq!(response.status, 404);
+    assert_eq!(
+        response.status, 303,
+        "anonymous visitors go to the login page"
+    );
+
+    // Production without ADMIN_PASSWORD: a random first password, in one marked log line.
+    let log = std::fs::read_to_string(dir.path().join("logs").join("app.log")).expect("log file");
+    let password = log
+        .split("admin login = admin / ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the first-run password line")
+        .to_owned();
+    assert_eq!(password.len(), 16, "{password}");
+    assert!(log.contains("FIRST RUN"));
+    let login = server::probe::request(
+        "POST",
+        &format!("{base_url}/api/v1/session"),
+        &[("Content-Type", "application/json")],
+        &format!(r#"{{"username":"admin","password":"{password}"}}"#),
+        crate::helpers::TIMEOUT,
+    )
+    .await
+    .expect("login");
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(
+        login.body.contains(r#""must_change_password":true"#),
+        "{}",
+        login.body
+    );
 
     // The container HEALTHCHECK path: the binary asks the running server.
     let port = base_url.rsplit(':').next().expect("port");
@@ -54,7 +83,7 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
         logs.contains("path=/no-such-page"),
         "request log missing: {logs}"
     );
-    assert!(logs.contains("status=404"), "status missing: {logs}");
+    assert!(logs.contains("status=303"), "status missing: {logs}");
     assert!(logs.contains("latency="), "latency missing: {logs}");
     assert!(
         !logs.contains('\u{1b}'),

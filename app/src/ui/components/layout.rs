@@ -1,21 +1,46 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
+
+use crate::api::Logout;
+use crate::ui::session::SessionContext;
 
 /// A navigation entry; entries appear as the features behind them land.
 struct NavItem {
     href: &'static str,
     label: &'static str,
+    admin_only: bool,
 }
 
-const NAV_ITEMS: &[NavItem] = &[NavItem {
-    href: "/",
-    label: "首页",
-}];
+const NAV_ITEMS: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: "首页",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/account/profile",
+        label: "个人资料",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/admin/users",
+        label: "用户管理",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/admin/audit",
+        label: "操作日志",
+        admin_only: true,
+    },
+];
+
+pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
 
 /// Header with navigation, the page, and a footer. On narrow screens the navigation
 /// collapses behind a menu button, which works once the page has hydrated.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let session = SessionContext::provide();
     let (menu_open, set_menu_open) = signal(false);
     let (hydrated, set_hydrated) = signal(false);
     // Effects run only in the browser: this marks the moment the WASM took over.
@@ -26,6 +51,24 @@ pub fn Layout(children: Children) -> impl IntoView {
     Effect::new(move |_| {
         location.pathname.track();
         set_menu_open.set(false);
+    });
+    // The server redirects full page loads; this covers navigation inside the app.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let must_change = session
+            .get()
+            .is_some_and(|info| info.user.must_change_password);
+        if must_change && location.pathname.get() != CHANGE_PASSWORD_PATH {
+            navigate(CHANGE_PASSWORD_PATH, Default::default());
+        }
+    });
+
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if logout.value().get().is_some() {
+            // A full load: every page's data belonged to the session that just ended.
+            let _ = window().location().set_href("/login");
+        }
     });
 
     view! {
@@ -46,22 +89,58 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="menu-icon" aria-hidden="true"></span>
                 </button>
                 <nav id="main-nav" class="nav" class:open=move || menu_open.get()>
-                    {NAV_ITEMS
-                        .iter()
-                        .map(|item| {
-                            let href = item.href;
-                            let current = move || {
-                                (location.pathname.get() == href).then_some("page")
-                            };
-                            view! {
-                                <a href=href aria-current=current>
-                                    {item.label}
-                                </a>
-                            }
-                        })
-                        .collect_view()}
+                    <Transition fallback=|| ()>
+                        {move || {
+                            let info = session.get()?;
+                            let admin = session.is_admin();
+                            let links = NAV_ITEMS
+                                .iter()
+                                .filter(|item| admin || !item.admin_only)
+                                .map(|item| {
+                                    let href = item.href;
+                                    let current = move || {
+                                        (location.pathname.get() == href).then_some("page")
+                                    };
+                                    view! {
+                                        <a href=href aria-current=current>
+                                            {item.label}
+                                        </a>
+                                    }
+                                })
+                                .collect_view();
+                            Some(
+                                view! {
+                                    {links}
+                                    <span class="nav-user" data-testid="current-user">
+                                        {info.user.display_name.clone()}
+                                    </span>
+                                    <a href=CHANGE_PASSWORD_PATH>"修改密码"</a>
+                                    <ActionForm action=logout attr:class="inline-form">
+                                        <button type="submit" class="link-button">
+                                            "退出"
+                                        </button>
+                                    </ActionForm>
+                                },
+                            )
+                        }}
+                    </Transition>
                 </nav>
             </header>
+            <Transition fallback=|| ()>
+                {move || {
+                    session
+                        .get()
+                        .filter(|info| info.default_password_in_use)
+                        .map(|_| {
+                            view! {
+                                <div class="banner warning" role="alert" data-testid="default-password-banner">
+                                    "安全提醒：仍有管理员在使用初始密码 admin123，请立即修改。"
+                                    <a href=CHANGE_PASSWORD_PATH>"修改密码"</a>
+                                </div>
+                            }
+                        })
+                }}
+            </Transition>
             <main class="content">{children()}</main>
             <footer class="footer">
                 <span>"钉钉打卡提醒系统 v" {crate::VERSION}</span>

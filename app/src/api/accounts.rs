@@ -1,0 +1,258 @@
+//! Server functions for sessions, profiles, user management and the audit log. Each one
+//! finds out who is asking and calls the same service the REST API calls.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use super::types::{
+    AuditEntry, AuditQuery, NewUser, Page, SessionInfo, UserPatch, UserQuery, UserView,
+};
+use crate::AppError;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use crate::AppError;
+    pub use crate::ssr::Services;
+    pub use crate::ssr::auth::{AuthSession, SessionUser, request_meta, session_actor};
+
+    pub fn services() -> Services {
+        leptos::prelude::expect_context::<Services>()
+    }
+
+    pub async fn auth_session() -> Result<AuthSession, AppError> {
+        leptos_axum::extract().await.map_err(|error| {
+            tracing::error!(%error, "the session layer is missing");
+            AppError::Internal
+        })
+    }
+
+    pub fn session_error(error: impl std::fmt::Display) -> AppError {
+        tracing::error!(%error, "session store failed");
+        AppError::Internal
+    }
+
+    pub use crate::ssr::respond;
+
+    /// Only same-site paths are followed after login: no open redirects.
+    pub fn safe_next(next: Option<&str>) -> String {
+        match next {
+            Some(path)
+                if path.starts_with('/')
+                    && !path.starts_with("//")
+                    && !path.starts_with("/\\")
+                    && !path.starts_with("/login")
+                    && path.len() <= 512
+                    && !path.chars().any(char::is_control) =>
+            {
+                path.to_owned()
+            }
+            _ => "/".to_owned(),
+        }
+    }
+}
+
+/// The signed-in user, or `None` on the login page.
+#[server(prefix = "/api/fn", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SessionInfo>, AppError> {
+    server::respond(
+        async move {
+            let session = server::auth_session().await?;
+            let Some(user) = session.user else {
+                return Ok(None);
+            };
+            let services = server::services();
+            let actor = crate::ssr::auth::Actor::User(user.clone());
+            let user = crate::ssr::users::get(&services, &actor, user.id).await?;
+            let default_password_in_use =
+                user.role == crate::domain::Role::Admin && services.default_password_in_use();
+            Ok(Some(SessionInfo {
+                user,
+                default_password_in_use,
+                timezone: services.settings.timezone.name().to_owned(),
+            }))
+        }
+        .await,
+    )
+}
+
+/// Signs in and answers where to go next. `remember` (a checkbox: "on") keeps the session
+/// for days of inactivity instead of hours.
+#[server(prefix = "/api/fn", endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: String,
+    #[server(default)] remember: Option<String>,
+    #[server(default)] next: Option<String>,
+) -> Result<String, AppError> {
+    server::respond(
+        async move {
+            let services = server::services();
+            let meta = server::request_meta().await;
+            let user = crate::ssr::login::login(&services, &username, &password, &meta).await?;
+            let user = server::SessionUser::from_model(&user).ok_or(AppError::Internal)?;
+            let mut session = server::auth_session().await?;
+            let idle = if remember.is_some_and(|value| !value.is_empty() && value != "false") {
+                services.settings.session_remember
+            } else {
+                services.settings.session_idle
+            };
+            session
+                .session
+                .set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
+            session.login(&user).await.map_err(server::session_error)?;
+            Ok(if user.must_change_password {
+                "/account/password".to_owned()
+            } else {
+                server::safe_next(next.as_deref())
+            })
+        }
+        .await,
+    )
+}
+
+/// Signs out: the session is deleted on the server, not just forgotten by the browser.
+#[server(prefix = "/api/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    server::respond(
+        async move {
+            let services = server::services();
+            let meta = server::request_meta().await;
+            let mut session = server::auth_session().await?;
+            if let Some(user) = session.logout().await.map_err(server::session_error)? {
+                let actor = crate::ssr::auth::Actor::User(user);
+                crate::ssr::audit::record(
+                    &services.db,
+                    services.clock.now(),
+                    crate::ssr::audit::AuditEvent::by(
+                        &actor,
+                        crate::domain::audit::AuditKind::Logout,
+                        &meta,
+                    )
+                    .about(&crate::domain::account::username_key(actor.name())),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Changes the signed-in user's password; their other sessions end.
+#[server(prefix = "/api/fn", endpoint = "change_password")]
+pub async fn change_password(
+    current: String,
+    new: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    server::respond(
+        async move {
+            if new != confirm {
+                return Err(AppError::invalid("confirm", "两次输入的新密码不一致"));
+            }
+            let services = server::services();
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            let mut session = server::auth_session().await?;
+            let user = crate::ssr::users::change_own_password(
+                &services,
+                &actor,
+                &meta,
+                &current,
+                &new,
+                session.session.id(),
+            )
+            .await?;
+            // Store the new password's fingerprint so this session stays valid.
+            session.login(&user).await.map_err(server::session_error)?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Updates the signed-in user's own profile (display name, mobile, platform ids, e-mail).
+#[server(prefix = "/api/fn", endpoint = "update_profile", input = Json)]
+pub async fn update_profile(patch: UserPatch) -> Result<UserView, AppError> {
+    server::respond(
+        async move {
+            let services = server::services();
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            let me = actor.require_user()?.id;
+            crate::ssr::users::update(&services, &actor, &meta, me, patch).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_users", input = Json)]
+pub async fn list_users(query: UserQuery) -> Result<Page<UserView>, AppError> {
+    server::respond(
+        async move {
+            let actor = server::session_actor().await?;
+            crate::ssr::users::list(&server::services(), &actor, &query).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "get_user", input = Json)]
+pub async fn get_user(id: i32) -> Result<UserView, AppError> {
+    server::respond(
+        async move {
+            let actor = server::session_actor().await?;
+            crate::ssr::users::get(&server::services(), &actor, id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_user", input = Json)]
+pub async fn create_user(user: NewUser) -> Result<UserView, AppError> {
+    server::respond(
+        async move {
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            crate::ssr::users::create(&server::services(), &actor, &meta, user).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "update_user", input = Json)]
+pub async fn update_user(id: i32, patch: UserPatch) -> Result<UserView, AppError> {
+    server::respond(
+        async move {
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            crate::ssr::users::update(&server::services(), &actor, &meta, id, patch).await
+        }
+        .await,
+    )
+}
+
+/// Admins: sets a temporary password the user must change at next login.
+#[server(prefix = "/api/fn", endpoint = "reset_user_password", input = Json)]
+pub async fn reset_user_password(id: i32, password: String) -> Result<UserView, AppError> {
+    server::respond(
+        async move {
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            crate::ssr::users::reset_password(&server::services(), &actor, &meta, id, &password)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_audit", input = Json)]
+pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEntry>, AppError> {
+    server::respond(
+        async move {
+            let actor = server::session_actor().await?;
+            crate::ssr::audit::list(&server::services(), &actor, &query).await
+        }
+        .await,
+    )
+}

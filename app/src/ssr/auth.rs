@@ -1,0 +1,187 @@
+//! Who is asking, and what they may do. Every authorization rule lives here, once; the
+//! services call these checks, whatever the entry point (server function, REST API).
+
+use std::net::IpAddr;
+
+use axum_login::{AuthUser, AuthnBackend};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::entity::user;
+use crate::AppError;
+use crate::domain::Role;
+
+/// The signed-in user as the session layer keeps it (reloaded on every request).
+#[derive(Clone)]
+pub struct SessionUser {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub must_change_password: bool,
+    /// The password hash: a session stays valid only while it is unchanged, so a password
+    /// change or reset ends every other session.
+    password_hash: String,
+}
+
+impl std::fmt::Debug for SessionUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionUser {
+    pub fn from_model(model: &user::Model) -> Option<Self> {
+        Some(Self {
+            id: model.id,
+            username: model.username.clone(),
+            display_name: model.display_name.clone(),
+            role: Role::parse(&model.role).ok()?,
+            must_change_password: model.must_change_password,
+            password_hash: model.password_hash.clone(),
+        })
+    }
+}
+
+impl AuthUser for SessionUser {
+    type Id = i32;
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+/// axum-login's view of our users. Credentials are checked by `login::login` (throttling
+/// and audit need more than a username and password), so `authenticate` only loads.
+#[derive(Debug, Clone)]
+pub struct AuthBackend {
+    db: DatabaseConnection,
+}
+
+impl AuthBackend {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load the signed-in user: {0}")]
+pub struct BackendError(#[from] sea_orm::DbErr);
+
+impl AuthnBackend for AuthBackend {
+    type User = SessionUser;
+    /// An id whose password has already been verified.
+    type Credentials = i32;
+    type Error = BackendError;
+
+    async fn authenticate(&self, user_id: i32) -> Result<Option<SessionUser>, BackendError> {
+        self.get_user(&user_id).await
+    }
+
+    /// Inactive users have no session: deactivating someone signs them out everywhere.
+    async fn get_user(&self, user_id: &i32) -> Result<Option<SessionUser>, BackendError> {
+        Ok(user::Entity::find_by_id(*user_id)
+            .filter(user::Column::Active.eq(true))
+            .one(&self.db)
+            .await?
+            .as_ref()
+            .and_then(SessionUser::from_model))
+    }
+}
+
+pub type AuthSession = axum_login::AuthSession<AuthBackend>;
+
+/// Where a request came from, for the audit log and login throttling. Filled in once per
+/// request by the server's middleware.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// Whoever is making a request that needs authentication.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User(SessionUser),
+    /// `Authorization: Bearer <API_TOKEN>`: a service account with admin rights.
+    ApiToken,
+}
+
+/// The name the audit log shows for the API token.
+pub const API_TOKEN_ACTOR: &str = "api-token";
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Self::User(user) => user.role == Role::Admin,
+            Self::ApiToken => true,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i32> {
+        match self {
+            Self::User(user) => Some(user.id),
+            Self::ApiToken => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::User(user) => &user.username,
+            Self::ApiToken => API_TOKEN_ACTOR,
+        }
+    }
+
+    /// Admin-only resources: user management, the audit log.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// A user's own data: members reach only themselves, admins everyone.
+    pub fn require_self_or_admin(&self, user_id: i32) -> Result<(), AppError> {
+        if self.is_admin() || self.user_id() == Some(user_id) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The signed-in user, for actions only a person can take (changing one's password).
+    pub fn require_user(&self) -> Result<&SessionUser, AppError> {
+        match self {
+            Self::User(user) => Ok(user),
+            Self::ApiToken => Err(AppError::invalid(
+                "authorization",
+                "API 令牌不代表具体用户，请使用会话登录",
+            )),
+        }
+    }
+}
+
+/// The actor of a server function call: the session's user, or `Unauthorized`.
+pub async fn session_actor() -> Result<Actor, AppError> {
+    let session: AuthSession = leptos_axum::extract().await.map_err(|error| {
+        tracing::error!(%error, "the session layer is missing");
+        AppError::Internal
+    })?;
+    session.user.map(Actor::User).ok_or(AppError::Unauthorized)
+}
+
+/// The request's origin details for a server function.
+pub async fn request_meta() -> RequestMeta {
+    leptos_axum::extract::<axum::Extension<RequestMeta>>()
+        .await
+        .map(|axum::Extension(meta)| meta)
+        .unwrap_or_default()
+}

@@ -1,0 +1,166 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::types::UserPatch;
+use crate::api::{ChangePassword, update_profile};
+use crate::domain::account::PASSWORD_MIN_CHARS;
+use crate::ui::components::form::{ActionResult, describe_error};
+use crate::ui::session::SessionContext;
+
+#[component]
+pub fn ChangePasswordPage() -> impl IntoView {
+    let session = SessionContext::current();
+    let change = ServerAction::<ChangePassword>::new();
+    let must_change = move || {
+        session
+            .get()
+            .is_some_and(|info| info.user.must_change_password)
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(())) = change.value().get() {
+            // Reload the session everywhere: the must-change flag and banner are gone.
+            let _ = window().location().set_href("/account/password?changed=1");
+        }
+    });
+    let changed = leptos_router::hooks::use_query_map();
+    let changed = move || changed.read().get("changed").is_some();
+    view! {
+        <Title text="修改密码" />
+        <section class="card auth-card">
+            <h1 class="page-title">"修改密码"</h1>
+            <Transition fallback=|| ()>
+                {move || {
+                    must_change()
+                        .then(|| {
+                            view! {
+                                <p class="alert warning" role="alert" data-testid="must-change-notice">
+                                    "这是初始密码或管理员重置的密码，请先设置您自己的新密码，之后才能使用其他功能。"
+                                </p>
+                            }
+                        })
+                }}
+            </Transition>
+            {move || {
+                changed()
+                    .then(|| {
+                        view! {
+                            <p class="alert ok" role="status" data-testid="password-changed">
+                                "密码已修改。其他设备上的登录已退出。"
+                                <a href="/">"返回首页"</a>
+                            </p>
+                        }
+                    })
+            }}
+            <ActionForm action=change attr:class="form">
+                <label>
+                    "当前密码"
+                    <input type="password" name="current" autocomplete="current-password" required />
+                </label>
+                <label>
+                    "新密码"
+                    <input
+                        type="password"
+                        name="new"
+                        autocomplete="new-password"
+                        required
+                        minlength=PASSWORD_MIN_CHARS.to_string()
+                        maxlength="128"
+                    />
+                    <small class="muted">
+                        {format!("至少 {PASSWORD_MIN_CHARS} 个字符，不能与用户名相同，不能是常见密码")}
+                    </small>
+                </label>
+                <label>
+                    "确认新密码"
+                    <input type="password" name="confirm" autocomplete="new-password" required />
+                </label>
+                {move || {
+                    change
+                        .value()
+                        .get()
+                        .and_then(Result::err)
+                        .map(|error| {
+                            view! { <p class="alert error" role="alert">{describe_error(&error)}</p> }
+                        })
+                }}
+                <button type="submit" class="button" disabled=move || change.pending().get()>
+                    "修改密码"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let session = SessionContext::current();
+    view! {
+        <Title text="个人资料" />
+        <h1 class="page-title">"个人资料"</h1>
+        <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
+            {move || session.get().map(|info| view! { <ProfileForm user=info.user /> })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProfileForm(user: crate::api::types::UserView) -> impl IntoView {
+    let display_name = RwSignal::new(user.display_name.clone());
+    let mobile = RwSignal::new(user.mobile.clone().unwrap_or_default());
+    let dingtalk = RwSignal::new(user.dingtalk_user_id.clone().unwrap_or_default());
+    let feishu = RwSignal::new(user.feishu_open_id.clone().unwrap_or_default());
+    let wecom = RwSignal::new(user.wecom_user_id.clone().unwrap_or_default());
+    let email = RwSignal::new(user.email.clone().unwrap_or_default());
+    let save = Action::new(|patch: &UserPatch| {
+        let patch = patch.clone();
+        async move { update_profile(patch).await }
+    });
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        save.dispatch(UserPatch {
+            display_name: Some(display_name.get()),
+            mobile: Some(Some(mobile.get())),
+            dingtalk_user_id: Some(Some(dingtalk.get())),
+            feishu_open_id: Some(Some(feishu.get())),
+            wecom_user_id: Some(Some(wecom.get())),
+            email: Some(Some(email.get())),
+            ..UserPatch::default()
+        });
+    };
+    view! {
+        <form class="card form" on:submit=submit data-testid="profile-form">
+            <p class="muted">
+                "用户名：" <strong>{user.username.clone()}</strong> " · 角色："
+                {user.role.label()}
+            </p>
+            <label>
+                "显示名称"
+                <input bind:value=display_name required maxlength="64" name="display_name" />
+            </label>
+            <label>
+                "手机号（钉钉 @ 提醒用）"
+                <input bind:value=mobile inputmode="tel" maxlength="20" name="mobile" placeholder="13800138000" />
+            </label>
+            <label>
+                "钉钉 userId"
+                <input bind:value=dingtalk maxlength="64" name="dingtalk_user_id" />
+            </label>
+            <label>
+                "飞书 open_id"
+                <input bind:value=feishu maxlength="64" name="feishu_open_id" placeholder="ou_…" />
+            </label>
+            <label>
+                "企业微信 userid"
+                <input bind:value=wecom maxlength="64" name="wecom_user_id" />
+            </label>
+            <label>
+                "邮箱"
+                <input bind:value=email type="email" maxlength="254" name="email" />
+            </label>
+            <ActionResult value=move || save.value().get() success="已保存" />
+            <button type="submit" class="button" disabled=move || save.pending().get()>
+                "保存"
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,144 @@
+//! 操作日志: the audit log, filtered by user, kind and date range.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, UserQuery};
+use crate::api::{list_audit, list_users};
+use crate::domain::audit::{AuditKind, kind_label};
+use crate::ui::components::form::{Pager, describe_error, format_instant, non_empty};
+use crate::ui::session::SessionContext;
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let session = SessionContext::current();
+    let user = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let page = RwSignal::new(1u64);
+    let users = Resource::new(
+        || (),
+        |_| {
+            list_users(UserQuery {
+                per_page: Some(100),
+                ..UserQuery::default()
+            })
+        },
+    );
+    let entries = Resource::new(
+        move || (user.get(), kind.get(), from.get(), to.get(), page.get()),
+        |(user, kind, from, to, page)| {
+            list_audit(AuditQuery {
+                user_id: user.parse().ok(),
+                kind: non_empty(kind),
+                from: non_empty(from),
+                to: non_empty(to),
+                page: Some(page),
+                per_page: Some(DEFAULT_PAGE_SIZE),
+            })
+        },
+    );
+    let zone = move || session.get().map(|info| info.timezone).unwrap_or_default();
+    let on_filter = move |signal: RwSignal<String>| {
+        move |ev: leptos::ev::Event| {
+            signal.set(event_target_value(&ev));
+            page.set(1);
+        }
+    };
+
+    view! {
+        <Title text="操作日志" />
+        <h1 class="page-title">"操作日志"</h1>
+        <section class="card">
+            <div class="filters">
+                <select aria-label="用户" on:change=on_filter(user)>
+                    <option value="">"全部用户"</option>
+                    <Transition fallback=|| ()>
+                        {move || {
+                            users
+                                .get()
+                                .and_then(Result::ok)
+                                .map(|list| {
+                                    list.items
+                                        .into_iter()
+                                        .map(|u| {
+                                            view! {
+                                                <option value=u.id.to_string()>
+                                                    {format!("{}（{}）", u.display_name, u.username)}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                })
+                        }}
+                    </Transition>
+                </select>
+                <select aria-label="类型" on:change=on_filter(kind)>
+                    <option value="">"全部类型"</option>
+                    {AuditKind::ALL
+                        .into_iter()
+                        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                        .collect_view()}
+                </select>
+                <label class="inline">
+                    "从" <input type="date" aria-label="开始日期" on:change=on_filter(from) />
+                </label>
+                <label class="inline">
+                    "到" <input type="date" aria-label="结束日期" on:change=on_filter(to) />
+                </label>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
+                {move || Suspend::new(async move {
+                    match entries.await {
+                        Err(error) => {
+                            view! { <p class="alert error">{describe_error(&error)}</p> }.into_any()
+                        }
+                        Ok(list) if list.items.is_empty() => {
+                            view! { <p class="muted empty-state">"没有符合条件的记录"</p> }.into_any()
+                        }
+                        Ok(list) => {
+                            let total = list.total;
+                            let zone = zone();
+                            let rows = list
+                                .items
+                                .into_iter()
+                                .map(|entry| {
+                                    view! {
+                                        <tr data-testid="audit-row">
+                                            <td class="nowrap">{format_instant(&entry.created_at, &zone)}</td>
+                                            <td>{kind_label(&entry.kind).to_owned()}</td>
+                                            <td>{entry.actor_name}</td>
+                                            <td>{entry.subject.unwrap_or_default()}</td>
+                                            <td class="muted">{entry.ip.unwrap_or_default()}</td>
+                                            <td class="muted">{entry.detail.unwrap_or_default()}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="table">
+                                        <thead>
+                                            <tr>
+                                                <th>"时间"</th>
+                                                <th>"类型"</th>
+                                                <th>"操作人"</th>
+                                                <th>"对象"</th>
+                                                <th>"IP"</th>
+                                                <th>"详情"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <Pager page per_page=DEFAULT_PAGE_SIZE total />
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,77 @@
+//! `GET /api/v1/me` and `POST /api/v1/me/password`.
+
+use app::AppError;
+use app::api::types::UserView;
+use app::ssr::auth::{AuthSession, RequestMeta};
+use app::ssr::{Services, users};
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::extract::{ApiActor, ApiJson};
+use crate::routes::error::{ApiError, ErrorBody};
+
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "The initial password must be changed first", body = ErrorBody),
+        (status = 422, description = "Called with the API token, which is not a user", body = ErrorBody),
+    )
+)]
+pub async fn me(
+    State(services): State<Services>,
+    ApiActor(actor): ApiActor,
+) -> Result<Json<UserView>, ApiError> {
+    let id = actor.require_user()?.id;
+    Ok(Json(users::get(&services, &actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current: String,
+    /// At least 8 characters, not the username, not a well-known password.
+    pub new: String,
+}
+
+/// Changes the signed-in user's password. Their other sessions end; this one stays.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "me",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "Wrong current password or a weak new one; `field` says which", body = ErrorBody),
+    )
+)]
+pub async fn change_password(
+    State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiActor(actor): ApiActor,
+    mut session: AuthSession,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let user = users::change_own_password(
+        &services,
+        &actor,
+        &meta,
+        &change.current,
+        &change.new,
+        session.session.id(),
+    )
+    .await?;
+    session.login(&user).await.map_err(|error| {
+        tracing::error!(%error, "session store failed");
+        ApiError(AppError::Internal)
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

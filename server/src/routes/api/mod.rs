@@ -1,0 +1,98 @@
+//! The JSON API for automation under `/api/v1`, and its OpenAPI document, generated from
+//! the handlers' annotations so the two cannot drift apart.
+
+mod audit;
+mod extract;
+mod me;
+mod session;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+/// The session cookie's name, also documented in the OpenAPI document.
+pub const SESSION_COOKIE: &str = "dda_session";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dingding-attendance API",
+        description = "钉钉打卡提醒系统的 JSON API。认证方式：会话 Cookie（`POST /api/v1/session` 登录获得），\
+                       或 `Authorization: Bearer <API_TOKEN>`（服务账号，拥有管理员权限）。\
+                       错误统一为 `{\"error\":{\"code\",\"message\",\"field\"}}`。",
+    ),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("session" = [])),
+    tags(
+        (name = "session", description = "Sign in and out"),
+        (name = "me", description = "The signed-in user"),
+        (name = "users", description = "User accounts"),
+        (name = "audit", description = "The audit log (操作日志)"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's API_TOKEN"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The `/api/v1` routes and `/api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::create_session, session::delete_session))
+        .routes(routes!(me::me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(audit::list_audit))
+        .split_for_parts();
+    let document: Arc<str> = openapi
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+        .into();
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    document.to_string(),
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
