@@ -98,35 +98,46 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 None,
             ));
         }
-        parse_json(&bytes).map(Self)
+        parse_json(&bytes).map(Self).map_err(|rejection| {
+            ApiError::custom(
+                rejection.status,
+                rejection.code,
+                rejection.message,
+                rejection.field,
+            )
+        })
     }
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+/// Why a body could not be read, before it becomes a response.
+struct BodyRejection {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize(&mut deserializer) {
-        Ok(value) => Ok(value),
-        Err(error) => {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                Err(ApiError::custom(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!("请求体不是有效的 JSON：{inner}"),
-                    None,
-                ))
-            } else {
-                let field = (path != ".").then_some(path);
-                Err(ApiError::custom(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    describe_serde_error(&inner.to_string()),
-                    field,
-                ))
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            BodyRejection {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_json",
+                message: format!("请求体不是有效的 JSON：{inner}"),
+                field: None,
+            }
+        } else {
+            BodyRejection {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid",
+                message: describe_serde_error(&inner.to_string()),
+                field: (path != ".").then_some(path),
             }
         }
-    }
+    })
 }
 
 /// serde's messages with the position removed (the field is reported separately).
@@ -148,7 +159,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
         let query = parts.uri.query().unwrap_or_default();
         let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded_parse(query.as_bytes()));
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Self)
             .map_err(|error| {
@@ -161,10 +172,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 )
             })
     }
-}
-
-fn form_urlencoded_parse(input: &[u8]) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(input)
 }
 
 /// A numeric id from the path; anything else is simply "not found".
