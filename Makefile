@@ -22,11 +22,12 @@ setup: ## install the build tools a fresh machine lacks (skips what is there)
 setup-test: ## the build tools plus chromium, wrk and fonts for tests and benchmarks
 	bash .ci/setup test
 
-env: ## create .env with a freshly generated SECRET_KEY if there is none
+env: ## create .env with a fresh SECRET_KEY and first admin password if there is none
 	@if [ ! -f .env ]; then \
 	  key=$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n'); \
-	  sed "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" .env.example > .env; \
-	  echo "created .env with a new SECRET_KEY"; \
+	  password=$$(LC_ALL=C tr -dc 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789' < /dev/urandom | head -c 16); \
+	  sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" -e "s/^ADMIN_PASSWORD=.*/ADMIN_PASSWORD=$$password/" .env.example > .env; \
+	  echo "created .env with a new SECRET_KEY; first login: admin / $$password (also in .env)"; \
 	fi
 
 release: setup ## build the optimised server and site (target/site, precompressed)

@@ -2,14 +2,20 @@
 // interactions work, and the layout holds at a 375 px phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser } from './support.mjs';
+import { startServer, launchBrowser, signIn } from './support.mjs';
 
 let server;
 let browser;
 
+const ADMIN_PASSWORD = 'e2e-admin-passphrase';
+
 before(async () => {
-  server = await startServer();
+  server = await startServer({ ADMIN_PASSWORD });
   browser = await launchBrowser();
+  // The browser profile keeps the session cookie for the tests below.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.close();
 });
 
 after(async () => {

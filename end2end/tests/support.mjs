@@ -60,10 +60,25 @@ export async function startServer(extraEnv = {}) {
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 40000);
       await exited;
+      clearTimeout(killer);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// Signs in through the login form, as a person would, and waits for the page it leads to.
+export async function signIn(page, url, username, password) {
+  await page.goto(`${url}/login`);
+  await page.waitForSelector('.app[data-hydrated="true"]', { timeout: 20000 });
+  await page.getByLabel('用户名').fill(username);
+  await page.getByLabel('密码', { exact: true }).fill(password);
+  await Promise.all([
+    page.waitForURL((target) => !target.pathname.startsWith('/login'), { timeout: 20000 }),
+    page.getByRole('button', { name: '登录' }).click(),
+  ]);
+  await page.waitForSelector('.app[data-hydrated="true"]', { timeout: 20000 });
 }
 
 export async function launchBrowser() {

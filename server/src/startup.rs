@@ -1,6 +1,6 @@
 //! Building and running the application, the same way in production and in tests.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -136,14 +136,28 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let (signalled, mut signal_seen) = tokio::sync::watch::channel(false);
+        let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")?;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled.send(true);
+        });
+        // A client that never lets its connection go must not keep the process alive.
+        let deadline = async move {
+            let _ = signal_seen.wait_for(|seen| *seen).await;
+            tokio::time::sleep(REQUEST_TIMEOUT).await;
+        };
+        tokio::select! {
+            result = server.into_future() => result.context("the HTTP server failed")?,
+            () = deadline => tracing::warn!(
+                "connections still open {} s after the shutdown signal; stopping anyway",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        }
         self.db.close().await.context("cannot close the database")?;
         tracing::info!("stopped");
         Ok(())

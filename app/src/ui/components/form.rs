@@ -61,7 +61,7 @@ pub fn Pager(page: RwSignal<u64>, per_page: u64, total: u64) -> impl IntoView {
             <button
                 type="button"
                 class="button secondary"
-                disabled=move || page.get() <= 1
+                disabled=move || { page.get() <= 1 }
                 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))
             >
                 "上一页"
@@ -72,7 +72,7 @@ pub fn Pager(page: RwSignal<u64>, per_page: u64, total: u64) -> impl IntoView {
             <button
                 type="button"
                 class="button secondary"
-                disabled=move || page.get() >= pages
+                disabled=move || { page.get() >= pages }
                 on:click=move |_| page.update(|p| *p += 1)
             >
                 "下一页"

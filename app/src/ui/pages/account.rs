@@ -65,11 +65,12 @@ pub fn ChangePasswordPage() -> impl IntoView {
                         required
                         minlength=PASSWORD_MIN_CHARS.to_string()
                         maxlength="128"
+                        aria-describedby="new-password-rules"
                     />
-                    <small class="muted">
-                        {format!("至少 {PASSWORD_MIN_CHARS} 个字符，不能与用户名相同，不能是常见密码")}
-                    </small>
                 </label>
+                <small class="muted" id="new-password-rules">
+                    {format!("至少 {PASSWORD_MIN_CHARS} 个字符，不能与用户名相同，不能是常见密码")}
+                </small>
                 <label>
                     "确认新密码"
                     <input type="password" name="confirm" autocomplete="new-password" required />

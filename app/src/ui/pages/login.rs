@@ -28,7 +28,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="card auth-card">
             <h1 class="page-title">"登录"</h1>
             <ActionForm action=login attr:class="form" attr:data-testid="login-form">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label>
                     "用户名"
                     <input
