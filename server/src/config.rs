@@ -19,6 +19,10 @@ const PLACEHOLDER_SECRET_KEYS: &[&str] = &[
     "secret",
 ];
 
+/// Used only in development when `SECRET_KEY` is unset; production refuses to start
+/// without a key of its own.
+const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-in-production-0000";
+
 /// A configuration value that was present but unusable: names the variable, the value and
 /// what would have been accepted. Its `Display` is the one line printed before exiting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,8 +183,9 @@ impl fmt::Debug for DatabaseUrl {
 pub struct Config {
     pub environment: Environment,
     pub secret_key: Secret,
-    /// True when `secret_key` was generated because none was configured (development only).
-    pub secret_key_generated: bool,
+    /// True when `secret_key` is the built-in development key because none was configured
+    /// (development only: it keeps sessions across `cargo leptos watch` rebuilds).
+    pub secret_key_is_development_default: bool,
     pub database: DatabaseUrl,
     pub api_token: Option<Secret>,
     pub check_url: Option<Secret>,
@@ -237,9 +242,10 @@ impl Config {
             None => DatabaseUrl::Sqlite(SqliteLocation::File(data_dir.join("app.db"))),
         };
 
-        let (secret_key, secret_key_generated) = match (var("SECRET_KEY"), environment) {
+        let (secret_key, secret_key_is_development_default) = match (var("SECRET_KEY"), environment)
+        {
             (Some(key), _) if !is_placeholder_secret(&key) => (Secret::new(key), false),
-            (_, Environment::Development) => (Secret::new(random_hex(32)), true),
+            (_, Environment::Development) => (Secret::new(DEVELOPMENT_SECRET_KEY), true),
             (raw, Environment::Production) => {
                 return Err(ConfigError::new(
                     "SECRET_KEY",
@@ -304,7 +310,7 @@ impl Config {
         Ok(Self {
             environment,
             secret_key,
-            secret_key_generated,
+            secret_key_is_development_default,
             database,
             api_token: var("API_TOKEN").map(Secret::new),
             check_url: optional_url(&var, "CHECK_URL")?,
@@ -544,13 +550,6 @@ fn optional_url(
     Ok(Some(Secret::new(raw)))
 }
 
-/// `bytes` random bytes as lowercase hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the operating system's random source is unavailable");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,12 +682,18 @@ mod tests {
     }
 
     #[test]
-    fn development_generates_a_secret_key() {
+    fn development_uses_a_stable_built_in_key() {
         let config = parse(&[("APP_ENV", "development")]).expect("valid");
-        assert!(config.secret_key_generated);
-        assert_eq!(config.secret_key.expose().len(), 64);
+        assert!(config.secret_key_is_development_default);
+        // Stable, so sessions survive `cargo leptos watch` rebuilds.
         let other = parse(&[("APP_ENV", "development")]).expect("valid");
-        assert_ne!(config.secret_key, other.secret_key);
+        assert_eq!(config.secret_key, other.secret_key);
+        let own = parse(&[
+            ("APP_ENV", "development"),
+            ("SECRET_KEY", "mine-0123456789"),
+        ])
+        .expect("valid");
+        assert!(!own.secret_key_is_development_default);
     }
 
     #[test]

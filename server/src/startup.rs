@@ -261,6 +261,16 @@ fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The 64-byte cookie-signing key, derived from `SECRET_KEY` (any length).
+fn session_key(secret: &crate::config::Secret) -> tower_sessions::cookie::Key {
+    use sha2::{Digest, Sha512};
+    let digest = Sha512::new()
+        .chain_update(b"dingding-attendance session cookie v1\0")
+        .chain_update(secret.expose().as_bytes())
+        .finalize();
+    tower_sessions::cookie::Key::from(digest.as_slice())
+}
+
 fn router(config: &Config, leptos_options: LeptosOptions, services: Services) -> Router {
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(services.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -269,7 +279,10 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
         // Off by default: the original is reached over plain http://server-ip:5000, where a
         // Secure cookie would silently break login. Set COOKIE_SECURE=true behind HTTPS.
         .with_secure(config.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(services.settings.session_idle));
+        .with_expiry(Expiry::OnInactivity(services.settings.session_idle))
+        // The cookie carries the session id signed with SECRET_KEY: ids read from a leaked
+        // database or backup cannot be replayed, and rotating the key signs everyone out.
+        .with_signed(session_key(&config.secret_key));
     let auth_layer =
         AuthManagerLayerBuilder::new(AuthBackend::new(services.db.clone()), session_layer).build();
     let policy = Arc::new(RequestPolicy {
@@ -341,10 +354,10 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
 
 /// Warnings about the configuration, logged once logging is up, whatever the command.
 pub fn log_config_warnings(config: &Config) {
-    if config.secret_key_generated {
+    if config.secret_key_is_development_default {
         tracing::warn!(
-            "SECRET_KEY is not set: using a random key for this run (development only); \
-             sessions will not survive a restart. Generate one with `openssl rand -hex 32`."
+            "SECRET_KEY is not set: using the built-in development key, which anyone can read \
+             in the source; never deploy like this. Generate one with `openssl rand -hex 32`."
         );
     }
 }

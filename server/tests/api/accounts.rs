@@ -629,3 +629,42 @@ async fn lists_page_and_search() {
     assert_eq!(before["total"], 0);
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn idle_expiry_is_twelve_hours_or_seven_days_with_remember_me() {
+    let app = spawn_app().await;
+    let max_age = |response: &server::probe::ProbeResponse| -> i64 {
+        let cookie = session_set_cookie(response).expect("cookie");
+        cookie
+            .split(';')
+            .find_map(|part| part.trim().strip_prefix("Max-Age="))
+            .expect("Max-Age")
+            .parse()
+            .expect("seconds")
+    };
+    let short = app.try_login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(max_age(&short), 12 * 3600);
+    let long = app
+        .json_as(
+            &Caller::default(),
+            "POST",
+            "/api/v1/session",
+            json!({"username": "admin", "password": ADMIN_PASSWORD, "remember": true}),
+        )
+        .await;
+    assert_eq!(max_age(&long), 7 * 24 * 3600);
+
+    // A session past its expiry is gone, whatever the browser still sends.
+    let admin = Caller {
+        cookie: session_cookie(&short),
+        ..Caller::default()
+    };
+    assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 200);
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("UPDATE sessions SET expires_at = '2000-01-01 00:00:00+00:00'")
+        .await
+        .expect("expire sessions");
+    assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 401);
+    app.stop().await.expect("clean stop");
+}
