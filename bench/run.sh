@@ -8,6 +8,7 @@ target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 site_root=$PWD/target/site
 binary=$target_dir/release/dingding-attendance
 connections=64
+admin_password=bench-admin-passphrase
 duration=${BENCH_DURATION:-15s}
 
 cargo leptos build --release --precompress
@@ -25,6 +26,7 @@ url=http://127.0.0.1:$port/api/health
 run_server() {
   # env execs the server, so $! is the server's own pid.
   env -i -C "$work" PATH="$PATH" APP_ENV=production SECRET_KEY=bench-secret-key-0123456789abcdef \
+    ADMIN_PASSWORD="$admin_password" \
     HOST=127.0.0.1 PORT="$port" SITE_ROOT="$site_root" LOG_LEVEL=warn "$binary" serve >"$work/server.log" 2>&1 &
   pid=$!
 }
@@ -59,6 +61,26 @@ rps=$(awk '/Requests\/sec/{print $2}' <<<"$wrk_out")
 p99=$(awk '$1=="99%"{print $2}' <<<"$wrk_out")
 p50=$(awk '$1=="50%"{print $2}' <<<"$wrk_out")
 loaded_rss=$(rss_mib)
+
+# Logins: argon2id is deliberately slow and takes 19 MiB per hash; at most two run at once,
+# so a burst queues instead of multiplying memory.
+base=http://127.0.0.1:$port
+login_body="{\"username\":\"admin\",\"password\":\"$admin_password\"}"
+logins=40
+login_start=$(date +%s%N)
+seq 1 "$logins" | xargs -P 8 -I{} curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+  -d "$login_body" "$base/api/v1/session"
+login_end=$(date +%s%N)
+login_total_ms=$(( (login_end - login_start) / 1000000 ))
+login_rss=$(rss_mib)
+cookie=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' -d "$login_body" "$base/api/v1/session" \
+  | tr -d '\r' | awk 'tolower($1)=="set-cookie:" && $2 ~ /^dda_session=/ {sub(/;.*/, "", $2); print $2}')
+# A signed-in, server-rendered page that reads the session and the user list.
+page_out=$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $cookie" "$base/admin/users")
+page_rps=$(awk '/Requests\/sec/{print $2}' <<<"$page_out")
+page_p99=$(awk '$1=="99%"{print $2}' <<<"$page_out")
+page_non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$page_out")
+final_rss=$(rss_mib)
 stop_server
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -82,4 +104,8 @@ mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
   echo "| idle RSS after start-up | $idle_rss MiB |"
   echo "| RSS after the load test | $loaded_rss MiB |"
   echo "| /api/health, wrk $connections connections, $duration | $rps req/s, p50 $p50, p99 $p99 |"
+  echo "| $logins logins, 8 at a time (argon2id, 2 hashes at once) | $login_total_ms ms in all, $(( logins * 1000 / (login_total_ms > 0 ? login_total_ms : 1) )) logins/s |"
+  echo "| RSS after the login burst | $login_rss MiB |"
+  echo "| signed-in /admin/users (SSR), wrk 16 connections, $duration | $page_rps req/s, p99 $page_p99${page_non2xx:+, non-2xx $page_non2xx} |"
+  echo "| RSS at the end | $final_rss MiB |"
 } | tee -a bench/RESULTS.md
