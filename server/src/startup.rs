@@ -307,7 +307,10 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
             provide_services,
             app::shell,
         ))
-        .layer(middleware::from_fn(guard::session_rules))
+        .layer(middleware::from_fn_with_state(
+            services.settings.clone(),
+            guard::session_rules,
+        ))
         .layer(auth_layer)
         .layer(middleware::from_fn_with_state(
             policy.clone(),
@@ -315,22 +318,6 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
         ))
         .layer(middleware::from_fn_with_state(policy, guard::client_meta))
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(NON_PAGE_CSP),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -349,6 +336,23 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
         // Added after the layers: container health probes every few seconds would drown
         // the request log.
         .route("/api/health", get(health::health))
+        // Outermost, so every answer carries them, health checks included.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .with_state(state)
 }
 

@@ -91,15 +91,9 @@ pub async fn login(
             let user = crate::ssr::login::login(&services, &username, &password, &meta).await?;
             let user = server::SessionUser::from_model(&user).ok_or(AppError::Internal)?;
             let mut session = server::auth_session().await?;
-            let idle = if remember.is_some_and(|value| !value.is_empty() && value != "false") {
-                services.settings.session_remember
-            } else {
-                services.settings.session_idle
-            };
-            session
-                .session
-                .set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
-            session.login(&user).await.map_err(server::session_error)?;
+            let remember = remember.is_some_and(|value| !value.is_empty() && value != "false");
+            crate::ssr::auth::start_session(&mut session, &user, remember, &services.settings)
+                .await?;
             Ok(if user.must_change_password {
                 "/account/password".to_owned()
             } else {
@@ -164,7 +158,7 @@ pub async fn change_password(
             )
             .await?;
             // Store the new password's fingerprint so this session stays valid.
-            session.login(&user).await.map_err(server::session_error)?;
+            crate::ssr::auth::refresh_session_user(&mut session, &user, &services.settings).await?;
             Ok(())
         }
         .await,

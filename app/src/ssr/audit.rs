@@ -61,7 +61,16 @@ pub async fn record(
     now: DateTime<Utc>,
     event: AuditEvent<'_>,
 ) -> Result<(), AppError> {
-    audit_log::ActiveModel {
+    record_returning_id(db, now, event).await.map(|_| ())
+}
+
+/// Records an event and returns its id (ids only grow, so they order events exactly).
+pub async fn record_returning_id(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    event: AuditEvent<'_>,
+) -> Result<i64, AppError> {
+    let row = audit_log::ActiveModel {
         created_at: Set(now),
         kind: Set(event.kind.as_str().to_owned()),
         actor_user_id: Set(event.actor_user_id),
@@ -75,7 +84,7 @@ pub async fn record(
     .insert(db)
     .await
     .map_err(super::db_error)?;
-    Ok(())
+    Ok(row.id)
 }
 
 fn parse_day(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
@@ -179,49 +188,106 @@ pub async fn prune(services: &Services) -> Result<u64, AppError> {
     Ok(result.rows_affected)
 }
 
-/// Times of recent failed logins for a username key and for an IP, for throttling.
+/// Times of the failed logins recorded before entry `before_id` for a username key and
+/// for an IP, within the window, for throttling. For the username, only failures after its
+/// last successful login count.
 pub async fn recent_login_failures(
-    services: &Services,
+    db: &impl ConnectionTrait,
     username_key: &str,
     ip: Option<&str>,
     since: DateTime<Utc>,
+    before_id: i64,
 ) -> Result<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>), AppError> {
-    let db = &services.db;
-    // A successful login wipes the slate for that username.
-    let last_success = audit_log::Entity::find()
+    let last_success_id = audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::Id)
         .filter(audit_log::Column::Kind.eq(AuditKind::Login.as_str()))
         .filter(audit_log::Column::Subject.eq(username_key))
-        .filter(audit_log::Column::CreatedAt.gt(since))
-        .order_by_desc(audit_log::Column::CreatedAt)
+        .filter(audit_log::Column::Id.lt(before_id))
+        .order_by_desc(audit_log::Column::Id)
+        .into_tuple::<i64>()
         .one(db)
         .await
         .map_err(super::db_error)?
-        .map(|row| row.created_at);
-    let failures_since = |column: audit_log::Column, value: &str, after: DateTime<Utc>| {
+        .unwrap_or(0);
+    let failures = |column: audit_log::Column, value: &str, after_id: i64| {
         audit_log::Entity::find()
             .select_only()
             .column(audit_log::Column::CreatedAt)
             .filter(audit_log::Column::Kind.eq(AuditKind::LoginFailed.as_str()))
             .filter(column.eq(value))
-            .filter(audit_log::Column::CreatedAt.gt(after))
-            .order_by_desc(audit_log::Column::CreatedAt)
+            .filter(audit_log::Column::CreatedAt.gt(since))
+            .filter(audit_log::Column::Id.gt(after_id))
+            .filter(audit_log::Column::Id.lt(before_id))
+            .order_by_desc(audit_log::Column::Id)
             .limit(50)
             .into_tuple::<DateTime<Utc>>()
     };
-    let by_username = failures_since(
-        audit_log::Column::Subject,
-        username_key,
-        last_success.map_or(since, |at| at.max(since)),
-    )
-    .all(db)
-    .await
-    .map_err(super::db_error)?;
+    let by_username = failures(audit_log::Column::Subject, username_key, last_success_id)
+        .all(db)
+        .await
+        .map_err(super::db_error)?;
     let by_ip = match ip {
-        Some(ip) => failures_since(audit_log::Column::Ip, ip, since)
+        Some(ip) => failures(audit_log::Column::Ip, ip, 0)
             .all(db)
             .await
             .map_err(super::db_error)?,
         None => Vec::new(),
     };
     Ok((by_username, by_ip))
+}
+
+/// Whether a throttled attempt for this username or IP was logged in the window before
+/// entry `before_id`.
+pub async fn throttle_logged_before(
+    db: &impl ConnectionTrait,
+    username_key: &str,
+    ip: Option<&str>,
+    since: DateTime<Utc>,
+    before_id: i64,
+) -> Result<bool, AppError> {
+    let mut about = Condition::any().add(audit_log::Column::Subject.eq(username_key));
+    if let Some(ip) = ip {
+        about = about.add(audit_log::Column::Ip.eq(ip));
+    }
+    let count = audit_log::Entity::find()
+        .filter(audit_log::Column::Kind.eq(AuditKind::LoginThrottled.as_str()))
+        .filter(audit_log::Column::CreatedAt.gt(since))
+        .filter(audit_log::Column::Id.lt(before_id))
+        .filter(about)
+        .count(db)
+        .await
+        .map_err(super::db_error)?;
+    Ok(count > 0)
+}
+
+/// Changes what a recorded login attempt turned out to be.
+pub async fn settle_login_attempt(
+    db: &impl ConnectionTrait,
+    id: i64,
+    kind: AuditKind,
+    actor: Option<(i32, &str)>,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    let mut row = audit_log::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        kind: Set(kind.as_str().to_owned()),
+        detail: Set(detail),
+        ..Default::default()
+    };
+    if let Some((user_id, username)) = actor {
+        row.actor_user_id = Set(Some(user_id));
+        row.actor_name = Set(truncate(username, 64));
+    }
+    row.update(db).await.map_err(super::db_error)?;
+    Ok(())
+}
+
+/// Removes a recorded login attempt (a throttled retry already logged once).
+pub async fn forget_login_attempt(db: &impl ConnectionTrait, id: i64) -> Result<(), AppError> {
+    audit_log::Entity::delete_by_id(id)
+        .exec(db)
+        .await
+        .map_err(super::db_error)?;
+    Ok(())
 }

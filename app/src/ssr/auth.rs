@@ -98,6 +98,98 @@ impl AuthnBackend for AuthBackend {
 
 pub type AuthSession = axum_login::AuthSession<AuthBackend>;
 
+/// Session keys of our own, beside axum-login's.
+const REMEMBER_KEY: &str = "dda.remember";
+const TOUCHED_KEY: &str = "dda.touched";
+/// How often an active session's expiry is pushed forward (one write per interval).
+const TOUCH_INTERVAL_SECS: i64 = 10 * 60;
+
+fn session_error(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "session store failed");
+    AppError::Internal
+}
+
+async fn remembered(session: &tower_sessions::Session) -> bool {
+    session
+        .get::<bool>(REMEMBER_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+fn idle_limit(settings: &super::RuntimeSettings, remember: bool) -> tower_sessions::Expiry {
+    tower_sessions::Expiry::OnInactivity(if remember {
+        settings.session_remember
+    } else {
+        settings.session_idle
+    })
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Signs `user` in under a fresh session id, whatever the request's cookie carried (even a
+/// signed-in session planted by someone else: session fixation).
+pub async fn start_session(
+    auth: &mut AuthSession,
+    user: &SessionUser,
+    remember: bool,
+    settings: &super::RuntimeSettings,
+) -> Result<(), AppError> {
+    auth.session.cycle_id().await.map_err(session_error)?;
+    auth.session
+        .insert(REMEMBER_KEY, remember)
+        .await
+        .map_err(session_error)?;
+    auth.session
+        .insert(TOUCHED_KEY, unix_now())
+        .await
+        .map_err(session_error)?;
+    auth.session
+        .set_expiry(Some(idle_limit(settings, remember)));
+    auth.login(user).await.map_err(session_error)
+}
+
+/// Stores the user's new password fingerprint in this session (after a password change),
+/// keeping its idle limit.
+pub async fn refresh_session_user(
+    auth: &mut AuthSession,
+    user: &SessionUser,
+    settings: &super::RuntimeSettings,
+) -> Result<(), AppError> {
+    let remember = remembered(&auth.session).await;
+    auth.session
+        .set_expiry(Some(idle_limit(settings, remember)));
+    auth.login(user).await.map_err(session_error)
+}
+
+/// Slides a signed-in session's idle expiry forward, writing at most once per
+/// `TOUCH_INTERVAL_SECS`: the limit counts from the last activity, not from the login.
+pub async fn keep_session_alive(auth: &AuthSession, settings: &super::RuntimeSettings) {
+    if auth.user.is_none() {
+        return;
+    }
+    let now = unix_now();
+    let touched = auth
+        .session
+        .get::<i64>(TOUCHED_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    if now - touched < TOUCH_INTERVAL_SECS {
+        return;
+    }
+    let remember = remembered(&auth.session).await;
+    auth.session
+        .set_expiry(Some(idle_limit(settings, remember)));
+    if let Err(error) = auth.session.insert(TOUCHED_KEY, now).await {
+        tracing::warn!(%error, "cannot extend the session");
+    }
+}
+
 /// Where a request came from, for the audit log and login throttling. Filled in once per
 /// request by the server's middleware.
 #[derive(Debug, Clone, Default)]

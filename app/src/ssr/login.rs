@@ -1,6 +1,12 @@
 //! Checking a login attempt: throttling, constant-time verification, audit.
+//!
+//! Every attempt is written to the audit log as a failure *before* the password is
+//! checked, and the throttle counts only the attempts recorded before it. Concurrent
+//! attempts (even in several server processes) are thereby ordered by the database: a
+//! burst of simultaneous guesses cannot all slip past the limit while the first hashes
+//! run. A success then turns its own entry into a `login`.
 
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 
 use super::audit::{self, AuditEvent};
 use super::auth::RequestMeta;
@@ -24,25 +30,39 @@ pub async fn login(
     let key: String = username_key(username).chars().take(64).collect();
     let typed_name: String = username.trim().chars().take(64).collect();
     let now = services.clock.now();
+    let since = now - throttle::window();
     let ip = meta.ip.map(|ip| ip.to_string());
+    let attempt = audit::record_returning_id(
+        &services.db,
+        now,
+        AuditEvent {
+            kind: AuditKind::LoginFailed,
+            actor_user_id: None,
+            actor_name: &typed_name,
+            subject: Some(&key),
+            meta,
+            detail: None,
+        },
+    )
+    .await?;
     let (by_username, by_ip) =
-        audit::recent_login_failures(services, &key, ip.as_deref(), now - throttle::window())
-            .await?;
+        audit::recent_login_failures(&services.db, &key, ip.as_deref(), since, attempt).await?;
     let remaining = match throttle::login_verdict(&by_username, &by_ip, now) {
         LoginVerdict::Blocked { retry_after_secs } => {
-            audit::record(
+            audit::settle_login_attempt(
                 &services.db,
-                now,
-                AuditEvent {
-                    kind: AuditKind::LoginThrottled,
-                    actor_user_id: None,
-                    actor_name: &typed_name,
-                    subject: Some(&key),
-                    meta,
-                    detail: Some(format!("{retry_after_secs} 秒后可重试")),
-                },
+                attempt,
+                AuditKind::LoginThrottled,
+                None,
+                Some(format!("{retry_after_secs} 秒后可重试")),
             )
             .await?;
+            // A client hammering a blocked login adds one line per window, not thousands.
+            if audit::throttle_logged_before(&services.db, &key, ip.as_deref(), since, attempt)
+                .await?
+            {
+                audit::forget_login_attempt(&services.db, attempt).await?;
+            }
             return Err(AppError::TooManyAttempts { retry_after_secs });
         }
         LoginVerdict::Allowed { remaining } => remaining,
@@ -60,62 +80,39 @@ pub async fn login(
             if plausible { password } else { "" },
             candidate.as_ref().map(|user| user.password_hash.as_str()),
         )
-        .await?;
+        .await?
+        && plausible;
     match candidate {
-        Some(user) if verified && plausible && user.active => {
+        Some(user) if verified && user.active => {
+            let txn = services.db.begin().await.map_err(db_error)?;
             let mut row = user.into_active_model();
             row.last_login_at = Set(Some(now));
-            let user = row.update(&services.db).await.map_err(db_error)?;
-            audit::record(
-                &services.db,
-                now,
-                AuditEvent {
-                    kind: AuditKind::Login,
-                    actor_user_id: Some(user.id),
-                    actor_name: &user.username,
-                    subject: Some(&user.username_key),
-                    meta,
-                    detail: None,
-                },
+            let user = row.update(&txn).await.map_err(db_error)?;
+            audit::settle_login_attempt(
+                &txn,
+                attempt,
+                AuditKind::Login,
+                Some((user.id, &user.username)),
+                None,
             )
             .await?;
+            txn.commit().await.map_err(db_error)?;
             Ok(user)
         }
         // Only someone who knows the password learns that the account exists.
-        Some(user) if verified && plausible => {
-            audit::record(
+        Some(_) if verified => {
+            audit::settle_login_attempt(
                 &services.db,
-                now,
-                AuditEvent {
-                    kind: AuditKind::LoginFailed,
-                    actor_user_id: None,
-                    actor_name: &typed_name,
-                    subject: Some(&user.username_key),
-                    meta,
-                    detail: Some("账号已停用".to_owned()),
-                },
+                attempt,
+                AuditKind::LoginFailed,
+                None,
+                Some("账号已停用".to_owned()),
             )
             .await?;
             Err(AppError::AccountDisabled)
         }
-        _ => {
-            audit::record(
-                &services.db,
-                now,
-                AuditEvent {
-                    kind: AuditKind::LoginFailed,
-                    actor_user_id: None,
-                    actor_name: &typed_name,
-                    subject: Some(&key),
-                    meta,
-                    detail: None,
-                },
-            )
-            .await?;
-            let remaining = remaining.saturating_sub(1);
-            Err(AppError::InvalidCredentials {
-                remaining_attempts: u32::try_from(remaining).ok(),
-            })
-        }
+        _ => Err(AppError::InvalidCredentials {
+            remaining_attempts: u32::try_from(remaining.saturating_sub(1)).ok(),
+        }),
     }
 }

@@ -1,17 +1,21 @@
 //! Password hashing with argon2id at OWASP's recommended parameters (19 MiB, 2 passes,
-//! 1 lane: argon2's defaults). Hashing is CPU- and memory-heavy, so it runs on the
-//! blocking pool and at most `MAX_CONCURRENT_HASHES` at once: a burst of logins queues
-//! instead of multiplying memory use.
+//! 1 lane: argon2's defaults). Hashing is CPU- and memory-heavy, so it runs on
+//! `HASH_THREADS` dedicated threads: a burst of logins queues instead of multiplying memory
+//! use. Dedicated threads matter for memory, not only CPU: the allocator keeps each
+//! thread's freed 19 MiB block for reuse, so hashing on the shared blocking pool (dozens of
+//! threads) left hundreds of MiB resident after a burst of logins.
 
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::AppError;
 
-const MAX_CONCURRENT_HASHES: usize = 2;
+const HASH_THREADS: usize = 2;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Verified instead of a real hash when the user does not exist, so that an unknown
 /// username takes as long to refuse as a wrong password.
@@ -19,7 +23,8 @@ const DUMMY_PASSWORD: &str = "dummy password for timing equalisation";
 
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    /// Dropping the last sender ends the worker threads.
+    jobs: mpsc::Sender<Job>,
     dummy_hash: Arc<str>,
 }
 
@@ -58,8 +63,31 @@ fn verify_blocking(password: &str, stored_hash: &str) -> bool {
 impl Passwords {
     /// Computes the dummy hash once (a few tens of milliseconds).
     pub fn new() -> Result<Self, AppError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..HASH_THREADS {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{index}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|error| {
+                    tracing::error!(%error, "cannot start a password hashing thread");
+                    AppError::Internal
+                })?;
+        }
         Ok(Self {
-            permits: Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES)),
+            jobs,
             dummy_hash: hash_blocking(DUMMY_PASSWORD)?.into(),
         })
     }
@@ -89,13 +117,14 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = reply.send(work());
+            }))
             .map_err(|_| AppError::Internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(|error| {
-            tracing::error!(%error, "password hashing task failed");
+        answer.await.map_err(|_| {
+            tracing::error!("a password hashing thread stopped");
             AppError::Internal
         })
     }

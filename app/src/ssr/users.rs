@@ -213,16 +213,19 @@ fn unique_violation(error: sea_orm::DbErr, field: &'static str) -> AppError {
     }
 }
 
-/// The number of active admins other than `except`, counted inside the transaction so two
-/// concurrent demotions cannot both succeed.
+/// The number of active admins other than `except`. On PostgreSQL every active admin row
+/// is locked (in id order) until the transaction ends, so two concurrent demotions are
+/// serialised and the second sees the first; SQLite serialises writers by itself.
 async fn other_active_admins(txn: &DatabaseTransaction, except: i32) -> Result<u64, AppError> {
-    user::Entity::find()
+    let mut select = user::Entity::find()
         .filter(user::Column::Role.eq(Role::Admin.as_str()))
         .filter(user::Column::Active.eq(true))
-        .filter(user::Column::Id.ne(except))
-        .count(txn)
-        .await
-        .map_err(db_error)
+        .order_by_asc(user::Column::Id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    let admins = select.all(txn).await.map_err(db_error)?;
+    Ok(admins.iter().filter(|admin| admin.id != except).count() as u64)
 }
 
 fn set_optional(

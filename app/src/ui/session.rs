@@ -25,9 +25,10 @@ impl SessionContext {
         expect_context()
     }
 
-    /// The loaded session, if any (`None` while loading or signed out).
+    /// The loaded session, if any (`None` while loading or signed out). `try_get`: a
+    /// response whose client went away may still be rendering after its owner is gone.
     pub fn get(&self) -> Option<SessionInfo> {
-        self.info.get().and_then(Result::ok).flatten()
+        self.info.try_get().flatten().and_then(Result::ok).flatten()
     }
 
     pub fn is_admin(&self) -> bool {

@@ -5,7 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::AppError;
-use app::ssr::auth::{AuthSession, RequestMeta};
+use app::ssr::RuntimeSettings;
+use app::ssr::auth::{AuthSession, RequestMeta, keep_session_alive};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -143,15 +144,14 @@ pub async fn reject_cross_site(
     reject(request.uri().path(), AppError::CrossOrigin)
 }
 
-/// Files that are public whatever the session: the compiled site and static assets.
+/// Files that are public whatever the session: the compiled site and the few static
+/// files in `public/`. Listed exactly, so a future route cannot become public by accident.
 fn is_public_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
-        || path == "/api/health"
-        || path == "/api/openapi.json"
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'))
+        || matches!(
+            path,
+            "/favicon.svg" | "/robots.txt" | "/api/health" | "/api/openapi.json"
+        )
 }
 
 pub const LOGIN_PATH: &str = "/login";
@@ -174,11 +174,17 @@ fn allowed_before_password_change(method: &Method, path: &str) -> bool {
 /// Pages need a session (else: to the login page, coming back afterwards). A session that
 /// must change its password gets only the change-password page and logout, on every
 /// route: pages redirect there, API calls answer 403 `must_change_password`.
-pub async fn session_rules(auth: AuthSession, request: Request, next: Next) -> Response {
+pub async fn session_rules(
+    State(settings): State<Arc<RuntimeSettings>>,
+    auth: AuthSession,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if is_public_asset(path) {
         return next.run(request).await;
     }
+    keep_session_alive(&auth, &settings).await;
     let is_api = path.starts_with("/api/");
     match &auth.user {
         None if !is_api && path != LOGIN_PATH => {

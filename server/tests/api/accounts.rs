@@ -668,3 +668,74 @@ async fn idle_expiry_is_twelve_hours_or_seven_days_with_remember_me() {
     assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 401);
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_burst_of_simultaneous_guesses_gets_no_more_than_five_tries() {
+    let app = spawn_app().await;
+    app.create_user("mallet", "mallet-password-1", "member")
+        .await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let url = format!("{}/api/v1/session", app.base_url);
+        attempts.spawn(async move {
+            server::probe::request(
+                "POST",
+                &url,
+                &[("Content-Type", "application/json")],
+                r#"{"username":"mallet","password":"guess-guess"}"#,
+                crate::helpers::TIMEOUT,
+            )
+            .await
+            .expect("login")
+            .status
+        });
+    }
+    let statuses: Vec<u16> = attempts.join_all().await;
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert_eq!(throttled, 15, "{statuses:?}");
+    // Hammering a blocked login adds a line per burst at most, not one per attempt.
+    let throttled_lines = || async {
+        json_body(
+            &app.get_as(
+                &Caller::bearer(API_TOKEN),
+                "/api/v1/audit?kind=login_throttled",
+            )
+            .await,
+        )["total"]
+            .as_u64()
+            .expect("total")
+    };
+    let after_burst = throttled_lines().await;
+    assert!((1..15).contains(&after_burst), "{after_burst}");
+    for _ in 0..10 {
+        assert_eq!(app.try_login("mallet", "guess-guess").await.status, 429);
+    }
+    assert_eq!(throttled_lines().await, after_burst);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_planted_signed_in_cookie_is_replaced_at_login() {
+    let app = spawn_app().await;
+    app.create_user("eve", "eve-password-1", "member").await;
+    // Eve signs in herself and plants her cookie in the victim's browser.
+    let planted = app.login("eve", "eve-password-1").await;
+    let victim_login = app
+        .call(
+            &planted,
+            "POST",
+            "/api/v1/session",
+            Some("application/json"),
+            &json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string(),
+        )
+        .await;
+    assert_eq!(victim_login.status, 200);
+    let victim_cookie = session_cookie(&victim_login).expect("new cookie");
+    assert_ne!(Some(&victim_cookie), planted.cookie.as_ref());
+    // Eve's copy does not open the admin's session.
+    let me = app.get_as(&planted, "/api/v1/me").await;
+    assert_ne!(me.status, 200, "{}", me.body);
+    app.stop().await.expect("clean stop");
+}

@@ -74,8 +74,6 @@ pub fn AdminUsersPage() -> impl IntoView {
             reload();
         }
     });
-    let zone = move || session.get().map(|info| info.timezone).unwrap_or_default();
-
     view! {
         <Title text="用户管理" />
         <div class="page-head">
@@ -157,6 +155,13 @@ pub fn AdminUsersPage() -> impl IntoView {
             <ActionResult value=move || toggle_active.value().get() success="" />
             <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
                 {move || Suspend::new(async move {
+                    let zone = session
+                        .info
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|info| info.timezone)
+                        .unwrap_or_default();
                     match users.await {
                         Err(error) => {
                             view! { <p class="alert error">{describe_error(&error)}</p> }.into_any()
@@ -175,7 +180,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                     let toggle = user.clone();
                                     let last_login = user
                                         .last_login_at
-                                        .map(|at| format_instant(&at, &zone()))
+                                        .map(|at| format_instant(&at, &zone))
                                         .unwrap_or_else(|| "从未登录".to_owned());
                                     view! {
                                         <tr data-testid="user-row" class:inactive=!user.active>
@@ -382,13 +387,13 @@ fn UserForm(
                     })}
                 <label>
                     "角色"
-                    <select
-                        name="role"
-                        prop:value=move || role.get()
-                        on:change=move |ev| role.set(event_target_value(&ev))
-                    >
-                        <option value="member">"成员"</option>
-                        <option value="admin">"管理员"</option>
+                    <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>
+                        <option value="member" selected=move || role.get() == "member">
+                            "成员"
+                        </option>
+                        <option value="admin" selected=move || role.get() == "admin">
+                            "管理员"
+                        </option>
                     </select>
                 </label>
                 <label>

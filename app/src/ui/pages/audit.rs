@@ -39,7 +39,6 @@ pub fn AuditPage() -> impl IntoView {
             })
         },
     );
-    let zone = move || session.get().map(|info| info.timezone).unwrap_or_default();
     let on_filter = move |signal: RwSignal<String>| {
         move |ev: leptos::ev::Event| {
             signal.set(event_target_value(&ev));
@@ -52,28 +51,29 @@ pub fn AuditPage() -> impl IntoView {
         <h1 class="page-title">"操作日志"</h1>
         <section class="card">
             <div class="filters">
-                <select aria-label="用户" on:change=on_filter(user)>
-                    <option value="">"全部用户"</option>
-                    <Transition fallback=|| ()>
-                        {move || {
-                            users
-                                .get()
-                                .and_then(Result::ok)
-                                .map(|list| {
-                                    list.items
-                                        .into_iter()
-                                        .map(|u| {
-                                            view! {
-                                                <option value=u.id.to_string()>
-                                                    {format!("{}（{}）", u.display_name, u.username)}
-                                                </option>
-                                            }
-                                        })
-                                        .collect_view()
-                                })
-                        }}
-                    </Transition>
-                </select>
+                <Transition fallback=|| view! { <select aria-label="用户" disabled></select> }>
+                    {move || Suspend::new(async move {
+                        let options = users
+                            .await
+                            .map(|list| list.items)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|u| {
+                                view! {
+                                    <option value=u.id.to_string()>
+                                        {format!("{}（{}）", u.display_name, u.username)}
+                                    </option>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <select aria-label="用户" on:change=on_filter(user)>
+                                <option value="">"全部用户"</option>
+                                {options}
+                            </select>
+                        }
+                    })}
+                </Transition>
                 <select aria-label="类型" on:change=on_filter(kind)>
                     <option value="">"全部类型"</option>
                     {AuditKind::ALL
@@ -90,6 +90,13 @@ pub fn AuditPage() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
                 {move || Suspend::new(async move {
+                    let zone = session
+                        .info
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|info| info.timezone)
+                        .unwrap_or_default();
                     match entries.await {
                         Err(error) => {
                             view! { <p class="alert error">{describe_error(&error)}</p> }.into_any()
@@ -99,7 +106,6 @@ pub fn AuditPage() -> impl IntoView {
                         }
                         Ok(list) => {
                             let total = list.total;
-                            let zone = zone();
                             let rows = list
                                 .items
                                 .into_iter()

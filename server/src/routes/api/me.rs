@@ -1,8 +1,7 @@
 //! `GET /api/v1/me` and `POST /api/v1/me/password`.
 
-use app::AppError;
 use app::api::types::UserView;
-use app::ssr::auth::{AuthSession, RequestMeta};
+use app::ssr::auth::{self, AuthSession, RequestMeta};
 use app::ssr::{Services, users};
 use axum::Extension;
 use axum::Json;
@@ -69,9 +68,6 @@ pub async fn change_password(
         session.session.id(),
     )
     .await?;
-    session.login(&user).await.map_err(|error| {
-        tracing::error!(%error, "session store failed");
-        ApiError(AppError::Internal)
-    })?;
+    auth::refresh_session_user(&mut session, &user, &services.settings).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,14 +5,13 @@ use app::api::types::UserView;
 use app::domain::account::username_key;
 use app::domain::audit::AuditKind;
 use app::ssr::audit::{self, AuditEvent};
-use app::ssr::auth::{Actor, AuthSession, RequestMeta, SessionUser};
+use app::ssr::auth::{self, Actor, AuthSession, RequestMeta, SessionUser};
 use app::ssr::{Services, login, users};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tower_sessions::Expiry;
 
 use super::extract::ApiJson;
 use crate::routes::error::{ApiError, ErrorBody};
@@ -54,13 +53,13 @@ pub async fn create_session(
 ) -> Result<Json<UserView>, ApiError> {
     let user = login::login(&services, &request.username, &request.password, &meta).await?;
     let session_user = SessionUser::from_model(&user).ok_or(ApiError(AppError::Internal))?;
-    let idle = if request.remember {
-        services.settings.session_remember
-    } else {
-        services.settings.session_idle
-    };
-    session.session.set_expiry(Some(Expiry::OnInactivity(idle)));
-    session.login(&session_user).await.map_err(session_error)?;
+    auth::start_session(
+        &mut session,
+        &session_user,
+        request.remember,
+        &services.settings,
+    )
+    .await?;
     Ok(Json(users::to_view(&user)))
 }
 
