@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use super::types::{
-    AuditEntry, AuditQuery, NewUser, Page, SessionInfo, UserPatch, UserQuery, UserView,
+    AuditEntry, AuditQuery, Listed, NewUser, Page, SessionInfo, UserPatch, UserQuery, UserView,
 };
 use crate::AppError;
 
@@ -68,7 +68,6 @@ pub async fn current_user() -> Result<Option<SessionInfo>, AppError> {
             Ok(Some(SessionInfo {
                 user,
                 default_password_in_use,
-                timezone: services.settings.timezone.name().to_owned(),
             }))
         }
         .await,
@@ -181,11 +180,18 @@ pub async fn update_profile(patch: UserPatch) -> Result<UserView, AppError> {
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_users", input = Json)]
-pub async fn list_users(query: UserQuery) -> Result<Page<UserView>, AppError> {
+pub async fn list_users(query: UserQuery) -> Result<Page<Listed<UserView>>, AppError> {
     server::respond(
         async move {
             let actor = server::session_actor().await?;
-            crate::ssr::users::list(&server::services(), &actor, &query).await
+            let services = server::services();
+            let page = crate::ssr::users::list(&services, &actor, &query).await?;
+            Ok(page.map(|user| Listed {
+                local_time: user
+                    .last_login_at
+                    .map(|at| services.settings.local_minute(at)),
+                item: user,
+            }))
         }
         .await,
     )
@@ -241,11 +247,16 @@ pub async fn reset_user_password(id: i32, password: String) -> Result<UserView, 
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_audit", input = Json)]
-pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEntry>, AppError> {
+pub async fn list_audit(query: AuditQuery) -> Result<Page<Listed<AuditEntry>>, AppError> {
     server::respond(
         async move {
             let actor = server::session_actor().await?;
-            crate::ssr::audit::list(&server::services(), &actor, &query).await
+            let services = server::services();
+            let page = crate::ssr::audit::list(&services, &actor, &query).await?;
+            Ok(page.map(|entry| Listed {
+                local_time: Some(services.settings.local_minute(entry.created_at)),
+                item: entry,
+            }))
         }
         .await,
     )

@@ -132,6 +132,15 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
+    }
+}
+
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
@@ -203,6 +212,13 @@ pub struct SessionInfo {
     pub user: UserView,
     /// Shown to admins while any active admin still uses the original's `admin123`.
     pub default_password_in_use: bool,
-    /// The server's `TIMEZONE`, for showing times.
-    pub timezone: String,
+}
+
+/// A list row for the pages: the item and its time as shown, in the server's `TIMEZONE`.
+/// Formatted on the server so the browser bundle needs no time-zone database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed<T> {
+    pub item: T,
+    /// "YYYY-MM-DD HH:MM"; `None` when there is no time (a user who never signed in).
+    pub local_time: Option<String>,
 }

@@ -57,6 +57,13 @@ pub struct RuntimeSettings {
 }
 
 impl RuntimeSettings {
+    /// An instant as people here read it: "YYYY-MM-DD HH:MM" in `TIMEZONE`.
+    pub fn local_minute(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.timezone.tz())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
     /// Defaults for everything but the time zone and reminders (tests, tools).
     pub fn new(timezone: Timezone, reminder_enabled: bool, work_overtime: Minutes) -> Self {
         Self {

@@ -739,3 +739,27 @@ async fn a_planted_signed_in_cookie_is_replaced_at_login() {
     assert_ne!(me.status, 200, "{}", me.body);
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn pages_get_times_in_the_configured_zone() {
+    let app = spawn_app_with(&[("TIMEZONE", "Europe/Berlin")]).await;
+    let admin = app.login_admin().await;
+    let users = app
+        .server_fn(&admin, "list_users", json!({"query": {}}))
+        .await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    // The fixed test clock is 2026-11-23 01:02:03 UTC: 02:02 in Berlin.
+    assert_eq!(
+        json_body(&users)["items"][0]["local_time"],
+        "2026-11-23 02:02"
+    );
+    let audit = app
+        .server_fn(&admin, "list_audit", json!({"query": {"kind": "login"}}))
+        .await;
+    assert_eq!(
+        json_body(&audit)["items"][0]["local_time"],
+        "2026-11-23 02:02"
+    );
+    assert_eq!(json_body(&audit)["items"][0]["item"]["kind"], "login");
+    app.stop().await.expect("clean stop");
+}

@@ -86,12 +86,3 @@ pub fn non_empty(value: String) -> Option<String> {
     let trimmed = value.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
-
-/// Formats an instant for tables in the server's configured zone (the same on the server
-/// and in the browser, so hydration matches).
-pub fn format_instant(at: &chrono::DateTime<chrono::Utc>, zone: &str) -> String {
-    let zone = crate::domain::Timezone::parse(zone).unwrap_or_default();
-    at.with_timezone(&zone.tz())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}

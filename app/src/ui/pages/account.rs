@@ -116,6 +116,13 @@ fn ProfileForm(user: crate::api::types::UserView) -> impl IntoView {
         let patch = patch.clone();
         async move { update_profile(patch).await }
     });
+    // The header shows the display name: reload the session once a save went through.
+    let session = SessionContext::current();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            session.info.refetch();
+        }
+    });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         save.dispatch(UserPatch {

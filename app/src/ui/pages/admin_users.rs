@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{DEFAULT_PAGE_SIZE, NewUser, UserPatch, UserQuery, UserView};
+use crate::api::types::{DEFAULT_PAGE_SIZE, Listed, NewUser, UserPatch, UserQuery, UserView};
 use crate::api::{create_user, list_users, reset_user_password, update_user};
 use crate::domain::Role;
-use crate::ui::components::form::{ActionResult, Pager, describe_error, format_instant, non_empty};
+use crate::ui::components::form::{ActionResult, Pager, describe_error, non_empty};
 use crate::ui::session::SessionContext;
 
 /// Which panel is open above the list.
@@ -155,13 +155,6 @@ pub fn AdminUsersPage() -> impl IntoView {
             <ActionResult value=move || toggle_active.value().get() success="" />
             <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
                 {move || Suspend::new(async move {
-                    let zone = session
-                        .info
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|info| info.timezone)
-                        .unwrap_or_default();
                     match users.await {
                         Err(error) => {
                             view! { <p class="alert error">{describe_error(&error)}</p> }.into_any()
@@ -174,13 +167,11 @@ pub fn AdminUsersPage() -> impl IntoView {
                             let rows = list
                                 .items
                                 .into_iter()
-                                .map(|user| {
+                                .map(|Listed { item: user, local_time }| {
                                     let edit = user.clone();
                                     let reset = user.clone();
                                     let toggle = user.clone();
-                                    let last_login = user
-                                        .last_login_at
-                                        .map(|at| format_instant(&at, &zone))
+                                    let last_login = local_time
                                         .unwrap_or_else(|| "从未登录".to_owned());
                                     view! {
                                         <tr data-testid="user-row" class:inactive=!user.active>

@@ -3,15 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, UserQuery};
+use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, Listed, UserQuery};
 use crate::api::{list_audit, list_users};
 use crate::domain::audit::{AuditKind, kind_label};
-use crate::ui::components::form::{Pager, describe_error, format_instant, non_empty};
-use crate::ui::session::SessionContext;
+use crate::ui::components::form::{Pager, describe_error, non_empty};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let session = SessionContext::current();
     let user = RwSignal::new(String::new());
     let kind = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
@@ -60,8 +58,8 @@ pub fn AuditPage() -> impl IntoView {
                             .into_iter()
                             .map(|u| {
                                 view! {
-                                    <option value=u.id.to_string()>
-                                        {format!("{}（{}）", u.display_name, u.username)}
+                                    <option value=u.item.id.to_string()>
+                                        {format!("{}（{}）", u.item.display_name, u.item.username)}
                                     </option>
                                 }
                             })
@@ -90,13 +88,6 @@ pub fn AuditPage() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
                 {move || Suspend::new(async move {
-                    let zone = session
-                        .info
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|info| info.timezone)
-                        .unwrap_or_default();
                     match entries.await {
                         Err(error) => {
                             view! { <p class="alert error">{describe_error(&error)}</p> }.into_any()
@@ -109,10 +100,10 @@ pub fn AuditPage() -> impl IntoView {
                             let rows = list
                                 .items
                                 .into_iter()
-                                .map(|entry| {
+                                .map(|Listed { item: entry, local_time }| {
                                     view! {
                                         <tr data-testid="audit-row">
-                                            <td class="nowrap">{format_instant(&entry.created_at, &zone)}</td>
+                                            <td class="nowrap">{local_time.unwrap_or_default()}</td>
                                             <td>{kind_label(&entry.kind).to_owned()}</td>
                                             <td>{entry.actor_name}</td>
                                             <td>{entry.subject.unwrap_or_default()}</td>
