@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
+    /// A login being checked; becomes `Login`, `LoginFailed` or `LoginThrottled`.
+    LoginAttempt,
     Login,
     LoginFailed,
     LoginThrottled,
@@ -22,7 +24,8 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
+        Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -39,6 +42,7 @@ impl AuditKind {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::LoginAttempt => "login_attempt",
             Self::Login => "login",
             Self::LoginFailed => "login_failed",
             Self::LoginThrottled => "login_throttled",
@@ -60,6 +64,7 @@ impl AuditKind {
 
     pub fn label(self) -> &'static str {
         match self {
+            Self::LoginAttempt => "登录校验中",
             Self::Login => "登录",
             Self::LoginFailed => "登录失败",
             Self::LoginThrottled => "登录被限制",

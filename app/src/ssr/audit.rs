@@ -188,7 +188,7 @@ pub async fn prune(services: &Services) -> Result<u64, AppError> {
     Ok(result.rows_affected)
 }
 
-/// Times of the failed logins recorded before entry `before_id` for a username key and
+/// Times of the failed (and still unsettled) logins recorded before entry `before_id` for a username key and
 /// for an IP, within the window, for throttling. For the username, only failures after its
 /// last successful login count.
 pub async fn recent_login_failures(
@@ -210,11 +210,11 @@ pub async fn recent_login_failures(
         .await
         .map_err(super::db_error)?
         .unwrap_or(0);
-    let failures = |column: audit_log::Column, value: &str, after_id: i64| {
+    let failures = |column: audit_log::Column, value: &str, after_id: i64, kinds: &[AuditKind]| {
         audit_log::Entity::find()
             .select_only()
             .column(audit_log::Column::CreatedAt)
-            .filter(audit_log::Column::Kind.eq(AuditKind::LoginFailed.as_str()))
+            .filter(audit_log::Column::Kind.is_in(kinds.iter().map(|kind| kind.as_str())))
             .filter(column.eq(value))
             .filter(audit_log::Column::CreatedAt.gt(since))
             .filter(audit_log::Column::Id.gt(after_id))
@@ -223,12 +223,20 @@ pub async fn recent_login_failures(
             .limit(50)
             .into_tuple::<DateTime<Utc>>()
     };
-    let by_username = failures(audit_log::Column::Subject, username_key, last_success_id)
-        .all(db)
-        .await
-        .map_err(super::db_error)?;
+    // Attempts still being checked count against their username, so a burst of guesses
+    // sent at once cannot all pass before the first ones are settled; they do not count
+    // against the IP, where they would throttle an office logging in at nine.
+    let by_username = failures(
+        audit_log::Column::Subject,
+        username_key,
+        last_success_id,
+        &[AuditKind::LoginFailed, AuditKind::LoginAttempt],
+    )
+    .all(db)
+    .await
+    .map_err(super::db_error)?;
     let by_ip = match ip {
-        Some(ip) => failures(audit_log::Column::Ip, ip, 0)
+        Some(ip) => failures(audit_log::Column::Ip, ip, 0, &[AuditKind::LoginFailed])
             .all(db)
             .await
             .map_err(super::db_error)?,

@@ -1,10 +1,10 @@
 //! Checking a login attempt: throttling, constant-time verification, audit.
 //!
-//! Every attempt is written to the audit log as a failure *before* the password is
-//! checked, and the throttle counts only the attempts recorded before it. Concurrent
-//! attempts (even in several server processes) are thereby ordered by the database: a
-//! burst of simultaneous guesses cannot all slip past the limit while the first hashes
-//! run. A success then turns its own entry into a `login`.
+//! Every attempt is written to the audit log *before* the password is checked, and the
+//! throttle counts only the entries recorded before it. Concurrent attempts (even in
+//! several server processes) are thereby ordered by the database: a burst of simultaneous
+//! guesses for one username cannot all slip past the limit while the first hashes run.
+//! The attempt's entry then becomes a `login`, a `login_failed` or a `login_throttled`.
 
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 
@@ -36,7 +36,7 @@ pub async fn login(
         &services.db,
         now,
         AuditEvent {
-            kind: AuditKind::LoginFailed,
+            kind: AuditKind::LoginAttempt,
             actor_user_id: None,
             actor_name: &typed_name,
             subject: Some(&key),
@@ -111,8 +111,12 @@ pub async fn login(
             .await?;
             Err(AppError::AccountDisabled)
         }
-        _ => Err(AppError::InvalidCredentials {
-            remaining_attempts: u32::try_from(remaining.saturating_sub(1)).ok(),
-        }),
+        _ => {
+            audit::settle_login_attempt(&services.db, attempt, AuditKind::LoginFailed, None, None)
+                .await?;
+            Err(AppError::InvalidCredentials {
+                remaining_attempts: u32::try_from(remaining.saturating_sub(1)).ok(),
+            })
+        }
     }
 }

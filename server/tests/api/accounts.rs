@@ -763,3 +763,36 @@ async fn pages_get_times_in_the_configured_zone() {
     assert_eq!(json_body(&audit)["items"][0]["item"]["kind"], "login");
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn an_office_signing_in_at_once_from_one_address_is_not_throttled() {
+    let app = spawn_app().await;
+    for n in 0..12 {
+        app.create_user(
+            &format!("staff{n}"),
+            &format!("staff-password-{n}"),
+            "member",
+        )
+        .await;
+    }
+    let mut logins = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let url = format!("{}/api/v1/session", app.base_url);
+        logins.spawn(async move {
+            server::probe::request(
+                "POST",
+                &url,
+                &[("Content-Type", "application/json")],
+                &json!({"username": format!("staff{n}"), "password": format!("staff-password-{n}")})
+                    .to_string(),
+                crate::helpers::TIMEOUT,
+            )
+            .await
+            .expect("login")
+            .status
+        });
+    }
+    let statuses = logins.join_all().await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    app.stop().await.expect("clean stop");
+}

@@ -93,9 +93,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         {move || {
                             let info = session.get()?;
                             let admin = session.is_admin();
+                            // Until the initial password is changed, nothing else opens.
+                            let locked = info.user.must_change_password;
                             let links = NAV_ITEMS
                                 .iter()
-                                .filter(|item| admin || !item.admin_only)
+                                .filter(|item| !locked && (admin || !item.admin_only))
                                 .map(|item| {
                                     let href = item.href;
                                     let current = move || {
