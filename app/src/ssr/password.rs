@@ -5,15 +5,18 @@
 //! thread's freed 19 MiB block for reuse, so hashing on the shared blocking pool (dozens of
 //! threads) left hundreds of MiB resident after a burst of logins.
 
+use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 
 use crate::AppError;
 
 const HASH_THREADS: usize = 2;
+const SALT_LEN: usize = 16;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -34,34 +37,98 @@ impl std::fmt::Debug for Passwords {
     }
 }
 
-fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+thread_local! {
+    /// Each hashing thread's argon2 working memory (19 MiB), allocated once and reused:
+    /// allocating it per hash left the allocator holding hundreds of MiB after a burst.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs argon2 with this thread's reusable memory.
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    })
+}
+
+fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "password hashing failed");
+    AppError::Internal
+}
+
+/// A new PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
 fn hash_blocking(password: &str) -> Result<String, AppError> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|error| {
-            tracing::error!(%error, "password hashing failed");
-            AppError::Internal
-        })
+    let params = Params::default();
+    let mut salt = [0u8; SALT_LEN];
+    getrandom::fill(&mut salt).map_err(internal)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    )
+    .map_err(internal)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(internal)?,
+        salt: Some(Salt::new(&salt).map_err(internal)?),
+        hash: Some(Output::new(&out).map_err(internal)?),
+    };
+    Ok(phc.to_string())
 }
 
+/// Checks a password against any argon2 PHC string, with that string's own parameters.
 fn verify_blocking(password: &str, stored_hash: &str) -> bool {
-    match PasswordHash::new(stored_hash) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+    let check = || -> Result<bool, String> {
+        let parsed = PasswordHash::new(stored_hash).map_err(|e| e.to_string())?;
+        let algorithm =
+            Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| e.to_string())?;
+        let version = match parsed.version {
+            Some(version) => Version::try_from(version).map_err(|e| e.to_string())?,
+            None => Version::V0x10,
+        };
+        let params = Params::try_from(&parsed).map_err(|e| e.to_string())?;
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Err("no salt or hash".to_owned());
+        };
+        let mut out = vec![0u8; expected.len()];
+        compute(
+            algorithm,
+            version,
+            params,
+            password.as_bytes(),
+            salt.as_ref(),
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+    };
+    match check() {
+        Ok(matches) => matches,
         Err(error) => {
-            tracing::error!(%error, "a stored password hash cannot be parsed");
+            tracing::error!(%error, "a stored password hash cannot be used");
             false
         }
     }
 }
 
 impl Passwords {
-    /// Computes the dummy hash once (a few tens of milliseconds).
+    /// Starts the hashing threads and computes the dummy hash (a few tens of milliseconds).
     pub fn new() -> Result<Self, AppError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -86,9 +153,16 @@ impl Passwords {
                     AppError::Internal
                 })?;
         }
+        // On a worker too, so no other thread keeps argon2 memory.
+        let (reply, answer) = mpsc::channel();
+        jobs.send(Box::new(move || {
+            let _ = reply.send(hash_blocking(DUMMY_PASSWORD));
+        }))
+        .map_err(internal)?;
+        let dummy_hash = answer.recv().map_err(internal)??;
         Ok(Self {
             jobs,
-            dummy_hash: hash_blocking(DUMMY_PASSWORD)?.into(),
+            dummy_hash: dummy_hash.into(),
         })
     }
 
@@ -132,6 +206,8 @@ impl Passwords {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
     use super::*;
 
     #[tokio::test]
@@ -151,5 +227,25 @@ mod tests {
         assert!(!passwords.verify("wrong horse", Some(&hash)).await.unwrap());
         assert!(!passwords.verify(DUMMY_PASSWORD, None).await.unwrap());
         assert!(!passwords.verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_interoperate_with_the_reference_implementation() {
+        let passwords = Passwords::new().unwrap();
+        let ours = passwords.hash("pa55word!").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"pa55word!", &parsed)
+                .is_ok()
+        );
+        // Theirs, with other parameters than ours.
+        let params = Params::new(8 * 1024, 3, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"pa55word!")
+            .unwrap()
+            .to_string();
+        assert!(passwords.verify("pa55word!", Some(&theirs)).await.unwrap());
+        assert!(!passwords.verify("pa55word?", Some(&theirs)).await.unwrap());
     }
 }
