@@ -95,34 +95,37 @@ pub fn ChangePasswordPage() -> impl IntoView {
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let session = SessionContext::current();
+    // Owned by the page, not the form: the form is rebuilt when the session reloads.
+    let save = Action::new(|patch: &UserPatch| {
+        let patch = patch.clone();
+        async move { update_profile(patch).await }
+    });
+    // The header shows the display name: reload the session once a save went through.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            session.info.refetch();
+        }
+    });
     view! {
         <Title text="个人资料" />
         <h1 class="page-title">"个人资料"</h1>
         <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
-            {move || session.get().map(|info| view! { <ProfileForm user=info.user /> })}
+            {move || session.get().map(|info| view! { <ProfileForm user=info.user save /> })}
         </Transition>
     }
 }
 
 #[component]
-fn ProfileForm(user: crate::api::types::UserView) -> impl IntoView {
+fn ProfileForm(
+    user: crate::api::types::UserView,
+    save: Action<UserPatch, Result<crate::api::types::UserView, crate::AppError>>,
+) -> impl IntoView {
     let display_name = RwSignal::new(user.display_name.clone());
     let mobile = RwSignal::new(user.mobile.clone().unwrap_or_default());
     let dingtalk = RwSignal::new(user.dingtalk_user_id.clone().unwrap_or_default());
     let feishu = RwSignal::new(user.feishu_open_id.clone().unwrap_or_default());
     let wecom = RwSignal::new(user.wecom_user_id.clone().unwrap_or_default());
     let email = RwSignal::new(user.email.clone().unwrap_or_default());
-    let save = Action::new(|patch: &UserPatch| {
-        let patch = patch.clone();
-        async move { update_profile(patch).await }
-    });
-    // The header shows the display name: reload the session once a save went through.
-    let session = SessionContext::current();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            session.info.refetch();
-        }
-    });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         save.dispatch(UserPatch {
