@@ -86,3 +86,58 @@ pub fn non_empty(value: String) -> Option<String> {
     let trimmed = value.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
+
+/// A list as a table with its pager: the headers, the rows, and where the pages stand.
+#[component]
+pub fn PagedTable(
+    headers: &'static [&'static str],
+    page: RwSignal<u64>,
+    total: u64,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>{headers.iter().map(|header| view! { <th>{*header}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+        <Pager page per_page=crate::api::types::DEFAULT_PAGE_SIZE total />
+    }
+}
+
+/// The contact fields a reminder needs: mobile (DingTalk @mentions), platform user ids,
+/// e-mail. Shared by the profile page and the admin's user form.
+#[component]
+pub fn ContactFields(
+    mobile: RwSignal<String>,
+    dingtalk: RwSignal<String>,
+    feishu: RwSignal<String>,
+    wecom: RwSignal<String>,
+    email: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <label>
+            "手机号（钉钉 @ 提醒用）"
+            <input bind:value=mobile inputmode="tel" maxlength="20" name="mobile" placeholder="13800138000" />
+        </label>
+        <label>
+            "钉钉 userId"
+            <input bind:value=dingtalk maxlength="64" name="dingtalk_user_id" />
+        </label>
+        <label>
+            "飞书 open_id"
+            <input bind:value=feishu maxlength="64" name="feishu_open_id" placeholder="ou_…" />
+        </label>
+        <label>
+            "企业微信 userid"
+            <input bind:value=wecom maxlength="64" name="wecom_user_id" />
+        </label>
+        <label>
+            "邮箱"
+            <input bind:value=email type="email" maxlength="254" name="email" />
+        </label>
+    }
+}

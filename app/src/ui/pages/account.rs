@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::api::types::UserPatch;
 use crate::api::{ChangePassword, update_profile};
 use crate::domain::account::PASSWORD_MIN_CHARS;
-use crate::ui::components::form::{ActionResult, describe_error};
+use crate::ui::components::form::{ActionResult, ContactFields, describe_error};
 use crate::ui::session::SessionContext;
 
 #[component]
@@ -148,26 +148,7 @@ fn ProfileForm(
                 "显示名称"
                 <input bind:value=display_name required maxlength="64" name="display_name" />
             </label>
-            <label>
-                "手机号（钉钉 @ 提醒用）"
-                <input bind:value=mobile inputmode="tel" maxlength="20" name="mobile" placeholder="13800138000" />
-            </label>
-            <label>
-                "钉钉 userId"
-                <input bind:value=dingtalk maxlength="64" name="dingtalk_user_id" />
-            </label>
-            <label>
-                "飞书 open_id"
-                <input bind:value=feishu maxlength="64" name="feishu_open_id" placeholder="ou_…" />
-            </label>
-            <label>
-                "企业微信 userid"
-                <input bind:value=wecom maxlength="64" name="wecom_user_id" />
-            </label>
-            <label>
-                "邮箱"
-                <input bind:value=email type="email" maxlength="254" name="email" />
-            </label>
+            <ContactFields mobile dingtalk feishu wecom email />
             <ActionResult value=move || save.value().get() success="已保存" />
             <button type="submit" class="button" disabled=move || save.pending().get()>
                 "保存"

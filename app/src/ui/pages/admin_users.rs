@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use crate::api::types::{DEFAULT_PAGE_SIZE, Listed, NewUser, UserPatch, UserQuery, UserView};
 use crate::api::{create_user, list_users, reset_user_password, update_user};
 use crate::domain::Role;
-use crate::ui::components::form::{ActionResult, Pager, describe_error, non_empty};
+use crate::ui::components::form::{
+    ActionResult, ContactFields, PagedTable, describe_error, non_empty,
+};
 use crate::ui::session::SessionContext;
 
 /// Which panel is open above the list.
@@ -224,22 +226,9 @@ pub fn AdminUsersPage() -> impl IntoView {
                                 })
                                 .collect_view();
                             view! {
-                                <div class="table-wrap">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th>"用户"</th>
-                                                <th>"角色"</th>
-                                                <th>"状态"</th>
-                                                <th>"手机号"</th>
-                                                <th>"最近登录"</th>
-                                                <th>"操作"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>{rows}</tbody>
-                                    </table>
-                                </div>
-                                <Pager page per_page=DEFAULT_PAGE_SIZE total />
+                                <PagedTable headers=&["用户", "角色", "状态", "手机号", "最近登录", "操作"] page total>
+                                    {rows}
+                                </PagedTable>
                             }
                                 .into_any()
                         }
@@ -387,26 +376,7 @@ fn UserForm(
                         </option>
                     </select>
                 </label>
-                <label>
-                    "手机号"
-                    <input bind:value=mobile inputmode="tel" maxlength="20" name="mobile" />
-                </label>
-                <label>
-                    "钉钉 userId"
-                    <input bind:value=dingtalk maxlength="64" name="dingtalk_user_id" />
-                </label>
-                <label>
-                    "飞书 open_id"
-                    <input bind:value=feishu maxlength="64" name="feishu_open_id" />
-                </label>
-                <label>
-                    "企业微信 userid"
-                    <input bind:value=wecom maxlength="64" name="wecom_user_id" />
-                </label>
-                <label>
-                    "邮箱"
-                    <input bind:value=email type="email" maxlength="254" name="email" />
-                </label>
+                <ContactFields mobile dingtalk feishu wecom email />
             </div>
             <ActionResult value=move || save.value().get() success="" />
             <div class="form-actions">

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, Listed, UserQuery};
 use crate::api::{list_audit, list_users};
 use crate::domain::audit::{AuditKind, kind_label};
-use crate::ui::components::form::{Pager, describe_error, non_empty};
+use crate::ui::components::form::{PagedTable, describe_error, non_empty};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -114,22 +114,9 @@ pub fn AuditPage() -> impl IntoView {
                                 })
                                 .collect_view();
                             view! {
-                                <div class="table-wrap">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th>"时间"</th>
-                                                <th>"类型"</th>
-                                                <th>"操作人"</th>
-                                                <th>"对象"</th>
-                                                <th>"IP"</th>
-                                                <th>"详情"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>{rows}</tbody>
-                                    </table>
-                                </div>
-                                <Pager page per_page=DEFAULT_PAGE_SIZE total />
+                                <PagedTable headers=&["时间", "类型", "操作人", "对象", "IP", "详情"] page total>
+                                    {rows}
+                                </PagedTable>
                             }
                                 .into_any()
                         }
