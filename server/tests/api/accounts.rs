@@ -796,3 +796,42 @@ async fn an_office_signing_in_at_once_from_one_address_is_not_throttled() {
     assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
     app.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn activity_slides_the_idle_expiry_with_few_writes() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    let expiry = || async {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT expires_at, data FROM sessions",
+            ))
+            .await
+            .expect("query")
+            .expect("one session");
+        (
+            row.try_get::<chrono::DateTime<chrono::Utc>>("", "expires_at")
+                .expect("expires_at"),
+            row.try_get::<String>("", "data").expect("data"),
+        )
+    };
+    let (at_login, data) = expiry().await;
+    assert!(data.contains("dda.touched"), "{data}");
+    // Requests soon after do not rewrite the session.
+    assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 200);
+    assert_eq!(expiry().await.0, at_login);
+    // Once the last write is older than the touch interval, activity pushes the expiry on.
+    app.db
+        .execute_unprepared("UPDATE sessions SET data = json_set(data, '$.\"dda.touched\"', 0)")
+        .await
+        .expect("age the session");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 200);
+    let (after, data) = expiry().await;
+    assert!(after > at_login, "{after} should be later than {at_login}");
+    assert!(!data.contains("\"dda.touched\":0"), "{data}");
+    app.stop().await.expect("clean stop");
+}
