@@ -25,7 +25,7 @@ setup-test: ## the build tools plus chromium, wrk and fonts for tests and benchm
 env: ## create .env with a fresh SECRET_KEY and first admin password if there is none
 	@if [ ! -f .env ]; then \
 	  key=$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n'); \
-	  password=$$(LC_ALL=C tr -dc 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789' < /dev/urandom | head -c 16); \
+	  password=$$(LC_ALL=C tr -dc 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789' < /dev/urandom | head -c 16 || true); \
 	  sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" -e "s/^ADMIN_PASSWORD=.*/ADMIN_PASSWORD=$$password/" .env.example > .env; \
 	  echo "created .env with a new SECRET_KEY; first login: admin / $$password (also in .env)"; \
 	fi
