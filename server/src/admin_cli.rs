@@ -47,14 +47,7 @@ fn read_password(args: &CreateAdminArgs, config: &Config) -> anyhow::Result<Stri
 
 pub async fn run(config: &Config, args: &CreateAdminArgs) -> anyhow::Result<()> {
     let password = read_password(args, config)?;
-    let database = db::connect_and_migrate(&config.database)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database ({})",
-                db::describe(&config.database)
-            )
-        })?;
+    let database = db::open(config).await?;
     let services = startup::build_services(config, database.clone(), Arc::new(SystemClock))?;
     let outcome = bootstrap::create_admin(&services, &args.username, &password)
         .await

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
@@ -59,6 +60,13 @@ pub async fn connect_and_migrate(database: &DatabaseUrl) -> Result<DatabaseConne
     let db = connect(database).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// `connect_and_migrate` for commands: the error says which database could not be opened.
+pub async fn open(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    connect_and_migrate(&config.database)
+        .await
+        .with_context(|| format!("cannot open the database ({})", describe(&config.database)))
 }
 
 /// `init-db`: create the database if missing and apply every pending migration.

@@ -79,14 +79,7 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, then binds `HOST:PORT`.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let db = db::connect_and_migrate(&config.database)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the database ({})",
-                    db::describe(&config.database)
-                )
-            })?;
+        let db = db::open(config).await?;
         let addr = config.socket_addr();
         let listener = TcpListener::bind(addr)
             .await

@@ -87,6 +87,17 @@ pub fn non_empty(value: String) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// An input handler for a list filter: stores the value and goes back to the first page.
+pub fn filter_input(
+    filter: RwSignal<String>,
+    page: RwSignal<u64>,
+) -> impl Fn(leptos::ev::Event) + Copy + 'static {
+    move |ev| {
+        filter.set(event_target_value(&ev));
+        page.set(1);
+    }
+}
+
 /// A list as a table with its pager: the headers, the rows, and where the pages stand.
 #[component]
 pub fn PagedTable(

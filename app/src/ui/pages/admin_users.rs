@@ -8,7 +8,7 @@ use crate::api::types::{DEFAULT_PAGE_SIZE, Listed, NewUser, UserPatch, UserQuery
 use crate::api::{create_user, list_users, reset_user_password, update_user};
 use crate::domain::Role;
 use crate::ui::components::form::{
-    ActionResult, ContactFields, PagedTable, describe_error, non_empty,
+    ActionResult, ContactFields, PagedTable, describe_error, filter_input, non_empty,
 };
 use crate::ui::session::SessionContext;
 
@@ -126,17 +126,11 @@ pub fn AdminUsersPage() -> impl IntoView {
                     aria-label="搜索"
                     maxlength="64"
                     prop:value=move || search.get()
-                    on:input=move |ev| {
-                        search.set(event_target_value(&ev));
-                        page.set(1);
-                    }
+                    on:input=filter_input(search, page)
                 />
                 <select
                     aria-label="角色"
-                    on:change=move |ev| {
-                        role_filter.set(event_target_value(&ev));
-                        page.set(1);
-                    }
+                    on:change=filter_input(role_filter, page)
                 >
                     <option value="">"全部角色"</option>
                     <option value="admin">"管理员"</option>
@@ -144,10 +138,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                 </select>
                 <select
                     aria-label="状态"
-                    on:change=move |ev| {
-                        status_filter.set(event_target_value(&ev));
-                        page.set(1);
-                    }
+                    on:change=filter_input(status_filter, page)
                 >
                     <option value="">"全部状态"</option>
                     <option value="active">"启用"</option>

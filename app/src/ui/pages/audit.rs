@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, Listed, UserQuery};
 use crate::api::{list_audit, list_users};
 use crate::domain::audit::{AuditKind, kind_label};
-use crate::ui::components::form::{PagedTable, describe_error, non_empty};
+use crate::ui::components::form::{PagedTable, describe_error, filter_input, non_empty};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -37,12 +37,7 @@ pub fn AuditPage() -> impl IntoView {
             })
         },
     );
-    let on_filter = move |signal: RwSignal<String>| {
-        move |ev: leptos::ev::Event| {
-            signal.set(event_target_value(&ev));
-            page.set(1);
-        }
-    };
+    let on_filter = move |signal| filter_input(signal, page);
 
     view! {
         <Title text="操作日志" />
