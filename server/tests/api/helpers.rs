@@ -121,7 +121,7 @@ impl TestApp {
             TIMEOUT,
         )
         .await
-        .expect("request")
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
     }
 
     pub async fn get_as(&self, caller: &Caller, path: &str) -> ProbeResponse {
