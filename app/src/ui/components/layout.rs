@@ -90,9 +90,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </button>
                 <nav id="main-nav" class="nav" class:open=move || menu_open.get()>
                     <Transition fallback=|| ()>
-                        {move || {
-                            let info = session.get()?;
-                            let admin = session.is_admin();
+                        {move || Suspend::new(async move {
+                            let info = session.info.await.ok().flatten()?;
+                            let admin = info.user.role == crate::domain::Role::Admin;
                             // Until the initial password is changed, nothing else opens.
                             let locked = info.user.must_change_password;
                             let links = NAV_ITEMS
@@ -124,14 +124,17 @@ pub fn Layout(children: Children) -> impl IntoView {
                                     </ActionForm>
                                 },
                             )
-                        }}
+                        })}
                     </Transition>
                 </nav>
             </header>
             <Transition fallback=|| ()>
-                {move || {
+                {move || Suspend::new(async move {
                     session
-                        .get()
+                        .info
+                        .await
+                        .ok()
+                        .flatten()
                         .filter(|info| info.default_password_in_use)
                         .map(|_| {
                             view! {
@@ -141,7 +144,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 </div>
                             }
                         })
-                }}
+                })}
             </Transition>
             <main class="content">{children()}</main>
             <footer class="footer">

@@ -11,11 +11,6 @@ use crate::ui::session::SessionContext;
 pub fn ChangePasswordPage() -> impl IntoView {
     let session = SessionContext::current();
     let change = ServerAction::<ChangePassword>::new();
-    let must_change = move || {
-        session
-            .get()
-            .is_some_and(|info| info.user.must_change_password)
-    };
     Effect::new(move |_| {
         if let Some(Ok(())) = change.value().get() {
             // Reload the session everywhere: the must-change flag and banner are gone.
@@ -29,8 +24,14 @@ pub fn ChangePasswordPage() -> impl IntoView {
         <section class="card auth-card">
             <h1 class="page-title">"修改密码"</h1>
             <Transition fallback=|| ()>
-                {move || {
-                    must_change()
+                {move || Suspend::new(async move {
+                    let must_change = session
+                        .info
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|info| info.user.must_change_password);
+                    must_change
                         .then(|| {
                             view! {
                                 <p class="alert warning" role="alert" data-testid="must-change-notice">
@@ -38,7 +39,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                 </p>
                             }
                         })
-                }}
+                })}
             </Transition>
             {move || {
                 changed()
@@ -110,7 +111,14 @@ pub fn ProfilePage() -> impl IntoView {
         <Title text="个人资料" />
         <h1 class="page-title">"个人资料"</h1>
         <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
-            {move || session.get().map(|info| view! { <ProfileForm user=info.user save /> })}
+            {move || Suspend::new(async move {
+                session
+                    .info
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|info| view! { <ProfileForm user=info.user save /> })
+            })}
         </Transition>
     }
 }
