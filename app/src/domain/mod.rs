@@ -3,6 +3,12 @@
 
 pub mod account;
 pub mod audit;
+pub mod holiday;
+pub mod ics;
+pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod schedule_file;
+pub mod shift;
 pub mod throttle;
 mod time;
 
