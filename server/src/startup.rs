@@ -175,6 +175,7 @@ pub fn build_services(
     settings.audit_retention_days = config.audit_retention_days;
     settings.session_idle = time::Duration::hours(i64::from(config.session_idle_hours));
     settings.session_remember = time::Duration::days(i64::from(config.session_remember_days));
+    settings.upload_dir = Some(config.upload_dir.clone());
     Services::new(db, clock, settings).map_err(|error| anyhow::anyhow!("{error}"))
 }
 

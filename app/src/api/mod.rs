@@ -3,7 +3,9 @@
 
 mod accounts;
 mod overview;
+mod schedule;
 pub mod types;
 
 pub use accounts::*;
 pub use overview::{SystemOverview, get_overview};
+pub use schedule::*;

@@ -21,10 +21,19 @@ pub enum AuditKind {
     UserDeactivated,
     UserReactivated,
     AdminBootstrapped,
+    ShiftCreated,
+    ShiftUpdated,
+    ShiftArchived,
+    ShiftDeleted,
+    ScheduleChanged,
+    ScheduleImported,
+    HolidaysImported,
+    CompanyDayChanged,
+    CalendarFeedReset,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 22] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
@@ -38,6 +47,15 @@ impl AuditKind {
         Self::UserDeactivated,
         Self::UserReactivated,
         Self::AdminBootstrapped,
+        Self::ShiftCreated,
+        Self::ShiftUpdated,
+        Self::ShiftArchived,
+        Self::ShiftDeleted,
+        Self::ScheduleChanged,
+        Self::ScheduleImported,
+        Self::HolidaysImported,
+        Self::CompanyDayChanged,
+        Self::CalendarFeedReset,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +73,15 @@ impl AuditKind {
             Self::UserDeactivated => "user_deactivated",
             Self::UserReactivated => "user_reactivated",
             Self::AdminBootstrapped => "admin_bootstrapped",
+            Self::ShiftCreated => "shift_created",
+            Self::ShiftUpdated => "shift_updated",
+            Self::ShiftArchived => "shift_archived",
+            Self::ShiftDeleted => "shift_deleted",
+            Self::ScheduleChanged => "schedule_changed",
+            Self::ScheduleImported => "schedule_imported",
+            Self::HolidaysImported => "holidays_imported",
+            Self::CompanyDayChanged => "company_day_changed",
+            Self::CalendarFeedReset => "calendar_feed_reset",
         }
     }
 
@@ -77,6 +104,15 @@ impl AuditKind {
             Self::UserDeactivated => "停用用户",
             Self::UserReactivated => "启用用户",
             Self::AdminBootstrapped => "初始化管理员",
+            Self::ShiftCreated => "创建班次",
+            Self::ShiftUpdated => "修改班次",
+            Self::ShiftArchived => "归档班次",
+            Self::ShiftDeleted => "删除班次",
+            Self::ScheduleChanged => "修改排班",
+            Self::ScheduleImported => "导入排班",
+            Self::HolidaysImported => "导入节假日",
+            Self::CompanyDayChanged => "修改公司休息/工作日",
+            Self::CalendarFeedReset => "重置日历订阅",
         }
     }
 }

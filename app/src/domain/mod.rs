@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod holiday;
 pub mod ics;
+pub mod period;
 pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod schedule_file;

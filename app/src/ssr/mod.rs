@@ -2,14 +2,20 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod bootstrap;
+pub mod calendar_feed;
 pub mod clock;
 pub mod entity;
+pub mod holidays;
 pub mod login;
 pub mod overview;
 pub mod page;
 pub mod password;
+pub mod schedule_import;
+pub mod schedules;
 pub mod session_store;
+pub mod shifts;
 pub mod users;
 
 use std::sync::Arc;
@@ -54,6 +60,8 @@ pub struct RuntimeSettings {
     /// How long an idle session lasts without "remember me", and with it.
     pub session_idle: time::Duration,
     pub session_remember: time::Duration,
+    /// Where uploaded import files are kept (`UPLOAD_DIR`); `None` keeps nothing.
+    pub upload_dir: Option<std::path::PathBuf>,
 }
 
 impl RuntimeSettings {
@@ -74,6 +82,7 @@ impl RuntimeSettings {
             audit_retention_days: 180,
             session_idle: time::Duration::hours(12),
             session_remember: time::Duration::days(7),
+            upload_dir: None,
         }
     }
 }

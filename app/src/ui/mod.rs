@@ -1,5 +1,6 @@
 //! Components and pages. Text is zh-CN first.
 
+pub mod browser;
 pub mod components;
 pub mod pages;
 pub mod session;
@@ -15,7 +16,12 @@ use components::layout::Layout;
 use pages::account::{ChangePasswordPage, ProfilePage};
 use pages::admin_users::AdminUsersPage;
 use pages::audit::AuditPage;
+use pages::batch::BatchPage;
+use pages::holidays::HolidaysPage;
 use pages::login::LoginPage;
+use pages::schedule::{SchedulePage, TeamSchedulePage};
+use pages::shifts::ShiftsPage;
+use pages::transfer::TransferPage;
 use pages::{home::HomePage, not_found::NotFoundPage};
 
 /// The HTML document around the app, rendered on the server only.
@@ -88,6 +94,12 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("account"), StaticSegment("profile")) view=ProfilePage />
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
                     <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AuditPage />
+                    <Route path=StaticSegment("schedule") view=SchedulePage />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("team")) view=TeamSchedulePage />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("batch")) view=BatchPage />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("import")) view=TransferPage />
+                    <Route path=StaticSegment("shifts") view=ShiftsPage />
+                    <Route path=StaticSegment("holidays") view=HolidaysPage />
                 </Routes>
             </Layout>
         </Router>

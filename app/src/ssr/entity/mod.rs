@@ -2,5 +2,10 @@
 //! the browser gets the view types in `api`.
 
 pub mod audit_log;
+pub mod calendar_feed;
+pub mod company_day;
+pub mod holiday_day;
+pub mod schedule;
 pub mod session;
+pub mod shift;
 pub mod user;

@@ -18,6 +18,26 @@ const NAV_ITEMS: &[NavItem] = &[
         admin_only: false,
     },
     NavItem {
+        href: "/schedule",
+        label: "我的排班",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/schedule/team",
+        label: "团队排班",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/shifts",
+        label: "班次",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/holidays",
+        label: "节假日",
+        admin_only: false,
+    },
+    NavItem {
         href: "/account/profile",
         label: "个人资料",
         admin_only: false,

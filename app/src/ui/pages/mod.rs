@@ -1,6 +1,11 @@
 pub mod account;
 pub mod admin_users;
 pub mod audit;
+pub mod batch;
+pub mod holidays;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod schedule;
+pub mod shifts;
+pub mod transfer;

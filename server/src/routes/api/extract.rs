@@ -13,8 +13,10 @@ use serde::de::DeserializeOwned;
 use super::super::AppState;
 use super::super::error::ApiError;
 
-/// Bodies larger than this are refused before parsing.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// JSON bodies larger than this are refused before parsing, unless an endpoint allows more.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Batch schedule writes and uploads (50,000 rows).
+pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The caller of a REST endpoint: `Authorization: Bearer <API_TOKEN>` (a service account
 /// with admin rights) or the session cookie. A present but wrong bearer token is refused
@@ -67,9 +69,9 @@ fn unauthorized(message: &str) -> Response {
 
 /// A JSON body. Malformed JSON is a 400; a field of the wrong type or an unknown field is a
 /// 422 naming the field.
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
@@ -90,11 +92,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        if bytes.len() > MAX_BODY_BYTES {
+        if bytes.len() > LIMIT {
             return Err(ApiError::custom(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("请求体不能超过 {} KiB", MAX_BODY_BYTES / 1024),
+                format!("请求体不能超过 {} KiB", LIMIT / 1024),
                 None,
             ));
         }
@@ -174,10 +176,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A numeric id from the path; anything else is simply "not found".
-pub fn parse_id(raw: &str) -> Result<i32, ApiError> {
+/// A numeric id from the path; anything else is simply "not found". `what` names the
+/// kind of thing in the message ("用户", "班次").
+pub fn parse_id(raw: &str, what: &str) -> Result<i32, ApiError> {
     raw.parse::<i32>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError(AppError::NotFound(format!("用户 {raw}"))))
+        .ok_or_else(|| ApiError(AppError::NotFound(format!("{what} {raw}"))))
 }

@@ -3,13 +3,18 @@
 
 mod audit;
 mod extract;
+mod feed;
+mod holidays;
 mod me;
+mod schedules;
 mod session;
+mod shifts;
 mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -38,6 +43,9 @@ pub const SESSION_COOKIE: &str = "dda_session";
         (name = "me", description = "The signed-in user"),
         (name = "users", description = "User accounts"),
         (name = "audit", description = "The audit log (操作日志)"),
+        (name = "shifts", description = "Shift types (班次)"),
+        (name = "schedules", description = "Who works which shift on which day (排班)"),
+        (name = "holidays", description = "Statutory holidays, make-up workdays (调休) and company days"),
     )
 )]
 struct ApiDoc;
@@ -77,11 +85,33 @@ pub fn router() -> Router<AppState> {
         ))
         .routes(routes!(users::reset_password))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(shifts::list_shifts, shifts::create_shift))
+        .routes(routes!(
+            shifts::get_shift,
+            shifts::update_shift,
+            shifts::delete_shift
+        ))
+        .routes(routes!(
+            schedules::list_schedules,
+            schedules::put_schedules
+        ))
+        .routes(routes!(schedules::import_schedules))
+        .routes(routes!(schedules::export_schedules))
+        .routes(routes!(feed::reset_feed, feed::revoke_feed))
+        .routes(routes!(holidays::list_holidays))
+        .routes(routes!(holidays::import_holidays))
+        .routes(routes!(holidays::set_company_day))
+        .routes(routes!(holidays::delete_company_day))
+        .routes(routes!(holidays::list_workdays))
         .split_for_parts();
     let document: Arc<str> = openapi
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
         .into();
+    // Batch writes and uploads carry up to 50,000 rows; each extractor applies its own,
+    // smaller limit where it reads JSON.
+    let router = router.layer(DefaultBodyLimit::max(extract::MAX_BATCH_BODY_BYTES));
+    let router = router.route("/api/calendar/{file}", get(feed::calendar_feed));
     router.route(
         "/api/openapi.json",
         get(move || {

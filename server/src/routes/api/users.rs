@@ -84,7 +84,7 @@ pub async fn get_user(
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&id, "用户")?;
     Ok(Json(users::get(&services, &actor, id).await?))
 }
 
@@ -112,7 +112,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&id, "用户")?;
     Ok(Json(
         users::update(&services, &actor, &meta, id, patch).await?,
     ))
@@ -140,7 +140,7 @@ pub async fn delete_user(
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&id, "用户")?;
     actor.require_admin()?;
     let patch = UserPatch {
         active: Some(false),
@@ -181,7 +181,7 @@ pub async fn reset_password(
     Path(id): Path<String>,
     ApiJson(reset): ApiJson<PasswordReset>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&id, "用户")?;
     Ok(Json(
         users::reset_password(&services, &actor, &meta, id, &reset.password).await?,
     ))

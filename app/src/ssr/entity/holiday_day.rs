@@ -1,0 +1,17 @@
+use chrono::NaiveDate;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "holiday_days")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub date: NaiveDate,
+    pub year: i32,
+    pub name: String,
+    pub off_day: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

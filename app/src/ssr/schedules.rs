@@ -1,0 +1,456 @@
+//! Schedules (排班): one shift per person and day. Every write, from a calendar click to a
+//! 50,000-row import, goes through `apply`: checked completely first, then written in one
+//! transaction with one audit entry, or not at all.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
+};
+
+use super::audit::{self, AuditEvent};
+use super::auth::{Actor, RequestMeta};
+use super::entity::{schedule, shift, user};
+use super::{Services, db_error, holidays, shifts};
+use crate::AppError;
+use crate::api::types::{
+    CalendarData, CalendarDay, MAX_RANGE_DAYS, ScheduleEntry, ScheduleQuery, ScheduleWrite,
+    TeamMember, WriteSummary,
+};
+use crate::domain::audit::AuditKind;
+use crate::domain::period::{Span, visible_range};
+
+/// The most items one write may carry (an import of 50,000 rows is one write).
+pub const MAX_BATCH_ITEMS: usize = 50_000;
+const NOTE_MAX_CHARS: usize = 200;
+/// Audit entries list this many changes, then a count.
+const AUDIT_DETAIL_LINES: usize = 50;
+/// Rows per INSERT/DELETE statement: well under SQLite's bound-variable limit.
+const CHUNK: usize = 500;
+
+/// A readable range: `from` ≤ `to`, at most `MAX_RANGE_DAYS` days.
+pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), AppError> {
+    if from > to {
+        return Err(AppError::invalid("from", "开始日期不能晚于结束日期"));
+    }
+    if (to - from).num_days() + 1 > MAX_RANGE_DAYS {
+        return Err(AppError::invalid(
+            "to",
+            format!("日期范围最多 {MAX_RANGE_DAYS} 天"),
+        ));
+    }
+    Ok(())
+}
+
+fn to_entry(row: &schedule::Model) -> ScheduleEntry {
+    ScheduleEntry {
+        user_id: row.user_id,
+        date: row.date,
+        shift_id: row.shift_id,
+        note: row.note.clone(),
+    }
+}
+
+/// Entries in a range: members see their own; admins anyone's, or everyone's when
+/// `user_id` is left out.
+pub async fn list(
+    services: &Services,
+    actor: &Actor,
+    query: &ScheduleQuery,
+) -> Result<Vec<ScheduleEntry>, AppError> {
+    check_range(query.from, query.to)?;
+    let user_id = match (query.user_id, actor.user_id()) {
+        (Some(id), _) => {
+            actor.require_self_or_admin(id)?;
+            Some(id)
+        }
+        (None, _) if actor.is_admin() => None,
+        (None, own) => own,
+    };
+    let users: Option<Vec<i32>> = user_id.map(|id| vec![id]);
+    Ok(entries_between(&services.db, users.as_deref(), query.from, query.to)
+        .await?
+        .iter()
+        .map(to_entry)
+        .collect())
+}
+
+async fn entries_between(
+    db: &impl ConnectionTrait,
+    users: Option<&[i32]>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<schedule::Model>, AppError> {
+    let mut select = schedule::Entity::find()
+        .filter(schedule::Column::Date.between(from, to))
+        .order_by_asc(schedule::Column::UserId)
+        .order_by_asc(schedule::Column::Date);
+    if let Some(users) = users {
+        select = select.filter(schedule::Column::UserId.is_in(users.iter().copied()));
+    }
+    select.all(db).await.map_err(db_error)
+}
+
+/// Batch upsert (`PUT /api/v1/schedules`): `shift_id: null` clears the day.
+pub async fn write(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    items: Vec<ScheduleWrite>,
+) -> Result<WriteSummary, AppError> {
+    apply(services, actor, meta, items, Source::Edit).await
+}
+
+/// Where a write comes from, for the audit log.
+pub enum Source<'a> {
+    Edit,
+    Batch,
+    Import { file: &'a str },
+}
+
+fn parse_note(index: usize, raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw.map(str::trim).filter(|note| !note.is_empty()) {
+        None => Ok(None),
+        Some(note) if note.chars().count() > NOTE_MAX_CHARS => Err(AppError::invalid(
+            format!("[{index}].note"),
+            format!("备注最多 {NOTE_MAX_CHARS} 个字符"),
+        )),
+        Some(note) if note.chars().any(char::is_control) => Err(AppError::invalid(
+            format!("[{index}].note"),
+            "备注不能包含控制字符",
+        )),
+        Some(note) => Ok(Some(note.to_owned())),
+    }
+}
+
+/// Checks every item, then writes all of them in one transaction. Errors name the item
+/// (`[3].shift_id`) the way the REST API's body errors do.
+pub async fn apply(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    items: Vec<ScheduleWrite>,
+    source: Source<'_>,
+) -> Result<WriteSummary, AppError> {
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(AppError::invalid(
+            "items",
+            format!("一次最多写入 {MAX_BATCH_ITEMS} 条排班"),
+        ));
+    }
+    let mut seen: HashMap<(i32, NaiveDate), usize> = HashMap::with_capacity(items.len());
+    let mut notes = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        actor.require_self_or_admin(item.user_id)?;
+        if let Some(first) = seen.insert((item.user_id, item.date), index) {
+            return Err(AppError::invalid(
+                format!("[{index}]"),
+                format!(
+                    "与第 {first} 项重复：用户 {} 在 {} 只能有一个班次",
+                    item.user_id, item.date
+                ),
+            ));
+        }
+        notes.push(parse_note(index, item.note.as_deref())?);
+    }
+    if items.is_empty() {
+        return Ok(WriteSummary::default());
+    }
+
+    let now = services.clock.now();
+    let txn = services.db.begin().await.map_err(db_error)?;
+    let user_ids: BTreeSet<i32> = items.iter().map(|item| item.user_id).collect();
+    let users: HashMap<i32, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids.iter().copied()))
+        .all(&txn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|user| (user.id, user))
+        .collect();
+    let shifts: HashMap<i32, shift::Model> = shifts::all_models(&txn)
+        .await?
+        .into_iter()
+        .map(|shift| (shift.id, shift))
+        .collect();
+    let (Some(from), Some(to)) = (
+        items.iter().map(|item| item.date).min(),
+        items.iter().map(|item| item.date).max(),
+    ) else {
+        return Ok(WriteSummary::default());
+    };
+    let user_list: Vec<i32> = user_ids.iter().copied().collect();
+    let existing: HashMap<(i32, NaiveDate), schedule::Model> =
+        entries_between(&txn, Some(&user_list), from, to)
+            .await?
+            .into_iter()
+            .map(|row| ((row.user_id, row.date), row))
+            .collect();
+
+    let mut summary = WriteSummary::default();
+    let mut upserts = Vec::new();
+    let mut deletions = Vec::new();
+    let mut changes = Vec::new();
+    for (index, (item, note)) in items.iter().zip(notes).enumerate() {
+        let Some(person) = users.get(&item.user_id) else {
+            return Err(AppError::invalid(
+                format!("[{index}].user_id"),
+                format!("用户 {} 不存在", item.user_id),
+            ));
+        };
+        let current = existing.get(&(item.user_id, item.date));
+        let shift = match item.shift_id {
+            None => None,
+            Some(id) => match shifts.get(&id) {
+                None => {
+                    return Err(AppError::invalid(
+                        format!("[{index}].shift_id"),
+                        format!("班次 {id} 不存在"),
+                    ));
+                }
+                Some(shift)
+                    if !shift.active && current.is_none_or(|row| row.shift_id != id) =>
+                {
+                    return Err(AppError::invalid(
+                        format!("[{index}].shift_id"),
+                        format!("班次“{}”已归档，不能再安排", shift.name),
+                    ));
+                }
+                Some(shift) => Some(shift),
+            },
+        };
+        let before = current.and_then(|row| shifts.get(&row.shift_id));
+        match (current, shift) {
+            (None, None) => summary.unchanged += 1,
+            (Some(row), Some(shift)) if row.shift_id == shift.id && row.note == note => {
+                summary.unchanged += 1;
+            }
+            (Some(row), None) => {
+                summary.cleared += 1;
+                deletions.push(row.id);
+                changes.push(change_line(person, item.date, before, None));
+            }
+            (_, Some(shift)) => {
+                summary.written += 1;
+                upserts.push(schedule::ActiveModel {
+                    user_id: Set(item.user_id),
+                    date: Set(item.date),
+                    shift_id: Set(shift.id),
+                    note: Set(note),
+                    updated_by: Set(actor.user_id()),
+                    updated_at: Set(now),
+                    ..Default::default()
+                });
+                changes.push(change_line(person, item.date, before, Some(shift)));
+            }
+        }
+    }
+    store(&txn, upserts, deletions).await?;
+    if !changes.is_empty() {
+        record_changes(&txn, actor, meta, now, &source, &summary, &changes).await?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(summary)
+}
+
+async fn store(
+    txn: &DatabaseTransaction,
+    upserts: Vec<schedule::ActiveModel>,
+    deletions: Vec<i32>,
+) -> Result<(), AppError> {
+    for chunk in deletions.chunks(CHUNK) {
+        schedule::Entity::delete_many()
+            .filter(schedule::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+    }
+    let mut upserts = upserts.into_iter().peekable();
+    while upserts.peek().is_some() {
+        let chunk: Vec<_> = upserts.by_ref().take(CHUNK / 5).collect();
+        // A concurrent writer may have created the row since we read: update it then.
+        schedule::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([schedule::Column::UserId, schedule::Column::Date])
+                    .update_columns([
+                        schedule::Column::ShiftId,
+                        schedule::Column::Note,
+                        schedule::Column::UpdatedBy,
+                        schedule::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn change_line(
+    person: &user::Model,
+    date: NaiveDate,
+    before: Option<&shift::Model>,
+    after: Option<&shift::Model>,
+) -> String {
+    let name = |shift: Option<&shift::Model>| {
+        shift.map_or_else(|| "（无）".to_owned(), |shift| shift.name.clone())
+    };
+    format!(
+        "{} {date}：{} → {}",
+        person.username,
+        name(before),
+        name(after)
+    )
+}
+
+async fn record_changes(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    meta: &RequestMeta,
+    now: chrono::DateTime<chrono::Utc>,
+    source: &Source<'_>,
+    summary: &WriteSummary,
+    changes: &[String],
+) -> Result<(), AppError> {
+    let (kind, heading) = match source {
+        Source::Edit => (AuditKind::ScheduleChanged, String::new()),
+        Source::Batch => (AuditKind::ScheduleChanged, "批量排班。".to_owned()),
+        Source::Import { file } => (AuditKind::ScheduleImported, format!("导入 {file}。")),
+    };
+    let mut detail = format!(
+        "{heading}写入 {} 条，清除 {} 条，未变 {} 条\n",
+        summary.written, summary.cleared, summary.unchanged
+    );
+    for line in changes.iter().take(AUDIT_DETAIL_LINES) {
+        detail.push_str(line);
+        detail.push('\n');
+    }
+    if changes.len() > AUDIT_DETAIL_LINES {
+        detail.push_str(&format!("…… 另有 {} 条", changes.len() - AUDIT_DETAIL_LINES));
+    }
+    let subject = match changes {
+        [only] => only.split(' ').next().unwrap_or_default().to_owned(),
+        _ => format!("{} 条排班", changes.len()),
+    };
+    audit::record(
+        txn,
+        now,
+        AuditEvent::by(actor, kind, meta)
+            .about(&subject)
+            .detail(detail.trim_end().to_owned()),
+    )
+    .await
+}
+
+/// Everything a calendar needs for the period around `anchor` (default today) in one
+/// answer. Without `team`, one person's
+/// calendar (the caller's unless an admin names `user_id`); with `team` (admins), every
+/// active user, optionally only those in `user_ids`.
+pub async fn calendar(
+    services: &Services,
+    actor: &Actor,
+    anchor: Option<NaiveDate>,
+    span: Span,
+    user_id: Option<i32>,
+    team: bool,
+) -> Result<CalendarData, AppError> {
+    let today = services
+        .clock
+        .now()
+        .with_timezone(&services.settings.timezone.tz())
+        .date_naive();
+    let anchor = anchor.unwrap_or(today);
+    if !(1970..=2200).contains(&anchor.year()) {
+        return Err(AppError::invalid("anchor", "日期应在 1970–2200 年之间"));
+    }
+    let span = if team { Span::Month } else { span };
+    let (from, to) = visible_range(anchor, span, team);
+    let members: Vec<user::Model> = if team {
+        actor.require_admin()?;
+        let mut select = user::Entity::find()
+            .filter(user::Column::Active.eq(true))
+            .order_by_asc(user::Column::DisplayName)
+            .order_by_asc(user::Column::Id);
+        if let Some(id) = user_id {
+            select = select.filter(user::Column::Id.eq(id));
+        }
+        select.all(&services.db).await.map_err(db_error)?
+    } else {
+        let id = match user_id.or(actor.user_id()) {
+            Some(id) => id,
+            None => return Err(AppError::invalid("user_id", "请指定用户")),
+        };
+        actor.require_self_or_admin(id)?;
+        let person = user::Entity::find_by_id(id)
+            .one(&services.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| AppError::NotFound(format!("用户 {id}")))?;
+        vec![person]
+    };
+    let ids: Vec<i32> = members.iter().map(|member| member.id).collect();
+    let entries = entries_between(&services.db, Some(&ids), from, to).await?;
+    let calendar = holidays::calendar(&services.db).await?;
+    let markers: HashMap<NaiveDate, (String, bool)> = calendar
+        .markers_between(from, to)
+        .into_iter()
+        .map(|marker| (marker.date, (marker.name, marker.off_day)))
+        .collect();
+    let days = from
+        .iter_days()
+        .take_while(|date| *date <= to)
+        .map(|date| CalendarDay {
+            date,
+            working: calendar.workday(date).working,
+            marker: markers.get(&date).cloned(),
+        })
+        .collect();
+    let shifts = shifts::all_models(&services.db)
+        .await?
+        .iter()
+        .map(|model| shifts::to_view(model, services.settings.work_overtime))
+        .collect();
+    Ok(CalendarData {
+        anchor,
+        span,
+        from,
+        to,
+        today,
+        shifts,
+        members: members
+            .iter()
+            .map(|member| TeamMember {
+                id: member.id,
+                username: member.username.clone(),
+                display_name: member.display_name.clone(),
+            })
+            .collect(),
+        entries: entries.iter().map(to_entry).collect(),
+        days,
+        years_without_data: calendar.years_without_data(from, to),
+        admin: actor.is_admin(),
+    })
+}
+
+/// Active users, by display name (admins only): the batch page's people picker.
+pub async fn members(services: &Services, actor: &Actor) -> Result<Vec<TeamMember>, AppError> {
+    actor.require_admin()?;
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::DisplayName)
+        .order_by_asc(user::Column::Id)
+        .all(&services.db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|member| TeamMember {
+            id: member.id,
+            username: member.username,
+            display_name: member.display_name,
+        })
+        .collect())
+}
