@@ -33,11 +33,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Shifts::StartTime).string_len(5).not_null())
                     .col(ColumnDef::new(Shifts::EndTime).string_len(5).not_null())
                     .col(ColumnDef::new(Shifts::Rest).boolean().not_null())
-                    .col(
-                        ColumnDef::new(Shifts::RemindBeforeMin)
-                            .integer()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Shifts::RemindBeforeMin).integer().not_null())
                     // NULL follows WORK_OVERTIME.
                     .col(ColumnDef::new(Shifts::RemindAfterMin).integer().null())
                     .col(ColumnDef::new(Shifts::Note).string_len(200).null())
@@ -135,7 +131,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(HolidayDays::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(HolidayDays::Date).date().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(HolidayDays::Date)
+                            .date()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(HolidayDays::Year).integer().not_null())
                     .col(ColumnDef::new(HolidayDays::Name).string_len(64).not_null())
                     .col(ColumnDef::new(HolidayDays::OffDay).boolean().not_null())
@@ -159,7 +160,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(CompanyDays::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(CompanyDays::Date).date().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(CompanyDays::Date)
+                            .date()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(CompanyDays::Name).string_len(64).not_null())
                     .col(ColumnDef::new(CompanyDays::OffDay).boolean().not_null())
                     .to_owned(),

@@ -40,7 +40,7 @@ pub async fn request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
-    body: &str,
+    body: impl AsRef<[u8]>,
     timeout: Duration,
 ) -> Result<ProbeResponse, ProbeError> {
     let rest = url
@@ -53,6 +53,7 @@ pub async fn request(
     if authority.is_empty() {
         return Err(ProbeError::Url(url.to_owned()));
     }
+    let body = body.as_ref();
     let exchange = async {
         let mut stream = TcpStream::connect(authority).await?;
         let mut head = format!(
@@ -64,7 +65,7 @@ pub async fn request(
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
+        stream.write_all(body).await?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;
         Ok::<_, ProbeError>(raw)

@@ -9,9 +9,9 @@ use super::types::{
     BatchPreview, CalendarData, CompanyDayInput, HolidayEntry, HolidayYearView, NewShift,
     ScheduleWrite, ShiftPatch, ShiftRemoval, ShiftView, TeamMember, WriteSummary,
 };
-use crate::domain::plan::PlanRequest;
 use crate::AppError;
 use crate::domain::period::Span;
+use crate::domain::plan::PlanRequest;
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -161,8 +161,7 @@ pub async fn remove_company_day(date: NaiveDate) -> Result<(), AppError> {
         async move {
             let meta = server::request_meta().await;
             let actor = server::session_actor().await?;
-            crate::ssr::holidays::remove_company_day(&server::services(), &actor, &meta, date)
-                .await
+            crate::ssr::holidays::remove_company_day(&server::services(), &actor, &meta, date).await
         }
         .await,
     )

@@ -41,7 +41,10 @@ async fn planned(services: &Services, request: &PlanRequest) -> Result<Vec<Plann
         .all(&services.db)
         .await
         .map_err(db_error)?;
-    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|user| user.id == **id)) {
+    if let Some(missing) = ids
+        .iter()
+        .find(|id| !found.iter().any(|user| user.id == **id))
+    {
         return Err(AppError::invalid("users", format!("用户 {missing} 不存在")));
     }
     let existing: HashMap<(i32, NaiveDate), i32> = schedule::Entity::find()

@@ -72,9 +72,13 @@ pub async fn reset(
     audit::record(
         &txn,
         now,
-        AuditEvent::by(actor, crate::domain::audit::AuditKind::CalendarFeedReset, meta)
-            .about(&person.username_key)
-            .detail("新的订阅地址已生成，旧地址失效"),
+        AuditEvent::by(
+            actor,
+            crate::domain::audit::AuditKind::CalendarFeedReset,
+            meta,
+        )
+        .about(&person.username_key)
+        .detail("新的订阅地址已生成，旧地址失效"),
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
@@ -98,9 +102,13 @@ pub async fn revoke(
         audit::record(
             &txn,
             services.clock.now(),
-            AuditEvent::by(actor, crate::domain::audit::AuditKind::CalendarFeedReset, meta)
-                .about(&user_id.to_string())
-                .detail("订阅地址已停用"),
+            AuditEvent::by(
+                actor,
+                crate::domain::audit::AuditKind::CalendarFeedReset,
+                meta,
+            )
+            .about(&user_id.to_string())
+            .detail("订阅地址已停用"),
         )
         .await?;
     }
@@ -134,10 +142,10 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
     let today = now.with_timezone(&tz).date_naive();
     let entries = schedule::Entity::find()
         .filter(schedule::Column::UserId.eq(person.id))
-        .filter(schedule::Column::Date.between(
-            today - Days::new(PAST_DAYS),
-            today + Days::new(FUTURE_DAYS),
-        ))
+        .filter(
+            schedule::Column::Date
+                .between(today - Days::new(PAST_DAYS), today + Days::new(FUTURE_DAYS)),
+        )
         .order_by_asc(schedule::Column::Date)
         .all(&services.db)
         .await

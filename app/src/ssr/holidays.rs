@@ -187,7 +187,8 @@ pub async fn import(
     json: &str,
 ) -> Result<HolidayYearView, AppError> {
     actor.require_admin()?;
-    let parsed = parse_holiday_cn(json).map_err(|error| AppError::invalid("file", error.to_string()))?;
+    let parsed =
+        parse_holiday_cn(json).map_err(|error| AppError::invalid("file", error.to_string()))?;
     let txn = services.db.begin().await.map_err(db_error)?;
     holiday_day::Entity::delete_many()
         .filter(holiday_day::Column::Year.eq(parsed.year))
@@ -266,9 +267,8 @@ pub async fn set_company_day(
             .await
             .map_err(db_error)?;
     }
-    let describe = |name: &str, off_day: bool| {
-        format!("{name}（{}）", if off_day { "休息" } else { "上班" })
-    };
+    let describe =
+        |name: &str, off_day: bool| format!("{name}（{}）", if off_day { "休息" } else { "上班" });
     let detail = match &before {
         Some(before) => format!(
             "{} → {}",

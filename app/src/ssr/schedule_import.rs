@@ -62,7 +62,15 @@ pub async fn import(
     meta: &RequestMeta,
     upload: Upload<'_>,
 ) -> Result<ImportReport, AppError> {
-    let parsed = parse(upload.format, upload.bytes)
+    // Parsing a 50,000-row file (or decompressing an XLSX) is CPU work: keep it off the
+    // request threads.
+    let (format, bytes) = (upload.format, upload.bytes.to_vec());
+    let parsed = tokio::task::spawn_blocking(move || parse(format, &bytes))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "import parser failed");
+            AppError::Internal
+        })?
         .map_err(|error| AppError::invalid("file", error.message))?;
     let fixed_user = match upload.format {
         FileFormat::DataJson => {
@@ -89,10 +97,8 @@ pub async fn import(
         .map(|person| (person.username_key, person.id))
         .collect();
     let shift_rows = shifts::all_models(&services.db).await?;
-    let shift_names: HashMap<i32, String> = shift_rows
-        .iter()
-        .map(|s| (s.id, s.name.clone()))
-        .collect();
+    let shift_names: HashMap<i32, String> =
+        shift_rows.iter().map(|s| (s.id, s.name.clone())).collect();
     let existing = existing_for(services, &parsed.lines).await?;
     // The look-ups borrow as `&dyn Fn` (not `Send`): resolve before the next await.
     let mut rows = {
@@ -232,7 +238,13 @@ async fn keep_upload(services: &Services, actor: &Actor, upload: &Upload<'_>) {
         .file_name
         .unwrap_or("upload")
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect();
     let name = format!("{stamp}-{}-{original}", username_key(actor.name()));
@@ -290,7 +302,10 @@ pub async fn export_csv(
         .map(|entry| ExportRow {
             date: entry.date,
             username: names.get(&entry.user_id).cloned().unwrap_or_default(),
-            shift: shift_names.get(&entry.shift_id).cloned().unwrap_or_default(),
+            shift: shift_names
+                .get(&entry.shift_id)
+                .cloned()
+                .unwrap_or_default(),
             note: entry.note,
         })
         .collect();

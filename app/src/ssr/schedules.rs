@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use super::audit::{self, AuditEvent};
@@ -71,11 +71,13 @@ pub async fn list(
         (None, own) => own,
     };
     let users: Option<Vec<i32>> = user_id.map(|id| vec![id]);
-    Ok(entries_between(&services.db, users.as_deref(), query.from, query.to)
-        .await?
-        .iter()
-        .map(to_entry)
-        .collect())
+    Ok(
+        entries_between(&services.db, users.as_deref(), query.from, query.to)
+            .await?
+            .iter()
+            .map(to_entry)
+            .collect(),
+    )
 }
 
 async fn entries_between(
@@ -211,9 +213,7 @@ pub async fn apply(
                         format!("班次 {id} 不存在"),
                     ));
                 }
-                Some(shift)
-                    if !shift.active && current.is_none_or(|row| row.shift_id != id) =>
-                {
+                Some(shift) if !shift.active && current.is_none_or(|row| row.shift_id != id) => {
                     return Err(AppError::invalid(
                         format!("[{index}].shift_id"),
                         format!("班次“{}”已归档，不能再安排", shift.name),
@@ -330,7 +330,10 @@ async fn record_changes(
         detail.push('\n');
     }
     if changes.len() > AUDIT_DETAIL_LINES {
-        detail.push_str(&format!("…… 另有 {} 条", changes.len() - AUDIT_DETAIL_LINES));
+        detail.push_str(&format!(
+            "…… 另有 {} 条",
+            changes.len() - AUDIT_DETAIL_LINES
+        ));
     }
     let subject = match changes {
         [only] => only.split(' ').next().unwrap_or_default().to_owned(),

@@ -2,8 +2,8 @@
 //! uses is archived instead of deleted, so history keeps its meaning.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use super::audit::{self, AuditEvent};
@@ -13,7 +13,9 @@ use super::{Services, db_error};
 use crate::AppError;
 use crate::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use crate::domain::audit::AuditKind;
-use crate::domain::shift::{ClockTime, ShiftColor, ShiftHours, parse_shift_label, parse_shift_name};
+use crate::domain::shift::{
+    ClockTime, ShiftColor, ShiftHours, parse_shift_label, parse_shift_name,
+};
 use crate::domain::{FieldError, Minutes};
 
 pub const DEFAULT_REMIND_BEFORE_MIN: u16 = 15;
@@ -133,7 +135,10 @@ async fn ensure_name_free(
         select = select.filter(shift::Column::Id.ne(id));
     }
     if select.count(db).await.map_err(db_error)? > 0 {
-        return Err(AppError::conflict("name", format!("班次名称“{name}”已存在")));
+        return Err(AppError::conflict(
+            "name",
+            format!("班次名称“{name}”已存在"),
+        ));
     }
     Ok(())
 }
@@ -327,7 +332,10 @@ pub async fn remove(
             now,
             AuditEvent::by(actor, AuditKind::ShiftArchived, meta)
                 .about(&row.name)
-                .detail(format!("{}（{uses} 条排班在用，已归档而非删除）", describe(&row))),
+                .detail(format!(
+                    "{}（{uses} 条排班在用，已归档而非删除）",
+                    describe(&row)
+                )),
         )
         .await?;
         ShiftRemoval::Archived

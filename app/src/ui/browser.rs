@@ -52,13 +52,12 @@ pub async fn post_bytes<T: serde::de::DeserializeOwned>(
     .map_err(|_| transport("网络错误"))?
     .dyn_into()
     .map_err(|_| transport("response"))?;
-    let text = wasm_bindgen_futures::JsFuture::from(
-        response.text().map_err(|_| transport("response"))?,
-    )
-    .await
-    .ok()
-    .and_then(|text| text.as_string())
-    .unwrap_or_default();
+    let text =
+        wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| transport("response"))?)
+            .await
+            .ok()
+            .and_then(|text| text.as_string())
+            .unwrap_or_default();
     if response.ok() {
         return serde_json::from_str(&text).map_err(|error| transport(&error.to_string()));
     }

@@ -97,7 +97,7 @@ impl TestApp {
         method: &str,
         path: &str,
         content_type: Option<&str>,
-        body: &str,
+        body: impl AsRef<[u8]>,
     ) -> ProbeResponse {
         let authorization = caller.bearer.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];

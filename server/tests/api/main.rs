@@ -11,3 +11,4 @@ mod health;
 mod openapi;
 mod pages;
 mod process;
+mod schedules;

@@ -215,7 +215,6 @@ mod tests {
                 (state >> 40) as u8
             })
             .collect();
-        let started = std::time::Instant::now();
         for (format, expected) in [
             (FileFormat::Csv, "不是 CSV 文本文件"),
             (FileFormat::Xlsx, "不是 XLSX 文件"),
@@ -226,8 +225,6 @@ mod tests {
         ] {
             assert_eq!(parse(format, &junk).unwrap_err().message, expected);
         }
-        // Generous bound for a debug build on a busy machine; each takes milliseconds.
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

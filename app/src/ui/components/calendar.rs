@@ -63,7 +63,10 @@ impl Editor {
     }
 
     fn entry(&self, data: &CalendarData, user_id: i32, date: NaiveDate) -> Option<ScheduleEntry> {
-        if let Some(local) = self.overrides.with(|map| map.get(&(user_id, date)).cloned()) {
+        if let Some(local) = self
+            .overrides
+            .with(|map| map.get(&(user_id, date)).cloned())
+        {
             return local;
         }
         data.entries
@@ -77,7 +80,10 @@ impl Editor {
         let (Some(anchor), Some(focus)) = (self.anchor.get(), self.focus.get()) else {
             return Vec::new();
         };
-        let (top, bottom) = (anchor.0.min(focus.0), anchor.0.max(focus.0).min(rows.saturating_sub(1)));
+        let (top, bottom) = (
+            anchor.0.min(focus.0),
+            anchor.0.max(focus.0).min(rows.saturating_sub(1)),
+        );
         let (first, last) = (anchor.1.min(focus.1), anchor.1.max(focus.1));
         (top..=bottom)
             .flat_map(|row| {
@@ -147,7 +153,10 @@ impl Editor {
             let key = (member.id, date);
             let current = self.entry(data, member.id, date);
             let note = current.as_ref().and_then(|entry| entry.note.clone());
-            previous.push((key, self.overrides.with_untracked(|map| map.get(&key).cloned())));
+            previous.push((
+                key,
+                self.overrides.with_untracked(|map| map.get(&key).cloned()),
+            ));
             let next = shift.map(|shift| ScheduleEntry {
                 user_id: member.id,
                 date,
@@ -166,9 +175,13 @@ impl Editor {
         }
         self.picker.set(false);
         let count = items.len();
-        let what = shift.map_or_else(|| "清除".to_owned(), |shift| format!("排为“{}”", shift.name));
+        let what = shift.map_or_else(
+            || "清除".to_owned(),
+            |shift| format!("排为“{}”", shift.name),
+        );
         let editor = *self;
-        self.message.set(Some((false, format!("正在保存 {count} 天……"))));
+        self.message
+            .set(Some((false, format!("正在保存 {count} 天……"))));
         leptos::task::spawn_local(async move {
             match save_schedule(items).await {
                 Ok(_) => editor
@@ -194,7 +207,14 @@ impl Editor {
 
     /// Arrow keys move the cursor (a day; up/down a week in the personal calendar, a
     /// person in the team grid); Shift extends the selection.
-    fn keyboard(&self, key: &str, shift_key: bool, team: bool, rows: usize, range: (NaiveDate, NaiveDate)) -> bool {
+    fn keyboard(
+        &self,
+        key: &str,
+        shift_key: bool,
+        team: bool,
+        rows: usize,
+        range: (NaiveDate, NaiveDate),
+    ) -> bool {
         let current = self.focus.get_untracked();
         let moved = |cell: Cell| -> Cell {
             let (row, date) = cell;
@@ -249,7 +269,12 @@ pub fn ShiftChip(shift: ShiftView, #[prop(optional)] compact: bool) -> impl Into
     let times = if shift.rest {
         "休息".to_owned()
     } else {
-        format!("{}–{}{}", shift.start, if shift.overnight { "次日" } else { "" }, shift.end)
+        format!(
+            "{}–{}{}",
+            shift.start,
+            if shift.overnight { "次日" } else { "" },
+            shift.end
+        )
     };
     view! {
         <span class="chip" class:rest=shift.rest style=style data-shift=shift.name.clone() title=format!("{} {}", shift.name, times)>
@@ -330,7 +355,8 @@ fn CalendarBody(
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let rows = members.with_untracked(Vec::len);
         let key = ev.key();
-        if matches!(key.as_str(), "Delete" | "Backspace") && editor.focus.get_untracked().is_some() {
+        if matches!(key.as_str(), "Delete" | "Backspace") && editor.focus.get_untracked().is_some()
+        {
             ev.prevent_default();
             data.with_value(|data| editor.assign(data, &members.get_untracked(), None));
             return;
@@ -424,7 +450,12 @@ fn day_classes(data: &CalendarData, date: NaiveDate) -> String {
 }
 
 fn marker_view(data: &CalendarData, date: NaiveDate) -> Option<impl IntoView + use<>> {
-    let (name, off) = data.days.iter().find(|day| day.date == date)?.marker.clone()?;
+    let (name, off) = data
+        .days
+        .iter()
+        .find(|day| day.date == date)?
+        .marker
+        .clone()?;
     let title = name.clone();
     Some(view! {
         <span class="marker" class:off=off title=title>
@@ -435,11 +466,20 @@ fn marker_view(data: &CalendarData, date: NaiveDate) -> Option<impl IntoView + u
 }
 
 /// The cell's content: the shift chip, or nothing.
-fn cell_content(data: &CalendarData, editor: Editor, user_id: i32, date: NaiveDate, compact: bool) -> impl IntoView + use<> {
+fn cell_content(
+    data: &CalendarData,
+    editor: Editor,
+    user_id: i32,
+    date: NaiveDate,
+    compact: bool,
+) -> impl IntoView + use<> {
     let entry = editor.entry(data, user_id, date);
-    let shift = entry
-        .as_ref()
-        .and_then(|entry| data.shifts.iter().find(|shift| shift.id == entry.shift_id).cloned());
+    let shift = entry.as_ref().and_then(|entry| {
+        data.shifts
+            .iter()
+            .find(|shift| shift.id == entry.shift_id)
+            .cloned()
+    });
     let note = entry.and_then(|entry| entry.note);
     view! {
         {shift.map(|shift| view! { <ShiftChip shift compact /> })}
@@ -448,9 +488,15 @@ fn cell_content(data: &CalendarData, editor: Editor, user_id: i32, date: NaiveDa
 }
 
 #[component]
-fn MonthGrid(data: StoredValue<CalendarData>, editor: Editor, shown: NaiveDate, span: Span) -> impl IntoView {
+fn MonthGrid(
+    data: StoredValue<CalendarData>,
+    editor: Editor,
+    shown: NaiveDate,
+    span: Span,
+) -> impl IntoView {
     let user_id = data.with_value(|data| data.members.first().map_or(0, |member| member.id));
-    let dates: Vec<NaiveDate> = data.with_value(|data| data.days.iter().map(|day| day.date).collect());
+    let dates: Vec<NaiveDate> =
+        data.with_value(|data| data.days.iter().map(|day| day.date).collect());
     view! {
         <div class="month-grid" class:week=span == Span::Week role="grid">
             {WEEKDAYS.iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
@@ -488,8 +534,13 @@ fn MonthGrid(data: StoredValue<CalendarData>, editor: Editor, shown: NaiveDate, 
 }
 
 #[component]
-fn TeamGrid(data: StoredValue<CalendarData>, editor: Editor, members: Memo<Vec<TeamMember>>) -> impl IntoView {
-    let dates: Vec<NaiveDate> = data.with_value(|data| data.days.iter().map(|day| day.date).collect());
+fn TeamGrid(
+    data: StoredValue<CalendarData>,
+    editor: Editor,
+    members: Memo<Vec<TeamMember>>,
+) -> impl IntoView {
+    let dates: Vec<NaiveDate> =
+        data.with_value(|data| data.days.iter().map(|day| day.date).collect());
     let header_dates = dates.clone();
     view! {
         <div class="team-scroll">
@@ -557,8 +608,18 @@ fn TeamGrid(data: StoredValue<CalendarData>, editor: Editor, members: Memo<Vec<T
 
 /// The popover listing active shifts for the selection, plus 清除.
 #[component]
-fn ShiftPicker(data: StoredValue<CalendarData>, editor: Editor, members: Memo<Vec<TeamMember>>) -> impl IntoView {
-    let choices: Vec<ShiftView> = data.with_value(|data| data.shifts.iter().filter(|shift| shift.active).cloned().collect());
+fn ShiftPicker(
+    data: StoredValue<CalendarData>,
+    editor: Editor,
+    members: Memo<Vec<TeamMember>>,
+) -> impl IntoView {
+    let choices: Vec<ShiftView> = data.with_value(|data| {
+        data.shifts
+            .iter()
+            .filter(|shift| shift.active)
+            .cloned()
+            .collect()
+    });
     move || {
         if !editor.picker.get() {
             return ().into_any();

@@ -9,7 +9,9 @@ use leptos_meta::Title;
 
 use crate::api::types::{BatchPreview, ShiftView, TeamMember};
 use crate::api::{commit_batch, list_members, list_shifts, preview_batch};
-use crate::domain::plan::{Existing, HolidayRule, Outcome, Pattern, PlanRequest, PlanRule, PlanUser};
+use crate::domain::plan::{
+    Existing, HolidayRule, Outcome, Pattern, PlanRequest, PlanRule, PlanUser,
+};
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
 
@@ -29,9 +31,10 @@ fn shift_id(raw: &str) -> Option<i32> {
 
 #[component]
 pub fn BatchPage() -> impl IntoView {
-    let loaded = Resource::new(|| (), |_| async move {
-        Ok::<_, crate::AppError>((list_members().await?, list_shifts(false).await?))
-    });
+    let loaded = Resource::new(
+        || (),
+        |_| async move { Ok::<_, crate::AppError>((list_members().await?, list_shifts(false).await?)) },
+    );
     view! {
         <Title text="批量排班" />
         <div class="page-head">
@@ -56,7 +59,12 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
     let to = RwSignal::new(String::new());
     let kind = RwSignal::new(Kind::Rotation);
     let cycle = RwSignal::new(Vec::<Option<i32>>::new());
-    let next_slot = RwSignal::new(shifts.first().map(|shift| shift.id.to_string()).unwrap_or_default());
+    let next_slot = RwSignal::new(
+        shifts
+            .first()
+            .map(|shift| shift.id.to_string())
+            .unwrap_or_default(),
+    );
     let anchor = RwSignal::new(String::new());
     let stagger = RwSignal::new("0".to_owned());
     let weekdays: [RwSignal<String>; 7] = std::array::from_fn(|_| RwSignal::new(String::new()));
@@ -66,27 +74,42 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
     let message = RwSignal::new(None::<Result<String, String>>);
     let preview = RwSignal::new(None::<BatchPreview>);
 
-    let shift_map: HashMap<i32, ShiftView> = shifts.iter().map(|shift| (shift.id, shift.clone())).collect();
+    let shift_map: HashMap<i32, ShiftView> = shifts
+        .iter()
+        .map(|shift| (shift.id, shift.clone()))
+        .collect();
     let shift_map = StoredValue::new(shift_map);
-    let member_names: HashMap<i32, String> = members.iter().map(|member| (member.id, member.display_name.clone())).collect();
+    let member_names: HashMap<i32, String> = members
+        .iter()
+        .map(|member| (member.id, member.display_name.clone()))
+        .collect();
     let member_names = StoredValue::new(member_names);
 
     let request = move || -> Result<PlanRequest, String> {
         let from = parse_date(&from.get_untracked()).ok_or("请选择开始日期")?;
         let to = parse_date(&to.get_untracked()).ok_or("请选择结束日期")?;
-        let step: u32 = stagger.get_untracked().trim().parse().map_err(|_| "每人错开天数应为整数")?;
+        let step: u32 = stagger
+            .get_untracked()
+            .trim()
+            .parse()
+            .map_err(|_| "每人错开天数应为整数")?;
         let users: Vec<PlanUser> = chosen
             .get_untracked()
             .iter()
             .enumerate()
-            .map(|(index, user_id)| PlanUser { user_id: *user_id, offset: step * index as u32 })
+            .map(|(index, user_id)| PlanUser {
+                user_id: *user_id,
+                offset: step * index as u32,
+            })
             .collect();
         let pattern = match kind.get_untracked() {
             Kind::Rotation => Pattern::Rotation {
                 anchor: parse_date(&anchor.get_untracked()).unwrap_or(from),
                 cycle: cycle.get_untracked(),
             },
-            Kind::Weekdays => Pattern::Weekdays(std::array::from_fn(|day| shift_id(&weekdays[day].get_untracked()))),
+            Kind::Weekdays => Pattern::Weekdays(std::array::from_fn(|day| {
+                shift_id(&weekdays[day].get_untracked())
+            })),
         };
         Ok(PlanRequest {
             users,
@@ -97,7 +120,11 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
                 rest_on_holidays: shift_id(&holiday_rest.get_untracked()),
                 work_on_makeup_days: shift_id(&makeup_work.get_untracked()),
             },
-            existing: if overwrite.get_untracked() { Existing::Overwrite } else { Existing::Keep },
+            existing: if overwrite.get_untracked() {
+                Existing::Overwrite
+            } else {
+                Existing::Keep
+            },
         })
     };
     let run_preview = Action::new(move |request: &PlanRequest| {
@@ -127,7 +154,10 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
                 summary.written, summary.unchanged
             ))));
         }
-        Some(Err(error)) => message.set(Some(Err(format!("未写入任何数据：{}", describe_error(&error))))),
+        Some(Err(error)) => message.set(Some(Err(format!(
+            "未写入任何数据：{}",
+            describe_error(&error)
+        )))),
         None => {}
     });
     let submit_preview = move || match request() {
@@ -176,7 +206,7 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
     view! {
         <section class="card">
             <h2>"1. 选择人员"</h2>
-            <div class="inline-form">
+            <div class="row-form">
                 <button type="button" class="button ghost" on:click={
                     let all_ids = all_ids.clone();
                     move |_| chosen.set(all_ids.clone())
@@ -230,7 +260,7 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
                 </div>
             }>
                 <div class="rotation">
-                    <div class="inline-form">
+                    <div class="row-form">
                         <select aria-label="班次" name="slot" on:change=move |ev| next_slot.set(event_target_value(&ev))>
                             {shift_options("（空，不排）")}
                         </select>

@@ -89,7 +89,7 @@ pub fn HolidaysPage() -> impl IntoView {
                     <a href="https://github.com/NateScarlet/holiday-cn" rel="noopener noreferrer" target="_blank">"NateScarlet/holiday-cn"</a>
                     "），替换该年的数据。"
                 </p>
-                <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); import.dispatch(()); }>
+                <form class="row-form" on:submit=move |ev| { ev.prevent_default(); import.dispatch(()); }>
                     <input id=FILE_INPUT_ID type="file" accept=".json,application/json" required />
                     <button type="submit" class="button" disabled=move || import.pending().get()>"导入"</button>
                 </form>
@@ -150,11 +150,20 @@ fn CompanyDayForm(on_saved: impl Fn() + Copy + Send + Sync + 'static) -> impl In
     let name = RwSignal::new(String::new());
     let off_day = RwSignal::new(true);
     let save = Action::new(move |_: &()| {
-        let (date, name, off_day) = (date.get_untracked(), name.get_untracked(), off_day.get_untracked());
+        let (date, name, off_day) = (
+            date.get_untracked(),
+            name.get_untracked(),
+            off_day.get_untracked(),
+        );
         async move {
             let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .map_err(|_| crate::AppError::invalid("date", "请选择日期"))?;
-            save_company_day(CompanyDayInput { date, name, off_day }).await
+            save_company_day(CompanyDayInput {
+                date,
+                name,
+                off_day,
+            })
+            .await
         }
     });
     Effect::new(move |_| {
@@ -163,7 +172,7 @@ fn CompanyDayForm(on_saved: impl Fn() + Copy + Send + Sync + 'static) -> impl In
         }
     });
     view! {
-        <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
+        <form class="row-form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
             <input type="date" aria-label="日期" required prop:value=move || date.get() on:input=move |ev| date.set(event_target_value(&ev)) />
             <input aria-label="名称" placeholder="名称，例如 公司年会" maxlength="32" required prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
             <select aria-label="安排" on:change=move |ev| off_day.set(event_target_value(&ev) == "off")>

@@ -139,7 +139,13 @@ fn ShiftForm(
     let end = value(|s| s.end.clone(), "18:00");
     let before = value(|s| s.remind_before_min.to_string(), "15");
     let after = value(
-        |s| if s.remind_after_default { String::new() } else { s.remind_after_min.to_string() },
+        |s| {
+            if s.remind_after_default {
+                String::new()
+            } else {
+                s.remind_after_min.to_string()
+            }
+        },
         "",
     );
     let note = value(|s| s.note.clone().unwrap_or_default(), "");
@@ -149,44 +155,70 @@ fn ShiftForm(
     let save = Action::new(move |_: &()| {
         let editing = editing.clone();
         let minutes = |raw: String| raw.trim().parse::<u32>().ok();
-        let (name, label, color, start, end) = (name.get_untracked(), label.get_untracked(), color.get_untracked(), start.get_untracked(), end.get_untracked());
-        let (before, after, note, rest, active) = (before.get_untracked(), after.get_untracked(), note.get_untracked(), rest.get_untracked(), active.get_untracked());
+        let (name, label, color, start, end) = (
+            name.get_untracked(),
+            label.get_untracked(),
+            color.get_untracked(),
+            start.get_untracked(),
+            end.get_untracked(),
+        );
+        let (before, after, note, rest, active) = (
+            before.get_untracked(),
+            after.get_untracked(),
+            note.get_untracked(),
+            rest.get_untracked(),
+            active.get_untracked(),
+        );
         async move {
             let before_min = match minutes(before.clone()) {
                 Some(value) => value,
-                None => return Err(crate::AppError::invalid("remind_before_min", "应为 0–1440 的整数")),
+                None => {
+                    return Err(crate::AppError::invalid(
+                        "remind_before_min",
+                        "应为 0–1440 的整数",
+                    ));
+                }
             };
             let after_min = match after.trim() {
                 "" => None,
-                raw => Some(minutes(raw.to_owned()).ok_or_else(|| crate::AppError::invalid("remind_after_min", "应为 0–1440 的整数"))?),
+                raw => Some(minutes(raw.to_owned()).ok_or_else(|| {
+                    crate::AppError::invalid("remind_after_min", "应为 0–1440 的整数")
+                })?),
             };
             match editing {
-                None => create_shift(NewShift {
-                    name,
-                    label,
-                    color: Some(color),
-                    start,
-                    end,
-                    rest: Some(rest),
-                    remind_before_min: Some(before_min),
-                    remind_after_min: after_min,
-                    note: non_empty(note),
-                    active: Some(active),
-                })
-                .await,
-                Some(shift) => update_shift(shift.id, ShiftPatch {
-                    name: Some(name),
-                    label: Some(label),
-                    color: Some(color),
-                    start: Some(start),
-                    end: Some(end),
-                    rest: Some(rest),
-                    remind_before_min: Some(before_min),
-                    remind_after_min: Some(after_min),
-                    note: Some(non_empty(note)),
-                    active: Some(active),
-                })
-                .await,
+                None => {
+                    create_shift(NewShift {
+                        name,
+                        label,
+                        color: Some(color),
+                        start,
+                        end,
+                        rest: Some(rest),
+                        remind_before_min: Some(before_min),
+                        remind_after_min: after_min,
+                        note: non_empty(note),
+                        active: Some(active),
+                    })
+                    .await
+                }
+                Some(shift) => {
+                    update_shift(
+                        shift.id,
+                        ShiftPatch {
+                            name: Some(name),
+                            label: Some(label),
+                            color: Some(color),
+                            start: Some(start),
+                            end: Some(end),
+                            rest: Some(rest),
+                            remind_before_min: Some(before_min),
+                            remind_after_min: Some(after_min),
+                            note: Some(non_empty(note)),
+                            active: Some(active),
+                        },
+                    )
+                    .await
+                }
             }
         }
     });
@@ -196,7 +228,11 @@ fn ShiftForm(
             done();
         }
     });
-    let title = if existing.is_some() { "编辑班次" } else { "新建班次" };
+    let title = if existing.is_some() {
+        "编辑班次"
+    } else {
+        "新建班次"
+    };
     let text_input = |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
     view! {
         <section class="card form-card">

@@ -37,7 +37,9 @@ fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
             _ => format!("%{byte:02X}"),
         })
         .collect()
@@ -48,7 +50,11 @@ pub fn TransferPage() -> impl IntoView {
     let session = SessionContext::current();
     let is_admin = move || session.is_admin();
     let members = Resource::new(is_admin, |admin| async move {
-        if admin { list_members().await.unwrap_or_default() } else { Vec::new() }
+        if admin {
+            list_members().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        }
     });
     view! {
         <Title text="导入 / 导出" />
@@ -96,7 +102,11 @@ fn ImportSection(
         let (chosen_format, user) = (format.get_untracked(), user.get_untracked());
         async move {
             let (name, bytes) = read_chosen_file(FILE_INPUT_ID).await?;
-            let format = if chosen_format == "auto" { format_for(&name).to_owned() } else { chosen_format };
+            let format = if chosen_format == "auto" {
+                format_for(&name).to_owned()
+            } else {
+                chosen_format
+            };
             let mut url = format!(
                 "/api/v1/schedules/import?format={format}&dry_run={dry_run}&filename={}",
                 encode(&name)
@@ -119,7 +129,7 @@ fn ImportSection(
                 "CSV 或 Excel（.xlsx）：列为 日期、用户名、班次（名称或简称）、备注（可选），表头中英文均可；CSV 支持 UTF-8 与 GBK 编码。"
                 "也可导入旧版系统的 data.json（单个用户）。先预览，确认无误后一次性写入，有任何错误行则不写入。"
             </p>
-            <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); report.set(None); upload.dispatch(true); }>
+            <form class="row-form" on:submit=move |ev| { ev.prevent_default(); report.set(None); upload.dispatch(true); }>
                 <input id=FILE_INPUT_ID type="file" accept=".csv,.xlsx,.json,text/csv" required
                     on:change=move |_| report.set(None) />
                 <select aria-label="格式" on:change=move |ev| format.set(event_target_value(&ev))>
@@ -210,7 +220,10 @@ fn ExportSection(
     let today = Resource::new(|| (), |_| crate::api::get_overview());
     Effect::new(move |_| {
         if let Some(Ok(overview)) = today.get()
-            && let Some(date) = overview.local_time.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+            && let Some(date) = overview
+                .local_time
+                .get(..10)
+                .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
             && from.get_untracked().is_empty()
         {
             let (first, last) = month_bounds(date);
@@ -220,7 +233,11 @@ fn ExportSection(
     });
     let user = RwSignal::new(String::new());
     let href = move || {
-        let mut url = format!("/api/v1/schedules/export?from={}&to={}", from.get(), to.get());
+        let mut url = format!(
+            "/api/v1/schedules/export?from={}&to={}",
+            from.get(),
+            to.get()
+        );
         if !user.get().is_empty() {
             url.push_str(&format!("&user_id={}", user.get()));
         }
@@ -230,7 +247,7 @@ fn ExportSection(
         <section class="card">
             <h2>"导出排班（CSV）"</h2>
             <p class="muted">"导出的列与导入相同，可在 Excel 中修改后再导入。"</p>
-            <div class="inline-form">
+            <div class="row-form">
                 <label>"从"<input type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev)) /></label>
                 <label>"到"<input type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev)) /></label>
                 <Show when=is_admin>
@@ -277,7 +294,7 @@ fn FeedSection() -> impl IntoView {
             {move || created.get().map(|url| view! {
                 <p class="alert ok">"订阅地址（只显示这一次）："<br /><code data-testid="feed-url">{url}</code></p>
             })}
-            <div class="inline-form">
+            <div class="row-form">
                 <button type="button" class="button" data-testid="feed-reset" on:click=move |_| { reset.dispatch(()); }>"生成新的订阅地址"</button>
                 <button type="button" class="button ghost danger" on:click=move |_| { revoke.dispatch(()); }>"停用订阅"</button>
             </div>

@@ -73,11 +73,16 @@ pub async fn import_holidays(
     body: Bytes,
 ) -> Result<Json<HolidayYearView>, ApiError> {
     if body.len() > 1024 * 1024 {
-        return Err(ApiError(app::AppError::invalid("file", "文件不能超过 1 MiB")));
+        return Err(ApiError(app::AppError::invalid(
+            "file",
+            "文件不能超过 1 MiB",
+        )));
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError(app::AppError::invalid("file", "文件不是 UTF-8 文本")))?;
-    Ok(Json(holidays::import(&services, &actor, &meta, text).await?))
+    Ok(Json(
+        holidays::import(&services, &actor, &meta, text).await?,
+    ))
 }
 
 /// Adds or replaces a company day off or working day (admins only).

@@ -91,10 +91,7 @@ pub fn router() -> Router<AppState> {
             shifts::update_shift,
             shifts::delete_shift
         ))
-        .routes(routes!(
-            schedules::list_schedules,
-            schedules::put_schedules
-        ))
+        .routes(routes!(schedules::list_schedules, schedules::put_schedules))
         .routes(routes!(schedules::import_schedules))
         .routes(routes!(schedules::export_schedules))
         .routes(routes!(feed::reset_feed, feed::revoke_feed))

@@ -63,7 +63,9 @@ pub async fn put_schedules(
     ApiActor(actor): ApiActor,
     ApiJson(items): ApiJson<Vec<ScheduleWrite>, MAX_BATCH_BODY_BYTES>,
 ) -> Result<Json<WriteSummary>, ApiError> {
-    Ok(Json(schedules::write(&services, &actor, &meta, items).await?))
+    Ok(Json(
+        schedules::write(&services, &actor, &meta, items).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -107,9 +109,12 @@ pub async fn import_schedules(
     ApiQuery(query): ApiQuery<ImportQuery>,
     request: Request,
 ) -> Result<Json<ImportReport>, ApiError> {
-    let format: FileFormat = query.format.parse().map_err(|error: app::domain::InvalidValue| {
-        ApiError(AppError::invalid("format", error.expected))
-    })?;
+    let format: FileFormat = query
+        .format
+        .parse()
+        .map_err(|error: app::domain::InvalidValue| {
+            ApiError(AppError::invalid("format", error.expected))
+        })?;
     let (bytes, part_name) = upload_body(request).await?;
     let file_name = query.filename.or(part_name);
     let upload = schedule_import::Upload {
@@ -145,12 +150,18 @@ async fn upload_body(request: Request) -> Result<(Bytes, Option<String>), ApiErr
     }
     let mut multipart = Multipart::from_request(request, &())
         .await
-        .map_err(|error| ApiError(AppError::invalid("file", format!("无法读取上传内容：{error}"))))?;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|error| ApiError(AppError::invalid("file", format!("无法读取上传内容：{error}"))))?
-    {
+        .map_err(|error| {
+            ApiError(AppError::invalid(
+                "file",
+                format!("无法读取上传内容：{error}"),
+            ))
+        })?;
+    while let Some(field) = multipart.next_field().await.map_err(|error| {
+        ApiError(AppError::invalid(
+            "file",
+            format!("无法读取上传内容：{error}"),
+        ))
+    })? {
         if field.name() == Some("file") {
             let name = field.file_name().map(str::to_owned);
             let bytes = field.bytes().await.map_err(|_| too_large())?;
@@ -196,8 +207,7 @@ pub async fn export_schedules(
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let csv =
-        schedule_import::export_csv(&services, &actor, query.from, query.to, query.user_id)
-            .await?;
+        schedule_import::export_csv(&services, &actor, query.from, query.to, query.user_id).await?;
     let disposition = format!(
         "attachment; filename=\"schedules-{}-{}.csv\"",
         query.from, query.to
