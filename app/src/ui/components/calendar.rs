@@ -432,8 +432,9 @@ fn CalendarBody(
     }
 }
 
+/// State classes of a date (today, working or off, holiday or make-up day, weekend).
 fn day_classes(data: &CalendarData, date: NaiveDate) -> String {
-    let mut classes = vec!["day"];
+    let mut classes = Vec::new();
     if date == data.today {
         classes.push("today");
     }
@@ -502,7 +503,7 @@ fn MonthGrid(
             {WEEKDAYS.iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
             {dates.into_iter().map(|date| {
                 let outside = span == Span::Month && date.month() != shown.month();
-                let classes = data.with_value(|data| day_classes(data, date));
+                let classes = format!("day {}", data.with_value(|data| day_classes(data, date)));
                 let cell = (0usize, date);
                 view! {
                     <div
@@ -512,10 +513,7 @@ fn MonthGrid(
                         class:cursor=move || editor.focus.get() == Some(cell)
                         role="gridcell"
                         data-date=date.to_string()
-                        on:mousedown=move |ev: leptos::ev::MouseEvent| {
-                            ev.prevent_default();
-                            editor.press(cell, ev.shift_key());
-                        }
+                        on:mousedown=move |ev: leptos::ev::MouseEvent| editor.press(cell, ev.shift_key())
                         on:mouseenter=move |_| editor.enter(cell)
                     >
                         <div class="day-head">
@@ -586,10 +584,7 @@ fn TeamGrid(
                                                 class:cursor=move || editor.focus.get() == Some(cell)
                                                 role="gridcell"
                                                 data-date=date.to_string()
-                                                on:mousedown=move |ev: leptos::ev::MouseEvent| {
-                                                    ev.prevent_default();
-                                                    editor.press(cell, ev.shift_key());
-                                                }
+                                                on:mousedown=move |ev: leptos::ev::MouseEvent| editor.press(cell, ev.shift_key())
                                                 on:mouseenter=move |_| editor.enter(cell)
                                             >
                                                 {move || data.with_value(|data| cell_content(data, editor, user_id, date, true))}
