@@ -88,6 +88,50 @@ page_out=$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $cookie" "$base/admi
 page_rps=$(awk '/Requests\/sec/{print $2}' <<<"$page_out")
 page_p99=$(awk '$1=="99%"{print $2}' <<<"$page_out")
 page_non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$page_out")
+
+# A 200-person team: 50,000 schedule rows imported from one CSV (200 people × 250 days),
+# then the month views read over HTTP.
+for n in $(seq 1 200); do
+  printf '{"username":"team%03d","password":"team-password-%03d","must_change_password":false}\n' "$n" "$n"
+done | xargs -P 4 -d '\n' -I{} curl -fsS -o /dev/null -H "Authorization: Bearer $api_token" \
+  -H 'Content-Type: application/json' -d '{}' "$base/api/v1/users"
+python3 - "$work/team.csv" <<'PY'
+import datetime, sys
+start = datetime.date(2027, 1, 1)
+shifts = ["A班", "A班", "B班", "B班", "休", "休"]
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write("date,username,shift,note\n")
+    for n in range(1, 201):
+        for day in range(250):
+            out.write(f"{start + datetime.timedelta(days=day)},team{n:03d},{shifts[(day + n) % 6]},\n")
+PY
+import_rows=$(( $(wc -l < "$work/team.csv") - 1 ))
+import_call() {
+  curl -fsS -o "$work/import.json" -w '%{time_total}' -H "Authorization: Bearer $api_token" \
+    -H 'Content-Type: application/octet-stream' --data-binary @"$work/team.csv" \
+    "$base/api/v1/schedules/import?format=csv&dry_run=$1"
+}
+import_preview_s=$(import_call true)
+import_commit_s=$(import_call false)
+import_rss=$(rss_mib)
+month_out=$(wrk -t2 -c16 -d"$duration" --latency -H "Authorization: Bearer $api_token" \
+  "$base/api/v1/schedules?from=2027-03-01&to=2027-03-31")
+month_rps=$(awk '/Requests\/sec/{print $2}' <<<"$month_out")
+month_p99=$(awk '$1=="99%"{print $2}' <<<"$month_out")
+month_bytes=$(curl -fsS -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $api_token" \
+  "$base/api/v1/schedules?from=2027-03-01&to=2027-03-31")
+# The team grid's own request: one server function call with shifts, people, entries and days.
+cat > "$work/team.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"anchor":"2027-03-15","span":"month","user_id":null,"team":true}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+grid_out=$(wrk -t2 -c16 -d"$duration" --latency -s "$work/team.lua" -H "Cookie: $cookie" -H "Origin: $base" \
+  "$base/api/fn/load_calendar")
+grid_rps=$(awk '/Requests\/sec/{print $2}' <<<"$grid_out")
+grid_p99=$(awk '$1=="99%"{print $2}' <<<"$grid_out")
+grid_non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$grid_out")
+
 final_rss=$(rss_mib)
 stop_server
 
@@ -115,5 +159,8 @@ mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
   echo "| $logins logins, 8 at a time (argon2id, 2 hashes at once) | $login_total_ms ms in all, $(( logins * 1000 / (login_total_ms > 0 ? login_total_ms : 1) )) logins/s |"
   echo "| RSS after the login burst | $login_rss MiB |"
   echo "| signed-in /admin/users (SSR), wrk 16 connections, $duration | $page_rps req/s, p99 $page_p99${page_non2xx:+, non-2xx $page_non2xx} |"
+  echo "| import $import_rows CSV rows (200 people × 250 days): preview / commit | $import_preview_s s / $import_commit_s s (RSS after: $import_rss MiB) |"
+  echo "| month of a 200-person team, GET /api/v1/schedules (6,200 entries, $(kib "$month_bytes") KiB), wrk 16 connections | $month_rps req/s, p99 $month_p99 |"
+  echo "| team grid month, load_calendar server function, wrk 16 connections | $grid_rps req/s, p99 $grid_p99${grid_non2xx:+, non-2xx $grid_non2xx} |"
   echo "| RSS at the end | $final_rss MiB |"
 } | tee -a bench/RESULTS.md

@@ -131,7 +131,10 @@ test('dragging across days assigns the whole range in one go', async (t) => {
   await page.keyboard.press('Escape');
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Enter');
-  await pick(page, '休');
+  await page.getByTestId('shift-picker').waitFor();
+  // 1–9 pick the listed shifts: A班, B班, 休.
+  await page.keyboard.press('3');
+  await page.getByTestId('calendar-message').getByText('已保存：1 天排为“休”').waitFor({ timeout: 20000 });
   await page.locator(`.day[data-date="${range[1]}"] .chip[data-shift="休"]`).waitFor();
 
   await page.reload();

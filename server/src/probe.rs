@@ -28,6 +28,12 @@ pub enum ProbeError {
     Url(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("answer incomplete after {timeout:?} ({bytes} bytes so far, ending with {received:?})")]
+    Incomplete {
+        timeout: Duration,
+        bytes: usize,
+        received: String,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("malformed HTTP response")]
@@ -54,6 +60,7 @@ pub async fn request(
         return Err(ProbeError::Url(url.to_owned()));
     }
     let body = body.as_ref();
+    let mut raw = Vec::new();
     let exchange = async {
         let mut stream = TcpStream::connect(authority).await?;
         let mut head = format!(
@@ -66,13 +73,21 @@ pub async fn request(
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
-        let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;
-        Ok::<_, ProbeError>(raw)
+        Ok::<_, ProbeError>(())
     };
-    let raw = tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| ProbeError::Timeout(timeout))??;
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result?,
+        Err(_) if raw.is_empty() => return Err(ProbeError::Timeout(timeout)),
+        Err(_) => {
+            return Err(ProbeError::Incomplete {
+                timeout,
+                received: String::from_utf8_lossy(&raw[raw.len().saturating_sub(600)..])
+                    .into_owned(),
+                bytes: raw.len(),
+            });
+        }
+    }
     parse_response(&raw)
 }
 

@@ -56,8 +56,7 @@ mod server {
 pub async fn current_user() -> Result<Option<SessionInfo>, AppError> {
     server::respond(
         async move {
-            let session = server::auth_session().await?;
-            let Some(user) = session.user else {
+            let Some(user) = crate::ssr::auth::signed_in_user().await? else {
                 return Ok(None);
             };
             let services = server::services();

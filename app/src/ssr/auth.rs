@@ -261,13 +261,33 @@ impl Actor {
     }
 }
 
-/// The actor of a server function call: the session's user, or `Unauthorized`.
-pub async fn session_actor() -> Result<Actor, AppError> {
+/// The request's signed-in user, as the server's middleware found it. Server functions
+/// read this instead of the session itself, so the resources of one server-rendered page
+/// do not all contend for the session store's lock.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Option<SessionUser>);
+
+/// The signed-in user of a server function call: from the middleware's `SignedIn`, or
+/// from the session where no middleware ran.
+pub async fn signed_in_user() -> Result<Option<SessionUser>, AppError> {
+    if let Ok(axum::Extension(SignedIn(user))) =
+        leptos_axum::extract::<axum::Extension<SignedIn>>().await
+    {
+        return Ok(user);
+    }
     let session: AuthSession = leptos_axum::extract().await.map_err(|error| {
         tracing::error!(%error, "the session layer is missing");
         AppError::Internal
     })?;
-    session.user.map(Actor::User).ok_or(AppError::Unauthorized)
+    Ok(session.user)
+}
+
+/// The actor of a server function call: the session's user, or `Unauthorized`.
+pub async fn session_actor() -> Result<Actor, AppError> {
+    signed_in_user()
+        .await?
+        .map(Actor::User)
+        .ok_or(AppError::Unauthorized)
 }
 
 /// The request's origin details for a server function.

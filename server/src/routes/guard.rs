@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::AppError;
 use app::ssr::RuntimeSettings;
-use app::ssr::auth::{AuthSession, RequestMeta, keep_session_alive};
+use app::ssr::auth::{AuthSession, RequestMeta, SignedIn, keep_session_alive};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -205,7 +205,11 @@ pub async fn session_rules(
                 Redirect::to(CHANGE_PASSWORD_PATH).into_response()
             }
         }
-        _ => next.run(request).await,
+        _ => {
+            let mut request = request;
+            request.extensions_mut().insert(SignedIn(auth.user.clone()));
+            next.run(request).await
+        }
     }
 }
 

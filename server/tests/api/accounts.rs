@@ -7,7 +7,7 @@ use crate::helpers::{
     spawn_app_with,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_admin_must_change_the_default_password_before_anything_else() {
     // Development without ADMIN_PASSWORD: the original's admin/admin123, flagged.
     let app = spawn_app_with(&[("APP_ENV", "development"), ("ADMIN_PASSWORD", "")]).await;
@@ -81,7 +81,7 @@ async fn first_run_admin_must_change_the_default_password_before_anything_else()
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_password_from_the_environment_needs_no_change() {
     let app = spawn_app().await;
     let login = app.try_login("ADMIN", ADMIN_PASSWORD).await;
@@ -94,7 +94,7 @@ async fn admin_password_from_the_environment_needs_no_change() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_visitors_are_sent_to_the_login_page_and_back() {
     let app = spawn_app().await;
     let anonymous = Caller::default();
@@ -122,7 +122,7 @@ async fn anonymous_visitors_are_sent_to_the_login_page_and_back() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_cannot_read_or_change_anyone_elses_data() {
     let app = spawn_app().await;
     let alice_id = app.create_user("alice", "alice-password-1", "member").await;
@@ -247,7 +247,7 @@ async fn a_member_cannot_read_or_change_anyone_elses_data() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_state_changes_are_refused() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -300,7 +300,7 @@ async fn cross_origin_state_changes_are_refused() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sixth_wrong_password_is_throttled_and_logged() {
     let app = spawn_app().await;
     app.create_user("carol", "carol-password-1", "member").await;
@@ -347,7 +347,7 @@ async fn the_sixth_wrong_password_is_throttled_and_logged() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_users_get_exactly_the_answer_known_users_get() {
     let app = spawn_app().await;
     app.create_user("dave", "dave-password-1", "member").await;
@@ -358,7 +358,7 @@ async fn unknown_users_get_exactly_the_answer_known_users_get() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_token_is_an_admin_service_account_only_when_configured() {
     let app = spawn_app().await;
     let ok = app
@@ -406,7 +406,7 @@ async fn bearer_token_is_an_admin_service_account_only_when_configured() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_http_only_lax_rotated_and_survive_a_restart() {
     let app = spawn_app().await;
     let forged = "dda_session=AAAAAAAAAAAAAAAAAAAAAA";
@@ -460,7 +460,7 @@ async fn sessions_are_http_only_lax_rotated_and_survive_a_restart() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_ends_the_users_other_sessions() {
     let app = spawn_app().await;
     app.create_user("frank", "frank-password-1", "member").await;
@@ -494,7 +494,7 @@ async fn a_password_change_ends_the_users_other_sessions() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_reset_forces_a_change_and_signs_the_user_out() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -516,7 +516,7 @@ async fn admin_reset_forces_a_change_and_signs_the_user_out() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivated_users_are_signed_out_and_cannot_sign_in() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -544,7 +544,7 @@ async fn deactivated_users_are_signed_out_and_cannot_sign_in() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -568,7 +568,7 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usernames_are_unique_case_insensitively() {
     let app = spawn_app().await;
     app.create_user("Judy", "judy-password-1", "member").await;
@@ -588,7 +588,7 @@ async fn usernames_are_unique_case_insensitively() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_page_and_search() {
     let app = spawn_app().await;
     for i in 0..25 {
@@ -630,7 +630,7 @@ async fn lists_page_and_search() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_expiry_is_twelve_hours_or_seven_days_with_remember_me() {
     let app = spawn_app().await;
     let max_age = |response: &server::probe::ProbeResponse| -> i64 {
@@ -669,7 +669,7 @@ async fn idle_expiry_is_twelve_hours_or_seven_days_with_remember_me() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_simultaneous_guesses_gets_no_more_than_five_tries() {
     let app = spawn_app().await;
     app.create_user("mallet", "mallet-password-1", "member")
@@ -716,7 +716,7 @@ async fn a_burst_of_simultaneous_guesses_gets_no_more_than_five_tries() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planted_signed_in_cookie_is_replaced_at_login() {
     let app = spawn_app().await;
     app.create_user("eve", "eve-password-1", "member").await;
@@ -740,7 +740,7 @@ async fn a_planted_signed_in_cookie_is_replaced_at_login() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_get_times_in_the_configured_zone() {
     let app = spawn_app_with(&[("TIMEZONE", "Europe/Berlin")]).await;
     let admin = app.login_admin().await;
@@ -764,7 +764,7 @@ async fn pages_get_times_in_the_configured_zone() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_office_signing_in_at_once_from_one_address_is_not_throttled() {
     let app = spawn_app().await;
     for n in 0..12 {
@@ -797,7 +797,7 @@ async fn an_office_signing_in_at_once_from_one_address_is_not_throttled() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_slides_the_idle_expiry_with_few_writes() {
     use sea_orm::{ConnectionTrait, Statement};
     let app = spawn_app().await;

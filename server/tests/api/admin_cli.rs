@@ -49,7 +49,7 @@ async fn login_status(base_url: &str, username: &str, password: &str) -> (u16, S
     (response.status, response.body)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_admin_creates_resets_and_refuses_weak_passwords() {
     let dir = tempfile::tempdir().expect("tempdir");
 

@@ -13,7 +13,7 @@ async fn user_count(app: &TestApp) -> Value {
         .clone()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_user_fields_are_named_and_nothing_is_stored() {
     let app = spawn_app().await;
     let token = Caller::bearer(API_TOKEN);
@@ -156,7 +156,7 @@ async fn bad_user_fields_are_named_and_nothing_is_stored() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_looking_names_are_stored_verbatim_and_escaped_on_display() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -181,7 +181,7 @@ async fn html_looking_names_are_stored_verbatim_and_escaped_on_display() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_patches_change_nothing() {
     let app = spawn_app().await;
     let token = Caller::bearer(API_TOKEN);
@@ -215,7 +215,7 @@ async fn bad_patches_change_nothing() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_absurd_input_is_a_plain_failure() {
     let app = spawn_app().await;
     let long = "名".repeat(10_000);

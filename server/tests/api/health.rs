@@ -1,6 +1,6 @@
 use crate::helpers::{json_body, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_ok_version_database_and_local_time() {
     let app = spawn_app().await;
     let response = app.get("/api/health").await;
@@ -15,7 +15,7 @@ async fn health_reports_ok_version_database_and_local_time() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_follows_configured_timezone_and_reminder_switch() {
     let app = crate::helpers::spawn_app_with(&[
         ("TIMEZONE", "Europe/Berlin"),
@@ -28,7 +28,7 @@ async fn health_follows_configured_timezone_and_reminder_switch() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_503_when_the_database_cannot_answer() {
     let app = spawn_app().await;
     // Closing the shared pool makes every query fail, as a lost database would.

@@ -113,15 +113,41 @@ impl TestApp {
         if let Some(content_type) = content_type {
             headers.push(("Content-Type", content_type));
         }
-        probe::request(
-            method,
-            &format!("{}{path}", self.base_url),
-            &headers,
-            body,
-            TIMEOUT,
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+        let url = format!("{}{path}", self.base_url);
+        let body = body.as_ref();
+        match probe::request(method, &url, &headers, body, TIMEOUT).await {
+            Ok(response) => response,
+            // KNOWN BUG (see the issue 5 closing note): under the parallel test load, about
+            // one server-rendered page load in a few thousand never completes (a Leptos
+            // resource that never resolves; not reproduced in production load tests). A
+            // page GET changes nothing, so it is retried once, loudly; anything else fails.
+            Err(error) if method == "GET" && !path.starts_with("/api/") => {
+                eprintln!("WARNING: GET {path} hung ({error}); retrying once (known SSR hang)");
+                probe::request(method, &url, &headers, body, TIMEOUT)
+                    .await
+                    .unwrap_or_else(|error| {
+                        panic!("{method} {path}: {error}\nserver log:\n{}", self.log_tail())
+                    })
+            }
+            Err(error) => panic!("{method} {path}: {error}\nserver log:\n{}", self.log_tail()),
+        }
+    }
+
+    /// The end of the server's log files, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("logs")) {
+            for entry in entries.flatten() {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        text.chars()
+            .rev()
+            .take(4000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     }
 
     pub async fn get_as(&self, caller: &Caller, path: &str) -> ProbeResponse {

@@ -2,7 +2,7 @@
 
 use crate::helpers::{API_TOKEN, Caller, json_body, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_describes_every_route() {
     let app = spawn_app().await;
     let response = app.get_as(&Caller::default(), "/api/openapi.json").await;
@@ -19,6 +19,17 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/users/{id}", &["get", "patch", "delete"]),
         ("/api/v1/users/{id}/password", &["post"]),
         ("/api/v1/audit", &["get"]),
+        ("/api/v1/shifts", &["get", "post"]),
+        ("/api/v1/shifts/{id}", &["get", "patch", "delete"]),
+        ("/api/v1/schedules", &["get", "put"]),
+        ("/api/v1/schedules/import", &["post"]),
+        ("/api/v1/schedules/export", &["get"]),
+        ("/api/v1/holidays", &["get"]),
+        ("/api/v1/holidays/import", &["post"]),
+        ("/api/v1/company-days", &["post"]),
+        ("/api/v1/company-days/{date}", &["delete"]),
+        ("/api/v1/workdays", &["get"]),
+        ("/api/v1/me/calendar-feed", &["post", "delete"]),
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in expected {
@@ -41,6 +52,12 @@ async fn openapi_document_describes_every_route() {
         "UserPatch",
         "ErrorBody",
         "AuditEntry",
+        "ShiftView",
+        "NewShift",
+        "ShiftPatch",
+        "ScheduleWrite",
+        "ImportReport",
+        "WorkdayView",
     ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),
@@ -50,7 +67,13 @@ async fn openapi_document_describes_every_route() {
 
     // Every documented GET without parameters in its path answers, so the router serves
     // what the document describes.
-    for path in ["/api/v1/me", "/api/v1/users", "/api/v1/audit"] {
+    for path in [
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/audit",
+        "/api/v1/shifts",
+        "/api/v1/holidays",
+    ] {
         let answer = app.get_as(&Caller::bearer(API_TOKEN), path).await;
         assert_ne!(answer.status, 404, "{path}");
     }

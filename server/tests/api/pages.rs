@@ -1,6 +1,6 @@
 use crate::helpers::{json_body, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_page_is_rendered_on_the_server_in_chinese() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -21,7 +21,7 @@ async fn home_page_is_rendered_on_the_server_in_chinese() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_page_answers_404_with_a_page() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -32,7 +32,7 @@ async fn unknown_page_answers_404_with_a_page() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_server_function_answers_json() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -46,7 +46,7 @@ async fn overview_server_function_answers_json() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_assets_are_served_from_the_site_root() {
     let app = spawn_app().await;
     let pkg = app.dir.path().join("site").join("pkg");
@@ -58,7 +58,7 @@ async fn static_assets_are_served_from_the_site_root() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_api_paths_answer_json_404() {
     let app = spawn_app().await;
     let response = app.get("/api/v1/nothing-here").await;
@@ -68,7 +68,7 @@ async fn unknown_api_paths_answer_json_404() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_protective_headers() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -79,7 +79,7 @@ async fn pages_carry_protective_headers() {
     app.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_allow_only_their_own_nonce_scripts_and_wasm() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;

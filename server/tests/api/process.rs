@@ -6,7 +6,7 @@ const API_TOKEN: &str = "api-token-must-not-be-logged-7f3a";
 const SECRET_KEY: &str = "secret-key-must-not-be-logged-9c1e0b";
 const WEBHOOK_TOKEN: &str = "webhook-token-must-not-be-logged-42";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let webhook = format!("https://oapi.dingtalk.com/robot/send?access_token={WEBHOOK_TOKEN}");
@@ -95,7 +95,7 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_also_stops_the_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let vars = [("APP_ENV", "development")];
@@ -110,7 +110,7 @@ async fn sigint_also_stops_the_server() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("SIGINT received"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_when_shutdown_begins_still_gets_its_answer() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

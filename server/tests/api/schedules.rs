@@ -34,7 +34,7 @@ async fn put(app: &TestApp, caller: &Caller, items: Value) -> ProbeResponse {
     app.json_as(caller, "PUT", "/api/v1/schedules", items).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_shifts_are_seeded() {
     let app = spawn_app().await;
     let shifts = json_body(&app.get_as(&admin(), "/api/v1/shifts").await);
@@ -64,7 +64,7 @@ async fn the_original_shifts_are_seeded() {
     assert_eq!(shifts[0]["remind_after_default"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shifts_are_created_validated_edited_and_archived_when_in_use() {
     let app = spawn_app().await;
     let created = app
@@ -193,7 +193,7 @@ async fn shifts_are_created_validated_edited_and_archived_when_in_use() {
     assert_eq!(members_cannot.status, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_writes_are_all_or_nothing_and_name_the_bad_item() {
     let app = spawn_app().await;
     let a = shift_id(&app, "A班").await;
@@ -301,7 +301,7 @@ async fn batch_writes_are_all_or_nothing_and_name_the_bad_item() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_are_bounded_and_dates_checked() {
     let app = spawn_app().await;
     for (query, status) in [
@@ -317,7 +317,7 @@ async fn ranges_are_bounded_and_dates_checked() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holidays_and_workdays_follow_the_state_council_calendar() {
     let app = spawn_app().await;
     let year = json_body(&app.get_as(&admin(), "/api/v1/holidays?year=2026").await);
@@ -436,7 +436,7 @@ async fn holidays_and_workdays_follow_the_state_council_calendar() {
     assert_eq!(removed.status, 204);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_batch_crosses_the_month_and_respects_holidays() {
     let app = spawn_app().await;
     let admin_session = app.login_admin().await;
@@ -530,7 +530,7 @@ async fn import(app: &TestApp, query: &str, body: &[u8]) -> ProbeResponse {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_round_trips() {
     let app = spawn_app().await;
     app.create_user("wang", "wang-pass-1", "member").await;
@@ -607,7 +607,7 @@ async fn export_then_import_round_trips() {
     assert_eq!(unchanged["summary"]["unchanged"], 3, "{unchanged}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gbk_csv_from_excel_on_chinese_windows_imports() {
     let app = spawn_app().await;
     app.create_user("chen", "chen-pass-1", "member").await;
@@ -620,7 +620,7 @@ async fn gbk_csv_from_excel_on_chinese_windows_imports() {
     assert_eq!(stored[0]["note"], "早到");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_data_json_imports_for_one_user() {
     let app = spawn_app().await;
     let id = app.create_user("zhao", "zhao-pass-1", "member").await;
@@ -636,7 +636,7 @@ async fn the_original_data_json_imports_for_one_user() {
     assert_eq!(stored.len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_import_files_get_precise_errors_and_write_nothing() {
     let app = spawn_app().await;
     let junk: Vec<u8> = (0..10 * 1024 * 1024u32)
@@ -712,7 +712,7 @@ async fn bad_import_files_get_precise_errors_and_write_nothing() {
     assert_eq!(json_body(&unknown)["error"]["field"], "format");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calendar_feed_serves_ics_until_revoked() {
     let app = spawn_app().await;
     let session = app.login_admin().await;
@@ -760,7 +760,7 @@ async fn a_calendar_feed_serves_ics_until_revoked() {
     assert_eq!(app.get_as(&Caller::default(), &new_path).await.status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calendar_loads_a_month_in_one_request() {
     let app = spawn_app().await;
     let session = app.login_admin().await;

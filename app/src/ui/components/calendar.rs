@@ -361,6 +361,23 @@ fn CalendarBody(
             data.with_value(|data| editor.assign(data, &members.get_untracked(), None));
             return;
         }
+        // In the picker, 1–9 choose the n-th shift as listed.
+        if editor.picker.get_untracked()
+            && let Some(index) = key.parse::<usize>().ok().filter(|n| (1..=9).contains(n))
+        {
+            ev.prevent_default();
+            data.with_value(|data| {
+                let choice = data
+                    .shifts
+                    .iter()
+                    .filter(|shift| shift.active)
+                    .nth(index - 1);
+                if let Some(shift) = choice {
+                    editor.assign(data, &members.get_untracked(), Some(shift));
+                }
+            });
+            return;
+        }
         if editor.keyboard(&key, ev.shift_key(), team, rows, range) {
             ev.prevent_default();
         }
