@@ -164,7 +164,7 @@ fn is_cjk_ideograph(c: char) -> bool {
 
 /// Characters that are invisible or reorder text: accepted nowhere, because they make two
 /// different values look identical or hide what a value really says.
-fn is_invisible_or_control(c: char) -> bool {
+pub(crate) fn is_invisible_or_control(c: char) -> bool {
     c.is_control()
         || matches!(c as u32,
             0x00AD              // soft hyphen
@@ -178,7 +178,7 @@ fn is_invisible_or_control(c: char) -> bool {
             | 0xFFF9..=0xFFFB) // interlinear annotations
 }
 
-fn describe_char(c: char) -> String {
+pub(crate) fn describe_char(c: char) -> String {
     if is_invisible_or_control(c) || c.is_whitespace() {
         format!("不可见字符 U+{:04X}", c as u32)
     } else {

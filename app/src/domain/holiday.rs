@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
-use super::shift::{describe_char, is_invisible_or_control};
+use super::account::{describe_char, is_invisible_or_control};
 
 pub const HOLIDAY_NAME_MAX_CHARS: usize = 32;
 /// Supported years of statutory data.

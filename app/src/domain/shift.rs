@@ -7,6 +7,7 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::account::{describe_char, is_invisible_or_control};
 use super::{FieldError, InvalidValue};
 
 pub const SHIFT_NAME_MAX_CHARS: usize = 20;
@@ -296,30 +297,6 @@ fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
         }
     }
     DateTime::from_timestamp(high, 0).unwrap_or_else(|| local.and_utc())
-}
-
-/// Characters that are invisible or reorder text (the same list as account names use): they
-/// make two different values look identical or hide what a value really says.
-pub(crate) fn is_invisible_or_control(c: char) -> bool {
-    c.is_control()
-        || matches!(c as u32,
-            0x00AD              // soft hyphen
-            | 0x061C            // Arabic letter mark
-            | 0x180E            // Mongolian vowel separator
-            | 0x200B..=0x200F   // zero-width space/joiners, LRM, RLM
-            | 0x202A..=0x202E   // bidi embeddings and overrides
-            | 0x2060..=0x2064   // word joiner, invisible operators
-            | 0x2066..=0x2069   // bidi isolates
-            | 0xFEFF            // byte-order mark / zero-width no-break space
-            | 0xFFF9..=0xFFFB) // interlinear annotations
-}
-
-pub(crate) fn describe_char(c: char) -> String {
-    if is_invisible_or_control(c) || c.is_whitespace() {
-        format!("不可见字符 U+{:04X}", c as u32)
-    } else {
-        format!("“{c}”")
-    }
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ struct Editor {
     /// Edits made here, over what the server sent: `None` = cleared.
     overrides: RwSignal<HashMap<Key, Option<ScheduleEntry>>>,
     message: RwSignal<Option<(bool, String)>>,
+    /// The server's entries by (user, date): a 200-person month has thousands of cells.
+    index: StoredValue<HashMap<Key, ScheduleEntry>>,
 }
 
 impl Editor {
@@ -58,21 +60,17 @@ impl Editor {
             dragging: RwSignal::new(false),
             picker: RwSignal::new(false),
             overrides: RwSignal::new(HashMap::new()),
+            index: StoredValue::new(HashMap::new()),
             message: RwSignal::new(None),
         }
     }
 
-    fn entry(&self, data: &CalendarData, user_id: i32, date: NaiveDate) -> Option<ScheduleEntry> {
-        if let Some(local) = self
-            .overrides
-            .with(|map| map.get(&(user_id, date)).cloned())
-        {
+    fn entry(&self, user_id: i32, date: NaiveDate) -> Option<ScheduleEntry> {
+        let key = (user_id, date);
+        if let Some(local) = self.overrides.with(|map| map.get(&key).cloned()) {
             return local;
         }
-        data.entries
-            .iter()
-            .find(|entry| entry.user_id == user_id && entry.date == date)
-            .cloned()
+        self.index.with_value(|index| index.get(&key).cloned())
     }
 
     /// The selected cells, as (row, date) pairs in the rectangle anchor–focus.
@@ -151,7 +149,7 @@ impl Editor {
                 continue;
             }
             let key = (member.id, date);
-            let current = self.entry(data, member.id, date);
+            let current = self.entry(member.id, date);
             let note = current.as_ref().and_then(|entry| entry.note.clone());
             previous.push((
                 key,
@@ -330,6 +328,12 @@ fn CalendarBody(
     team: bool,
 ) -> impl IntoView {
     let shown = data.anchor;
+    editor.index.set_value(
+        data.entries
+            .iter()
+            .map(|entry| ((entry.user_id, entry.date), entry.clone()))
+            .collect(),
+    );
     let data = StoredValue::new(data);
     let members = Memo::new(move |_| {
         let needle = filter.get().trim().to_lowercase();
@@ -491,7 +495,7 @@ fn cell_content(
     date: NaiveDate,
     compact: bool,
 ) -> impl IntoView + use<> {
-    let entry = editor.entry(data, user_id, date);
+    let entry = editor.entry(user_id, date);
     let shift = entry.as_ref().and_then(|entry| {
         data.shifts
             .iter()
