@@ -3,6 +3,10 @@
 //! `domain` is pure and compiled for both sides; `ssr` holds server-only services;
 //! `api` holds the server functions; `ui` the components and pages.
 
+// The calendar views nest deeply; without `erase_components` (release builds) their view
+// types exceed the default limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod domain;
 pub mod error;
