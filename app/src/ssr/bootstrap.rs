@@ -4,7 +4,6 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, AuditEvent, SYSTEM_ACTOR};
@@ -81,7 +80,7 @@ pub async fn ensure_first_admin(
         || check_new_password("ADMIN_PASSWORD", &password, FIRST_ADMIN_USERNAME).is_err();
     let password_hash = services.passwords.hash(&password).await?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let inserted = user::ActiveModel {
         username: Set(FIRST_ADMIN_USERNAME.to_owned()),
         username_key: Set(FIRST_ADMIN_USERNAME.to_owned()),
@@ -151,7 +150,7 @@ pub async fn create_admin(
     check_new_password("password", password, username.as_str())?;
     let password_hash = services.passwords.hash(password).await?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let existing = users::find_by_username_key(&txn, &username.key()).await?;
     let outcome = match existing {
         Some(user) => {

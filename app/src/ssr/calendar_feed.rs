@@ -3,7 +3,7 @@
 //! creating a new one revokes the old.
 
 use chrono::{Days, NaiveDateTime};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, AuditEvent};
@@ -51,7 +51,7 @@ pub async fn reset(
     })?;
     let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let person = user::Entity::find_by_id(user_id)
         .one(&txn)
         .await
@@ -93,7 +93,7 @@ pub async fn revoke(
     user_id: i32,
 ) -> Result<(), AppError> {
     actor.require_self_or_admin(user_id)?;
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let deleted = calendar_feed::Entity::delete_by_id(user_id)
         .exec(&txn)
         .await

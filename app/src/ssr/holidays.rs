@@ -8,9 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
@@ -189,7 +187,7 @@ pub async fn import(
     actor.require_admin()?;
     let parsed =
         parse_holiday_cn(json).map_err(|error| AppError::invalid("file", error.to_string()))?;
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     holiday_day::Entity::delete_many()
         .filter(holiday_day::Column::Year.eq(parsed.year))
         .exec(&txn)
@@ -246,7 +244,7 @@ pub async fn set_company_day(
 ) -> Result<HolidayEntry, AppError> {
     actor.require_admin()?;
     let name = company_day_name(&input.name)?;
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let before = company_day::Entity::find_by_id(input.date)
         .one(&txn)
         .await
@@ -302,7 +300,7 @@ pub async fn remove_company_day(
     date: NaiveDate,
 ) -> Result<(), AppError> {
     actor.require_admin()?;
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let before = company_day::Entity::find_by_id(date)
         .one(&txn)
         .await

@@ -6,7 +6,7 @@
 //! guesses for one username cannot all slip past the limit while the first hashes run.
 //! The attempt's entry then becomes a `login`, a `login_failed` or a `login_throttled`.
 
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::audit::{self, AuditEvent};
 use super::auth::RequestMeta;
@@ -84,7 +84,7 @@ pub async fn login(
         && plausible;
     match candidate {
         Some(user) if verified && user.active => {
-            let txn = services.db.begin().await.map_err(db_error)?;
+            let txn = services.begin_write().await?;
             let mut row = user.into_active_model();
             row.last_login_at = Set(Some(now));
             let user = row.update(&txn).await.map_err(db_error)?;

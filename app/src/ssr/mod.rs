@@ -114,6 +114,21 @@ impl Services {
         })
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN`
+    /// (`IMMEDIATE`): a transaction that reads first and upgrades later fails at once with
+    /// "database is locked" when another writer got there first, whereas waiting at
+    /// `BEGIN` lets the busy timeout queue writers. PostgreSQL ignores the option.
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, AppError> {
+        use sea_orm::TransactionTrait;
+        self.db
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(db_error)
+    }
+
     pub fn default_password_in_use(&self) -> bool {
         self.default_password_in_use.load(Ordering::Relaxed)
     }

@@ -8,7 +8,6 @@ use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, AuditEvent};
@@ -163,7 +162,7 @@ pub async fn apply(
     }
 
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let user_ids: BTreeSet<i32> = items.iter().map(|item| item.user_id).collect();
     let users: HashMap<i32, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(user_ids.iter().copied()))

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::audit::{self, AuditEvent};
@@ -182,7 +182,7 @@ pub async fn create(
     let note = note(input.note.as_deref())?;
 
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     ensure_name_free(&txn, &name, None).await?;
     let created = shift::ActiveModel {
         name: Set(name),
@@ -234,7 +234,7 @@ pub async fn update(
 ) -> Result<ShiftView, AppError> {
     actor.require_admin()?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let before = find(&txn, id).await?;
     let mut row = before.clone().into_active_model();
     if let Some(name) = patch.name.as_deref() {
@@ -301,7 +301,7 @@ pub async fn remove(
 ) -> Result<ShiftRemoval, AppError> {
     actor.require_admin()?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let row = find(&txn, id).await?;
     let uses = schedule::Entity::find()
         .filter(schedule::Column::ShiftId.eq(id))

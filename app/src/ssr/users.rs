@@ -5,7 +5,7 @@
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use tower_sessions::session::Id as SessionId;
 
@@ -165,7 +165,7 @@ pub async fn create(
     let password_hash = services.passwords.hash(&input.password).await?;
 
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     ensure_username_free(&txn, &username, None).await?;
     let created = user::ActiveModel {
         username_key: Set(username.key()),
@@ -281,7 +281,7 @@ pub async fn update(
         .transpose()?;
 
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let current = find(&txn, id).await?;
     let current_role = Role::parse(&current.role).unwrap_or(Role::Member);
     let mut row = current.clone().into_active_model();
@@ -423,7 +423,7 @@ pub async fn reset_password(
     check_new_password("password", new_password, &target.username)?;
     let password_hash = services.passwords.hash(new_password).await?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let mut row = target.into_active_model();
     row.password_hash = Set(password_hash);
     row.must_change_password = Set(true);
@@ -473,7 +473,7 @@ pub async fn change_own_password(
     }
     let password_hash = services.passwords.hash(new_password).await?;
     let now = services.clock.now();
-    let txn = services.db.begin().await.map_err(db_error)?;
+    let txn = services.begin_write().await?;
     let mut row = target.into_active_model();
     row.password_hash = Set(password_hash);
     row.must_change_password = Set(false);

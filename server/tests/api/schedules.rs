@@ -807,3 +807,39 @@ async fn the_calendar_loads_a_month_in_one_request() {
         .await;
     assert_eq!(team.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_queue_instead_of_failing() {
+    let app = spawn_app().await;
+    let a = shift_id(&app, "A班").await;
+    // Each write reads before it writes; on SQLite they must queue for the write lock
+    // rather than fail with "database is locked".
+    let token = admin();
+    let write = |day: u32| {
+        put(
+            &app,
+            &token,
+            json!([{"user_id": 1, "date": format!("2026-12-{day:02}"), "shift_id": a}]),
+        )
+    };
+    let create = |name: &'static str| app.create_user(name, "same-pass-123", "member");
+    let (w1, w2, w3, w4, w5, w6, _, _, _, _) = tokio::join!(
+        write(1),
+        write(2),
+        write(3),
+        write(4),
+        write(5),
+        write(6),
+        create("p1"),
+        create("p2"),
+        create("p3"),
+        create("p4"),
+    );
+    for response in [w1, w2, w3, w4, w5, w6] {
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+    assert_eq!(
+        entries(&app, "from=2026-12-01&to=2026-12-31").await.len(),
+        6
+    );
+}
