@@ -157,27 +157,12 @@ fn detect_delimiter(text: &str) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
-
-    use super::super::{FileFormat, FileLine, LineError, MAX_ROWS, parse as parse_file};
+    use super::super::{FileFormat, LineError, MAX_ROWS, parse as parse_file};
     use super::*;
+    use crate::domain::schedule_file::test_support::line;
 
     fn csv(text: &str) -> Result<ParsedFile, FileError> {
         parse_file(FileFormat::Csv, text.as_bytes())
-    }
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    fn line(line: usize, day: u32, user: &str, shift: &str, note: Option<&str>) -> FileLine {
-        FileLine {
-            line,
-            date: date(2026, 1, day),
-            username: Some(user.to_owned()),
-            shift: shift.to_owned(),
-            note: note.map(str::to_owned),
-        }
     }
 
     #[test]

@@ -239,3 +239,25 @@ mod tests {
         assert_eq!(shown(&"班".repeat(41)), format!("{}…", "班".repeat(40)));
     }
 }
+
+/// Expected lines for the format tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use chrono::NaiveDate;
+
+    use super::FileLine;
+
+    pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    pub fn line(line: usize, day: u32, user: &str, shift: &str, note: Option<&str>) -> FileLine {
+        FileLine {
+            line,
+            date: date(2026, 1, day),
+            username: Some(user.to_owned()),
+            shift: shift.to_owned(),
+            note: note.map(str::to_owned),
+        }
+    }
+}

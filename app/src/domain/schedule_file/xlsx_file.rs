@@ -126,8 +126,9 @@ mod tests {
 
     use zip::write::SimpleFileOptions;
 
-    use super::super::{FileFormat, FileLine, LineError, parse as parse_file};
+    use super::super::{FileFormat, LineError, parse as parse_file};
     use super::*;
+    use crate::domain::schedule_file::test_support::line;
 
     /// A cell of a hand-built test workbook.
     enum X<'a> {
@@ -268,20 +269,6 @@ mod tests {
 
     fn xlsx(bytes: &[u8]) -> Result<ParsedFile, FileError> {
         parse_file(FileFormat::Xlsx, bytes)
-    }
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    fn line(line: usize, day: u32, user: &str, shift: &str, note: Option<&str>) -> FileLine {
-        FileLine {
-            line,
-            date: date(2026, 1, day),
-            username: Some(user.to_owned()),
-            shift: shift.to_owned(),
-            note: note.map(str::to_owned),
-        }
     }
 
     fn sample() -> Vec<u8> {
