@@ -115,16 +115,7 @@ pub async fn holiday_year(year: Option<i32>) -> Result<HolidayYearView, AppError
     server::respond(
         async move {
             let actor = server::session_actor().await?;
-            let services = server::services();
-            let year = year.unwrap_or_else(|| {
-                chrono::Datelike::year(
-                    &services
-                        .clock
-                        .now()
-                        .with_timezone(&services.settings.timezone.tz()),
-                )
-            });
-            crate::ssr::holidays::list_year(&services, &actor, year).await
+            crate::ssr::holidays::list_year(&server::services(), &actor, year).await
         }
         .await,
     )

@@ -3,6 +3,11 @@
 //! the first load (before the browser knows what "today" is) with the same period.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
+
+/// 一 … 日, for “周一” labels.
+pub fn weekday_name(date: NaiveDate) -> &'static str {
+    ["一", "二", "三", "四", "五", "六", "日"][date.weekday().num_days_from_monday() as usize]
+}
 use serde::{Deserialize, Serialize};
 
 /// Month or week (the personal calendar); the team grid always shows a month.

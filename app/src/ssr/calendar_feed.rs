@@ -139,7 +139,7 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
     };
     let tz = services.settings.timezone.tz();
     let now = services.clock.now();
-    let today = now.with_timezone(&tz).date_naive();
+    let today = services.today();
     let entries = schedule::Entity::find()
         .filter(schedule::Column::UserId.eq(person.id))
         .filter(

@@ -114,12 +114,14 @@ pub async fn workdays(
         .collect())
 }
 
-/// The listed days of one year: statutory (built in or imported) and company days.
+/// The listed days of one year (default: the current one in `TIMEZONE`): statutory
+/// (built in or imported) and company days.
 pub async fn list_year(
     services: &Services,
     _actor: &Actor,
-    year: i32,
+    year: Option<i32>,
 ) -> Result<HolidayYearView, AppError> {
+    let year = year.unwrap_or_else(|| services.today().year());
     if !(2000..=2100).contains(&year) {
         return Err(AppError::invalid("year", "应为 2000–2100 之间的年份"));
     }
@@ -218,7 +220,7 @@ pub async fn import(
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
-    list_year(services, actor, parsed.year).await
+    list_year(services, actor, Some(parsed.year)).await
 }
 
 fn company_day_name(raw: &str) -> Result<String, AppError> {

@@ -129,6 +129,14 @@ impl Services {
             .map_err(db_error)
     }
 
+    /// Today's date in `TIMEZONE`.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock
+            .now()
+            .with_timezone(&self.settings.timezone.tz())
+            .date_naive()
+    }
+
     pub fn default_password_in_use(&self) -> bool {
         self.default_password_in_use.load(Ordering::Relaxed)
     }

@@ -360,11 +360,7 @@ pub async fn calendar(
     user_id: Option<i32>,
     team: bool,
 ) -> Result<CalendarData, AppError> {
-    let today = services
-        .clock
-        .now()
-        .with_timezone(&services.settings.timezone.tz())
-        .date_naive();
+    let today = services.today();
     let anchor = anchor.unwrap_or(today);
     if !(1970..=2200).contains(&anchor.year()) {
         return Err(AppError::invalid("anchor", "日期应在 1970–2200 年之间"));

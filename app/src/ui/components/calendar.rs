@@ -11,13 +11,12 @@ use leptos::prelude::*;
 
 use crate::api::types::{CalendarData, ScheduleEntry, ScheduleWrite, ShiftView, TeamMember};
 use crate::api::{load_calendar, save_schedule};
-use crate::domain::period::{Span, step, visible_range};
+use crate::domain::period::{Span, step, visible_range, weekday_name};
 
 /// A position in the editor: which member row, which date.
 type Cell = (usize, NaiveDate);
 type Key = (i32, NaiveDate);
 
-const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
 use crate::ui::components::form::describe_error;
 
 fn title(anchor: NaiveDate, span: Span) -> String {
@@ -519,9 +518,15 @@ fn MonthGrid(
     let user_id = data.with_value(|data| data.members.first().map_or(0, |member| member.id));
     let dates: Vec<NaiveDate> =
         data.with_value(|data| data.days.iter().map(|day| day.date).collect());
+    // The period starts on a Monday, so its first week names the columns.
+    let header: Vec<&str> = dates
+        .iter()
+        .take(7)
+        .map(|date| weekday_name(*date))
+        .collect();
     view! {
         <div class="month-grid" class:week=span == Span::Week role="grid">
-            {WEEKDAYS.iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
+            {header.into_iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
             {dates.into_iter().map(|date| {
                 let outside = span == Span::Month && date.month() != shown.month();
                 let classes = format!("day {}", data.with_value(|data| day_classes(data, date)));
@@ -539,7 +544,7 @@ fn MonthGrid(
                     >
                         <div class="day-head">
                             <span class="day-number">{date.day()}</span>
-                            <span class="day-weekday">{format!("周{}", WEEKDAYS[date.weekday().num_days_from_monday() as usize])}</span>
+                            <span class="day-weekday">{format!("周{}", weekday_name(date))}</span>
                             {data.with_value(|data| marker_view(data, date))}
                         </div>
                         <div class="day-body">
@@ -576,7 +581,7 @@ fn TeamGrid(
                             view! {
                                 <th scope="col" class=classes title=title>
                                     <span class="day-number">{date.day()}</span>
-                                    <span class="day-weekday">{WEEKDAYS[date.weekday().num_days_from_monday() as usize]}</span>
+                                    <span class="day-weekday">{weekday_name(date)}</span>
                                     {marker.map(|(_, off)| view! { <b class="marker-dot" class:off=off>{if off { "休" } else { "班" }}</b> })}
                                 </th>
                             }

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::types::{BatchPreview, ShiftView, TeamMember};
 use crate::api::{commit_batch, list_members, list_shifts, preview_batch};
+use crate::domain::period::weekday_name;
 use crate::domain::plan::{
     Existing, HolidayRule, Outcome, Pattern, PlanRequest, PlanRule, PlanUser,
 };
@@ -330,7 +331,7 @@ fn BatchForm(members: Vec<TeamMember>, shifts: Vec<ShiftView>) -> impl IntoView 
                                     };
                                     view! {
                                         <tr>
-                                            <td>{format!("{} 周{}", day.date, ["一", "二", "三", "四", "五", "六", "日"][day.date.weekday().num_days_from_monday() as usize])}</td>
+                                            <td>{format!("{} 周{}", day.date, weekday_name(day.date))}</td>
                                             <td>{member_names.with_value(|names| names.get(&day.user_id).cloned().unwrap_or_default())}</td>
                                             <td>{shift.map(|shift| view! { <ShiftChip shift compact=true /> })}</td>
                                             <td><span class=class>{outcome}</span></td>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::api::types::{CompanyDayInput, HolidayEntry};
 use crate::api::{holiday_year, import_holiday_file, remove_company_day, save_company_day};
+use crate::domain::period::weekday_name;
 use crate::ui::browser::read_chosen_file;
 use crate::ui::components::form::{ActionResult, describe_error};
 use crate::ui::session::SessionContext;
@@ -137,11 +138,6 @@ fn HolidayTable(
         </table>
     }
     .into_any()
-}
-
-fn weekday_name(date: NaiveDate) -> &'static str {
-    use chrono::Datelike;
-    ["一", "二", "三", "四", "五", "六", "日"][date.weekday().num_days_from_monday() as usize]
 }
 
 #[component]

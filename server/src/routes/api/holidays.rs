@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, ApiQuery};
@@ -41,14 +41,9 @@ pub async fn list_holidays(
     ApiActor(actor): ApiActor,
     ApiQuery(query): ApiQuery<YearQuery>,
 ) -> Result<Json<HolidayYearView>, ApiError> {
-    let year = query.year.unwrap_or_else(|| {
-        services
-            .clock
-            .now()
-            .with_timezone(&services.settings.timezone.tz())
-            .year()
-    });
-    Ok(Json(holidays::list_year(&services, &actor, year).await?))
+    Ok(Json(
+        holidays::list_year(&services, &actor, query.year).await?,
+    ))
 }
 
 /// Imports a year in the holiday-cn format (<https://github.com/NateScarlet/holiday-cn>),
