@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_setting;
 mod m20261123_000002_create_accounts;
 mod m20261123_000003_create_schedules;
+mod m20261123_000004_create_reminders;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_setting::Migration),
             Box::new(m20261123_000002_create_accounts::Migration),
             Box::new(m20261123_000003_create_schedules::Migration),
+            Box::new(m20261123_000004_create_reminders::Migration),
         ]
     }
 }

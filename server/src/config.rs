@@ -70,7 +70,15 @@ fn redact_password(url: &str) -> String {
 fn is_secret_variable(variable: &str) -> bool {
     matches!(
         variable,
-        "SECRET_KEY" | "API_TOKEN" | "ADMIN_PASSWORD" | "CHECK_URL" | "WORKING_URL" | "NO_WORK_URL"
+        "SECRET_KEY"
+            | "API_TOKEN"
+            | "ADMIN_PASSWORD"
+            | "CHECK_URL"
+            | "WORKING_URL"
+            | "NO_WORK_URL"
+            | "WORKING_SECRET"
+            | "NO_WORK_SECRET"
+            | "DINGTALK_APP_SECRET"
     )
 }
 
@@ -216,6 +224,19 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Take the client IP from `X-Forwarded-For` (only behind a reverse proxy you control).
     pub trust_proxy: bool,
+    /// Every setting an environment variable pins (REMINDER_ENABLED, WORK_OVERTIME, CHECK_URL,
+    /// WORKING_URL, …), validated; the settings page shows them read-only.
+    pub pinned: app::ssr::settings::PinnedSettings,
+    /// Robots and checks may live on private addresses and use http (local robots, tests).
+    pub allow_private_webhooks: bool,
+    /// How often the reminder worker ticks: a divisor of 60 seconds.
+    pub reminder_tick_seconds: u32,
+    /// Multiplies the robots' rate-limit windows (tests shrink them).
+    pub robot_rate_window_scale: f64,
+    pub dingtalk_api_base: String,
+    /// Development and tests only: read "now" from this file (RFC 3339) instead of the system
+    /// clock, so a test can move time forward.
+    pub test_clock_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -340,6 +361,38 @@ impl Config {
                 .map(|raw| parse_origin(&raw))
                 .transpose()?,
             trust_proxy: optional_bool(&var, "TRUST_PROXY", false)?,
+            pinned: app::ssr::settings::PinnedSettings::from_lookup(var).map_err(
+                |(variable, value, expected)| ConfigError::new(variable, &value, expected),
+            )?,
+            allow_private_webhooks: optional_bool(&var, "ALLOW_PRIVATE_WEBHOOKS", false)?,
+            reminder_tick_seconds: parse_tick(&var)?,
+            robot_rate_window_scale: match var("ROBOT_RATE_WINDOW_SCALE") {
+                None => 1.0,
+                Some(raw) => match raw.parse::<f64>() {
+                    Ok(scale) if scale > 0.0 && scale <= 1.0 => scale,
+                    _ => {
+                        return Err(ConfigError::new(
+                            "ROBOT_RATE_WINDOW_SCALE",
+                            &raw,
+                            "expected a number above 0 and at most 1",
+                        ));
+                    }
+                },
+            },
+            dingtalk_api_base: var("DINGTALK_API_BASE")
+                .map(|raw| raw.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "https://oapi.dingtalk.com".to_owned()),
+            test_clock_file: match (var("TEST_CLOCK_FILE"), environment) {
+                (None, _) => None,
+                (Some(path), Environment::Development) => Some(PathBuf::from(path)),
+                (Some(path), Environment::Production) => {
+                    return Err(ConfigError::new(
+                        "TEST_CLOCK_FILE",
+                        &path,
+                        "only allowed in development (APP_ENV=development): it replaces the clock",
+                    ));
+                }
+            },
         })
     }
 
@@ -525,6 +578,20 @@ fn default_log_filter(environment: Environment) -> &'static str {
     match environment {
         Environment::Production => "info,sqlx=warn,sea_orm=warn",
         Environment::Development => "info,server=debug,app=debug,sqlx=warn,sea_orm=warn",
+    }
+}
+
+fn parse_tick(var: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let Some(raw) = var("REMINDER_TICK_SECONDS") else {
+        return Ok(5);
+    };
+    match raw.parse::<u32>() {
+        Ok(seconds) if (1..=60).contains(&seconds) && 60 % seconds == 0 => Ok(seconds),
+        _ => Err(ConfigError::new(
+            "REMINDER_TICK_SECONDS",
+            &raw,
+            "expected a divisor of 60 between 1 and 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
+        )),
     }
 }
 

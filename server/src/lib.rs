@@ -10,3 +10,4 @@ pub mod probe;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod worker;

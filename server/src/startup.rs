@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::ssr::auth::AuthBackend;
 use app::ssr::session_store::DbSessionStore;
-use app::ssr::{ApiToken, Clock, RuntimeSettings, Services, SystemClock, audit, bootstrap};
+use app::ssr::{Clock, RuntimeSettings, Services, SystemClock, audit, bootstrap};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, header};
@@ -74,6 +74,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    services: Services,
+    tick_seconds: u32,
 }
 
 impl Application {
@@ -84,7 +86,14 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (HOST/PORT)"))?;
-        Self::assemble(config, listener, db, Arc::new(SystemClock)).await
+        let clock: Arc<dyn Clock> = match &config.test_clock_file {
+            Some(path) => {
+                tracing::warn!(path = %path.display(), "TEST_CLOCK_FILE: the clock reads this file");
+                Arc::new(app::ssr::clock::FileClock(path.clone()))
+            }
+            None => Arc::new(SystemClock),
+        };
+        Self::assemble(config, listener, db, clock).await
     }
 
     /// For tests: an already-bound listener (port 0), a given database and clock.
@@ -109,12 +118,19 @@ impl Application {
         let services = build_services(config, db.clone(), clock)?;
         prepare_accounts(config, &services).await?;
         spawn_housekeeping(services.clone());
-        let router = router(config, leptos_options(config, site_addr), services);
+        let router = router(config, leptos_options(config, site_addr), services.clone());
         Ok(Self {
             listener,
             router,
             db,
+            services,
+            tick_seconds: config.reminder_tick_seconds,
         })
+    }
+
+    /// The services the server runs with (tests drive ticks through them).
+    pub fn services(&self) -> Services {
+        self.services.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -130,14 +146,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (signalled, mut signal_seen) = tokio::sync::watch::channel(false);
+        let signalled = Arc::new(signalled);
+        let mut worker_stop = signalled.subscribe();
+        let worker = tokio::spawn(crate::worker::run(
+            self.services.clone(),
+            self.tick_seconds,
+            async move {
+                let _ = worker_stop.wait_for(|seen| *seen).await;
+            },
+        ));
         let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled.send(true);
+        .with_graceful_shutdown({
+            let signalled = signalled.clone();
+            async move {
+                shutdown.await;
+                let _ = signalled.send(true);
+            }
         });
         // A client that never lets its connection go must not keep the process alive.
         let deadline = async move {
@@ -151,6 +179,13 @@ impl Application {
                 REQUEST_TIMEOUT.as_secs()
             ),
         }
+        // Also when the server failed without a signal.
+        let _ = signalled.send(true);
+        match tokio::time::timeout(REQUEST_TIMEOUT, worker).await {
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "reminder worker"),
+            Err(_) => tracing::warn!("the reminder worker did not stop in time"),
+            _ => {}
+        }
         self.db.close().await.context("cannot close the database")?;
         tracing::info!("stopped");
         Ok(())
@@ -163,15 +198,11 @@ pub fn build_services(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Services> {
-    let mut settings = RuntimeSettings::new(
-        config.timezone,
-        config.reminder_enabled,
-        config.work_overtime,
-    );
-    settings.api_token = config
-        .api_token
-        .as_ref()
-        .map(|token| ApiToken::new(token.expose()));
+    let mut settings = RuntimeSettings::new(config.timezone);
+    settings.pinned = config.pinned.clone();
+    settings.allow_private_webhooks = config.allow_private_webhooks;
+    settings.rate_window_scale = config.robot_rate_window_scale;
+    settings.dingtalk_api_base = config.dingtalk_api_base.clone();
     settings.audit_retention_days = config.audit_retention_days;
     settings.session_idle = time::Duration::hours(i64::from(config.session_idle_hours));
     settings.session_remember = time::Duration::days(i64::from(config.session_remember_days));

@@ -3,9 +3,11 @@
 
 mod accounts;
 mod overview;
+mod reminders;
 mod schedule;
 pub mod types;
 
 pub use accounts::*;
 pub use overview::{SystemOverview, get_overview};
+pub use reminders::*;
 pub use schedule::*;

@@ -455,6 +455,7 @@ pub struct CalendarDay {
 
 /// A person in the team grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     pub id: i32,
     pub username: String,
@@ -530,4 +531,336 @@ pub struct ImportReport {
     pub committed: bool,
     pub summary: ImportSummary,
     pub rows: Vec<ImportRow>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Reminders (提醒): settings, channels, upcoming reminders, deliveries, punches.
+
+/// Where a setting's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SettingSource {
+    /// Set by an environment variable: read-only here.
+    Environment,
+    /// Stored in the database by an admin.
+    Database,
+    /// Neither: the built-in default.
+    Default,
+}
+
+/// How the settings page edits a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SettingInput {
+    Toggle,
+    Number {
+        min: u32,
+        max: u32,
+    },
+    Text,
+    Url,
+    /// Write-only: the value is never sent back in full.
+    Secret,
+    Choice {
+        options: Vec<SettingOption>,
+    },
+    Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SettingOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// One system setting (系统设置) as the settings page and `GET /api/v1/settings` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SettingField {
+    pub key: String,
+    pub group: String,
+    pub label: String,
+    pub help: String,
+    pub input: SettingInput,
+    /// The effective value; secrets are masked (`已设置（…abcd）`) or empty.
+    pub value: String,
+    pub is_set: bool,
+    pub source: SettingSource,
+    /// The environment variable that can pin this setting.
+    pub env_var: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SettingsView {
+    pub fields: Vec<SettingField>,
+}
+
+/// Changes to settings: key → new value as text (`"true"`, `"15"`, a URL, a template).
+/// An empty string returns a setting to its default (or clears a secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct SettingsPatch(pub std::collections::BTreeMap<String, String>);
+
+/// A notification channel (通知渠道): one group robot or webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChannelView {
+    pub id: i32,
+    pub name: String,
+    /// `dingtalk`, `feishu`, `wecom` or `generic`.
+    pub kind: String,
+    /// The URL with its token masked.
+    pub url: String,
+    /// Whether a signing secret is stored (never returned).
+    pub has_secret: bool,
+    /// `text` or `markdown`.
+    pub format: String,
+    /// The person whose own robot this is; `None` for a team-wide channel.
+    pub user_id: Option<i32>,
+    pub user_name: Option<String>,
+    /// Any of `clock_in`, `clock_out`.
+    pub purposes: Vec<String>,
+    pub active: bool,
+}
+
+/// A new channel. `kind` defaults to what the URL shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    pub name: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    /// Default both.
+    #[serde(default)]
+    pub purposes: Option<Vec<String>>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// Changes to a channel: absent fields stay; `secret: null` or `""` removes the secret;
+/// `user_id: null` makes it team-wide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub secret: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<i32>))]
+    pub user_id: Option<Option<i32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purposes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// What a robot answered to a test message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChannelTestResult {
+    pub ok: bool,
+    /// `accepted`, `retryable` or `permanent` (or `network` when no answer came).
+    pub verdict: String,
+    pub http_status: Option<u16>,
+    /// The robot's answer body (cut to 2,000 characters).
+    pub answer: String,
+    /// What it means, in zh-CN.
+    pub message: String,
+}
+
+/// One reminder that will be due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UpcomingReminder {
+    pub user_id: i32,
+    pub date: NaiveDate,
+    /// `clock_in` or `clock_out`.
+    pub kind: String,
+    /// 0 for the reminder itself, n for the nth follow-up.
+    pub sequence: u8,
+    /// RFC 3339 with the `TIMEZONE` offset.
+    pub at: String,
+    pub shift_id: i32,
+    /// The channel it would go to; `None` for the default robot (`WORKING_URL`/`NO_WORK_URL`)
+    /// or when there is none (then `channel` says so).
+    pub channel_id: Option<i32>,
+    pub channel: String,
+}
+
+/// A user's day with no reminder, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NoReminderDay {
+    pub user_id: i32,
+    pub date: NaiveDate,
+    /// `no_schedule`, `rest_day`, `holiday`, `user_inactive`, `user_opted_out`,
+    /// `unknown_shift` or `reminders_disabled`.
+    pub reason: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UpcomingView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub reminders: Vec<UpcomingReminder>,
+    pub none: Vec<NoReminderDay>,
+    /// Whether sending is switched on (computing always is).
+    pub sending_enabled: bool,
+    pub users: Vec<TeamMember>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct UpcomingQuery {
+    /// Default today (in `TIMEZONE`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, format = Date))]
+    pub from: Option<NaiveDate>,
+    /// Default `from` + 6 days; at most 62 days.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, format = Date))]
+    pub to: Option<NaiveDate>,
+    /// One person; admins get everyone when left out, members themselves.
+    #[serde(default)]
+    pub user_id: Option<i32>,
+}
+
+/// One delivery: a reminder's journey to its robot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeliveryView {
+    pub id: i32,
+    pub user_id: i32,
+    pub user_name: String,
+    pub date: NaiveDate,
+    pub kind: String,
+    pub sequence: u8,
+    pub shift: String,
+    /// When it was due (RFC 3339 with offset).
+    pub due_at: String,
+    pub sent_at: Option<String>,
+    /// Seconds between due and sent.
+    pub lateness_secs: Option<i64>,
+    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed` or `disabled`.
+    pub status: String,
+    pub status_label: String,
+    pub channel: String,
+    pub attempts: i32,
+    /// The robot's last answer or the reason for the status.
+    pub answer: Option<String>,
+    pub check_result: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct DeliveryQuery {
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    /// `clock_in` or `clock_out`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed` or `disabled`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Reminder dates from (inclusive).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, format = Date))]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, format = Date))]
+    pub to: Option<NaiveDate>,
+    #[serde(default)]
+    pub page: Option<u64>,
+    /// At most 100 (default 50).
+    #[serde(default)]
+    pub per_page: Option<u64>,
+}
+
+/// A punch (打卡) recorded by a phone shortcut, another tool or a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPunch {
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// `clock_in` or `clock_out`.
+    pub kind: String,
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PunchView {
+    pub id: i32,
+    pub user_id: i32,
+    pub kind: String,
+    pub at: String,
+    pub source: String,
+}
+
+/// The reminder worker as the health check and the dashboard see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WorkerStatus {
+    /// `running`, `stalled` (no tick for 3 minutes) or `starting`.
+    pub state: String,
+    pub last_tick_at: Option<String>,
+    pub lag_secs: Option<i64>,
+    /// Deliveries waiting to be sent (pending or sending).
+    pub queued: u64,
+    pub sending_enabled: bool,
+}
+
+/// The home dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub today: NaiveDate,
+    pub local_time: String,
+    pub timezone: String,
+    pub my_shift: Option<ShiftView>,
+    /// Admins: who works what today.
+    pub team_today: Vec<(String, ShiftView)>,
+    pub next_reminders: Vec<UpcomingReminder>,
+    pub deliveries_today: Vec<DeliveryView>,
+    pub worker: WorkerStatus,
+    pub admin: bool,
+    pub user_names: Vec<(i32, String)>,
 }

@@ -30,10 +30,16 @@ pub enum AuditKind {
     HolidaysImported,
     CompanyDayChanged,
     CalendarFeedReset,
+    SettingsChanged,
+    ChannelCreated,
+    ChannelUpdated,
+    ChannelDeleted,
+    DeliveryRetried,
+    PunchRecorded,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 28] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
@@ -56,6 +62,12 @@ impl AuditKind {
         Self::HolidaysImported,
         Self::CompanyDayChanged,
         Self::CalendarFeedReset,
+        Self::SettingsChanged,
+        Self::ChannelCreated,
+        Self::ChannelUpdated,
+        Self::ChannelDeleted,
+        Self::DeliveryRetried,
+        Self::PunchRecorded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +94,12 @@ impl AuditKind {
             Self::HolidaysImported => "holidays_imported",
             Self::CompanyDayChanged => "company_day_changed",
             Self::CalendarFeedReset => "calendar_feed_reset",
+            Self::SettingsChanged => "settings_changed",
+            Self::ChannelCreated => "channel_created",
+            Self::ChannelUpdated => "channel_updated",
+            Self::ChannelDeleted => "channel_deleted",
+            Self::DeliveryRetried => "delivery_retried",
+            Self::PunchRecorded => "punch_recorded",
         }
     }
 
@@ -113,6 +131,12 @@ impl AuditKind {
             Self::HolidaysImported => "导入节假日",
             Self::CompanyDayChanged => "修改公司休息/工作日",
             Self::CalendarFeedReset => "重置日历订阅",
+            Self::SettingsChanged => "修改系统设置",
+            Self::ChannelCreated => "添加通知渠道",
+            Self::ChannelUpdated => "修改通知渠道",
+            Self::ChannelDeleted => "删除通知渠道",
+            Self::DeliveryRetried => "重发提醒",
+            Self::PunchRecorded => "记录打卡",
         }
     }
 }

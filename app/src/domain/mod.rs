@@ -8,8 +8,14 @@ pub mod ics;
 pub mod period;
 pub mod plan;
 #[cfg(feature = "ssr")]
+pub mod punch_check;
+pub mod reminder;
+#[cfg(feature = "ssr")]
+pub mod robot;
+#[cfg(feature = "ssr")]
 pub mod schedule_file;
 pub mod shift;
+pub mod template;
 pub mod throttle;
 mod time;
 

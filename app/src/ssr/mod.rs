@@ -5,16 +5,20 @@ pub mod auth;
 pub mod batch;
 pub mod bootstrap;
 pub mod calendar_feed;
+pub mod channels;
 pub mod clock;
 pub mod entity;
 pub mod holidays;
 pub mod login;
+pub mod outbound;
 pub mod overview;
 pub mod page;
 pub mod password;
+pub mod reminders;
 pub mod schedule_import;
 pub mod schedules;
 pub mod session_store;
+pub mod settings;
 pub mod shifts;
 pub mod users;
 
@@ -25,7 +29,7 @@ use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
 use crate::AppError;
-use crate::domain::{Minutes, Timezone};
+use crate::domain::Timezone;
 pub use clock::{Clock, SystemClock};
 pub use password::Passwords;
 
@@ -53,9 +57,14 @@ impl std::fmt::Debug for ApiToken {
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
     pub timezone: Timezone,
-    pub reminder_enabled: bool,
-    pub work_overtime: Minutes,
-    pub api_token: Option<ApiToken>,
+    /// Settings pinned by environment variables (read-only on the settings page).
+    pub pinned: settings::PinnedSettings,
+    /// `ALLOW_PRIVATE_WEBHOOKS`: robots and checks may be on private addresses (and http).
+    pub allow_private_webhooks: bool,
+    /// Robots' rate-limit windows are multiplied by this (1; tests shrink it).
+    pub rate_window_scale: f64,
+    /// Where DingTalk's open API lives (tests point it at a mock).
+    pub dingtalk_api_base: String,
     pub audit_retention_days: u32,
     /// How long an idle session lasts without "remember me", and with it.
     pub session_idle: time::Duration,
@@ -72,13 +81,14 @@ impl RuntimeSettings {
             .to_string()
     }
 
-    /// Defaults for everything but the time zone and reminders (tests, tools).
-    pub fn new(timezone: Timezone, reminder_enabled: bool, work_overtime: Minutes) -> Self {
+    /// Defaults for everything but the time zone (tests, tools).
+    pub fn new(timezone: Timezone) -> Self {
         Self {
             timezone,
-            reminder_enabled,
-            work_overtime,
-            api_token: None,
+            pinned: settings::PinnedSettings::default(),
+            allow_private_webhooks: false,
+            rate_window_scale: 1.0,
+            dingtalk_api_base: "https://oapi.dingtalk.com".to_owned(),
             audit_retention_days: 180,
             session_idle: time::Duration::hours(12),
             session_remember: time::Duration::days(7),
@@ -94,6 +104,10 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<RuntimeSettings>,
     pub passwords: Passwords,
+    pub outbound: outbound::Outbound,
+    pub dispatcher: Arc<reminders::dispatch::Dispatcher>,
+    pub heartbeat: Arc<reminders::Heartbeat>,
+    pub dingtalk_tokens: Arc<reminders::check::TokenCache>,
     /// Whether an active admin still has the original's `admin123` (refreshed at start and
     /// after every password or admin change).
     default_password_in_use: Arc<AtomicBool>,
@@ -105,11 +119,16 @@ impl Services {
         clock: Arc<dyn Clock>,
         settings: RuntimeSettings,
     ) -> Result<Self, AppError> {
+        let started_at = clock.now();
         Ok(Self {
             db,
             clock,
+            outbound: outbound::Outbound::new(settings.allow_private_webhooks)?,
             settings: Arc::new(settings),
             passwords: Passwords::new()?,
+            dispatcher: Arc::default(),
+            heartbeat: Arc::new(reminders::Heartbeat::new(started_at)),
+            dingtalk_tokens: Arc::default(),
             default_password_in_use: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -407,10 +407,11 @@ pub async fn calendar(
             marker: markers.get(&date).cloned(),
         })
         .collect();
+    let overtime = super::settings::work_overtime(services).await?;
     let shifts = shifts::all_models(&services.db)
         .await?
         .iter()
-        .map(|model| shifts::to_view(model, services.settings.work_overtime))
+        .map(|model| shifts::to_view(model, overtime))
         .collect();
     Ok(CalendarData {
         anchor,

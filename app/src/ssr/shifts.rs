@@ -98,10 +98,8 @@ pub async fn list(
         select = select.filter(shift::Column::Active.eq(true));
     }
     let rows = select.all(&services.db).await.map_err(db_error)?;
-    Ok(rows
-        .iter()
-        .map(|row| to_view(row, services.settings.work_overtime))
-        .collect())
+    let overtime = super::settings::work_overtime(services).await?;
+    Ok(rows.iter().map(|row| to_view(row, overtime)).collect())
 }
 
 pub async fn all_models(db: &impl ConnectionTrait) -> Result<Vec<shift::Model>, AppError> {
@@ -114,7 +112,10 @@ pub async fn all_models(db: &impl ConnectionTrait) -> Result<Vec<shift::Model>, 
 
 pub async fn get(services: &Services, _actor: &Actor, id: i32) -> Result<ShiftView, AppError> {
     let row = find(&services.db, id).await?;
-    Ok(to_view(&row, services.settings.work_overtime))
+    Ok(to_view(
+        &row,
+        super::settings::work_overtime(services).await?,
+    ))
 }
 
 async fn find(db: &impl ConnectionTrait, id: i32) -> Result<shift::Model, AppError> {
@@ -211,7 +212,10 @@ pub async fn create(
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
-    Ok(to_view(&created, services.settings.work_overtime))
+    Ok(to_view(
+        &created,
+        super::settings::work_overtime(services).await?,
+    ))
 }
 
 fn name_taken(error: sea_orm::DbErr) -> AppError {
@@ -289,7 +293,10 @@ pub async fn update(
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
-    Ok(to_view(&after, services.settings.work_overtime))
+    Ok(to_view(
+        &after,
+        super::settings::work_overtime(services).await?,
+    ))
 }
 
 /// Deletes an unused shift; archives one that schedules refer to.

@@ -17,9 +17,13 @@ use pages::account::{ChangePasswordPage, ProfilePage};
 use pages::admin_users::AdminUsersPage;
 use pages::audit::AuditPage;
 use pages::batch::BatchPage;
+use pages::channels::ChannelsPage;
+use pages::deliveries::DeliveriesPage;
 use pages::holidays::HolidaysPage;
 use pages::login::LoginPage;
+use pages::reminders::RemindersPage;
 use pages::schedule::{SchedulePage, TeamSchedulePage};
+use pages::settings::SettingsPage;
 use pages::shifts::ShiftsPage;
 use pages::transfer::TransferPage;
 use pages::{home::HomePage, not_found::NotFoundPage};
@@ -100,6 +104,10 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("schedule"), StaticSegment("import")) view=TransferPage />
                     <Route path=StaticSegment("shifts") view=ShiftsPage />
                     <Route path=StaticSegment("holidays") view=HolidaysPage />
+                    <Route path=StaticSegment("reminders") view=RemindersPage />
+                    <Route path=StaticSegment("deliveries") view=DeliveriesPage />
+                    <Route path=StaticSegment("channels") view=ChannelsPage />
+                    <Route path=StaticSegment("settings") view=SettingsPage />
                 </Routes>
             </Layout>
         </Router>

@@ -34,4 +34,13 @@ impl SessionContext {
     pub fn is_admin(&self) -> bool {
         self.get().is_some_and(|info| info.user.role == Role::Admin)
     }
+
+    /// Waits for the session, then says whether it is an admin's (for data loaders).
+    pub async fn load_is_admin(self) -> bool {
+        self.info
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|info| info.user.role == Role::Admin)
+    }
 }

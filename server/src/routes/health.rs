@@ -18,7 +18,9 @@ pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
     pub database: &'static str,
-    pub scheduler: &'static str,
+    /// The reminder worker: `running`, `starting` or `stalled` (no tick for 3 minutes).
+    pub scheduler: String,
+    pub worker: Option<app::api::types::WorkerStatus>,
     /// The server's time in the configured zone, RFC 3339.
     pub time: String,
     pub timezone: &'static str,
@@ -31,16 +33,25 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         Ok(Ok(()))
     );
     let zone = services.settings.timezone;
+    let worker = if database_ok {
+        app::ssr::reminders::views::worker_status(services)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let stalled = worker
+        .as_ref()
+        .is_some_and(|worker| worker.state == "stalled");
+    let healthy = database_ok && !stalled;
     let health = Health {
-        status: if database_ok { "ok" } else { "error" },
+        status: if healthy { "ok" } else { "error" },
         version: app::VERSION,
         database: if database_ok { "ok" } else { "error" },
-        // The reminder worker lands with the reminder engine; until then none runs.
-        scheduler: if services.settings.reminder_enabled {
-            "not_installed"
-        } else {
-            "disabled"
-        },
+        scheduler: worker
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), |worker| worker.state.clone()),
+        worker,
         time: services
             .clock
             .now()
@@ -51,7 +62,10 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     if !database_ok {
         tracing::warn!("health check: database did not answer");
     }
-    let status = if database_ok {
+    if stalled {
+        tracing::warn!("health check: the reminder worker has not ticked for 3 minutes");
+    }
+    let status = if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

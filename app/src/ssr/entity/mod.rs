@@ -3,9 +3,14 @@
 
 pub mod audit_log;
 pub mod calendar_feed;
+pub mod channel;
 pub mod company_day;
+pub mod delivery;
 pub mod holiday_day;
+pub mod punch;
 pub mod schedule;
 pub mod session;
+pub mod setting;
 pub mod shift;
 pub mod user;
+pub mod worker_state;

@@ -19,6 +19,9 @@ pub struct Model {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// NULL follows the global follow-up setting.
+    pub follow_up_every_min: Option<i32>,
+    pub follow_up_count: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

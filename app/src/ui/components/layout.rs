@@ -38,6 +38,21 @@ const NAV_ITEMS: &[NavItem] = &[
         admin_only: false,
     },
     NavItem {
+        href: "/reminders",
+        label: "提醒预览",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/deliveries",
+        label: "发送记录",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/channels",
+        label: "通知渠道",
+        admin_only: false,
+    },
+    NavItem {
         href: "/account/profile",
         label: "个人资料",
         admin_only: false,
@@ -50,6 +65,11 @@ const NAV_ITEMS: &[NavItem] = &[
     NavItem {
         href: "/admin/audit",
         label: "操作日志",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/settings",
+        label: "系统设置",
         admin_only: true,
     },
 ];

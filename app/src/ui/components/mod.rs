@@ -1,3 +1,4 @@
 pub mod calendar;
 pub mod form;
 pub mod layout;
+pub mod reminder;

@@ -40,7 +40,10 @@ impl FromRequestParts<AppState> for ApiActor {
             let Some(presented) = presented else {
                 return Err(unauthorized("Authorization 头应为 “Bearer <API_TOKEN>”"));
             };
-            return match &state.services.settings.api_token {
+            let token = app::ssr::settings::api_token(&state.services)
+                .await
+                .map_err(|error| ApiError(error).into_response())?;
+            return match &token {
                 None => Err(unauthorized(
                     "服务器未配置 API_TOKEN，Bearer 令牌认证已关闭",
                 )),

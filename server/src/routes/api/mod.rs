@@ -6,6 +6,7 @@ mod extract;
 mod feed;
 mod holidays;
 mod me;
+mod reminders;
 mod schedules;
 mod session;
 mod shifts;
@@ -46,6 +47,7 @@ pub const SESSION_COOKIE: &str = "dda_session";
         (name = "shifts", description = "Shift types (班次)"),
         (name = "schedules", description = "Who works which shift on which day (排班)"),
         (name = "holidays", description = "Statutory holidays, make-up workdays (调休) and company days"),
+        (name = "reminders", description = "Reminders, deliveries, channels (通知渠道), settings and punches"),
     )
 )]
 struct ApiDoc;
@@ -100,6 +102,18 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(holidays::set_company_day))
         .routes(routes!(holidays::delete_company_day))
         .routes(routes!(holidays::list_workdays))
+        .routes(routes!(reminders::upcoming))
+        .routes(routes!(reminders::list_deliveries))
+        .routes(routes!(reminders::retry_delivery))
+        .routes(routes!(reminders::list_channels, reminders::create_channel))
+        .routes(routes!(
+            reminders::get_channel,
+            reminders::update_channel,
+            reminders::delete_channel
+        ))
+        .routes(routes!(reminders::test_channel))
+        .routes(routes!(reminders::get_settings, reminders::update_settings))
+        .routes(routes!(reminders::create_punch))
         .split_for_parts();
     let document: Arc<str> = openapi
         .to_pretty_json()

@@ -1,0 +1,580 @@
+//! Notification channels (通知渠道): group robots and webhooks, team-wide or a person's own,
+//! plus the default robots from `WORKING_URL`/`NO_WORK_URL`. Secrets are write-only.
+
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+
+use super::audit::{self, AuditEvent};
+use super::auth::{Actor, RequestMeta};
+use super::entity::{channel, user};
+use super::settings::{self, ReminderSettings, mask_url};
+use super::{Clock, Services, db_error};
+use crate::AppError;
+use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
+use crate::domain::audit::AuditKind;
+use crate::domain::reminder::ReminderKind;
+use crate::domain::robot::{
+    self, MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict,
+};
+
+const NAME_MAX_CHARS: usize = 40;
+
+/// Where one reminder goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub platform: Platform,
+    pub url: String,
+    pub secret: Option<String>,
+    pub format: MessageFormat,
+}
+
+impl Target {
+    /// The robot's identity for rate limiting: its URL (the token is part of it).
+    pub fn robot_key(&self) -> String {
+        self.url.clone()
+    }
+}
+
+/// The channel chosen for a reminder, as stored on its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// `None`: the default robot for the kind (or none at all).
+    pub channel_id: Option<i32>,
+    pub name: String,
+    pub platform: Option<Platform>,
+}
+
+pub const NO_CHANNEL: &str = "（没有通知渠道）";
+
+fn default_name(kind: ReminderKind) -> &'static str {
+    match kind {
+        ReminderKind::ClockIn => "默认上班机器人（WORKING_URL）",
+        ReminderKind::ClockOut => "默认下班机器人（NO_WORK_URL）",
+    }
+}
+
+/// All active channels, loaded once per tick or preview.
+pub struct ChannelBook {
+    rows: Vec<channel::Model>,
+}
+
+impl ChannelBook {
+    pub async fn load(services: &Services) -> Result<Self, AppError> {
+        let rows = channel::Entity::find()
+            .filter(channel::Column::Active.eq(true))
+            .order_by_asc(channel::Column::Id)
+            .all(&services.db)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { rows })
+    }
+
+    /// The person's own channel for the purpose, else a team-wide one, else the default
+    /// robot for the kind.
+    pub fn choose(&self, user_id: i32, kind: ReminderKind, settings: &ReminderSettings) -> Choice {
+        let serves = |row: &&channel::Model| match kind {
+            ReminderKind::ClockIn => row.clock_in,
+            ReminderKind::ClockOut => row.clock_out,
+        };
+        let own = self
+            .rows
+            .iter()
+            .filter(serves)
+            .find(|row| row.user_id == Some(user_id));
+        let team = || {
+            self.rows
+                .iter()
+                .filter(serves)
+                .find(|row| row.user_id.is_none())
+        };
+        if let Some(row) = own.or_else(team) {
+            return Choice {
+                channel_id: Some(row.id),
+                name: row.name.clone(),
+                platform: Platform::parse(&row.platform),
+            };
+        }
+        let default = match kind {
+            ReminderKind::ClockIn => settings.working.as_ref(),
+            ReminderKind::ClockOut => settings.no_work.as_ref(),
+        };
+        match default {
+            Some(robot) => Choice {
+                channel_id: None,
+                name: default_name(kind).to_owned(),
+                platform: Some(Platform::detect(&robot.url)),
+            },
+            None => Choice {
+                channel_id: None,
+                name: NO_CHANNEL.to_owned(),
+                platform: None,
+            },
+        }
+    }
+}
+
+/// The robot a stored delivery goes to now, or why there is none.
+pub async fn target_of(
+    services: &Services,
+    settings: &ReminderSettings,
+    channel_id: Option<i32>,
+    kind: ReminderKind,
+) -> Result<Target, String> {
+    if let Some(id) = channel_id {
+        let row = channel::Entity::find_by_id(id)
+            .one(&services.db)
+            .await
+            .map_err(|error| format!("读取通知渠道失败：{error}"))?
+            .ok_or_else(|| "通知渠道已被删除".to_owned())?;
+        if !row.active {
+            return Err(format!("通知渠道“{}”已停用", row.name));
+        }
+        return Ok(target_of_row(&row));
+    }
+    let default = match kind {
+        ReminderKind::ClockIn => settings.working.as_ref(),
+        ReminderKind::ClockOut => settings.no_work.as_ref(),
+    };
+    let robot = default.ok_or_else(|| {
+        "没有可用的通知渠道：请在“通知渠道”里添加机器人，或设置 WORKING_URL / NO_WORK_URL"
+            .to_owned()
+    })?;
+    Ok(Target {
+        platform: Platform::detect(&robot.url),
+        url: robot.url.clone(),
+        secret: robot.secret.clone(),
+        format: settings.message_format,
+    })
+}
+
+fn target_of_row(row: &channel::Model) -> Target {
+    Target {
+        platform: Platform::parse(&row.platform).unwrap_or(Platform::Generic),
+        url: row.url.clone(),
+        secret: row.secret.clone(),
+        format: MessageFormat::parse(&row.format).unwrap_or(MessageFormat::Text),
+    }
+}
+
+fn purposes_of(row: &channel::Model) -> Vec<String> {
+    let mut purposes = Vec::new();
+    if row.clock_in {
+        purposes.push("clock_in".to_owned());
+    }
+    if row.clock_out {
+        purposes.push("clock_out".to_owned());
+    }
+    purposes
+}
+
+fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
+    ChannelView {
+        id: row.id,
+        name: row.name.clone(),
+        kind: row.platform.clone(),
+        url: mask_url(&row.url),
+        has_secret: row.secret.is_some(),
+        format: row.format.clone(),
+        user_id: row.user_id,
+        user_name,
+        purposes: purposes_of(row),
+        active: row.active,
+    }
+}
+
+async fn user_names(
+    services: &Services,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    Ok(user::Entity::find()
+        .all(&services.db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|row| (row.id, row.display_name))
+        .collect())
+}
+
+/// Admins see every channel; members see team-wide ones and their own.
+pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>, AppError> {
+    let mut query = channel::Entity::find().order_by_asc(channel::Column::Id);
+    if !actor.is_admin() {
+        let me = actor.user_id().ok_or(AppError::Forbidden)?;
+        query = query.filter(
+            channel::Column::UserId
+                .is_null()
+                .or(channel::Column::UserId.eq(me)),
+        );
+    }
+    let rows = query.all(&services.db).await.map_err(db_error)?;
+    let names = user_names(services).await?;
+    Ok(rows
+        .iter()
+        .map(|row| to_view(row, row.user_id.and_then(|id| names.get(&id).cloned())))
+        .collect())
+}
+
+async fn find(services: &Services, actor: &Actor, id: i32) -> Result<channel::Model, AppError> {
+    let row = channel::Entity::find_by_id(id)
+        .one(&services.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("通知渠道 {id}")))?;
+    match row.user_id {
+        Some(owner) => actor.require_self_or_admin(owner)?,
+        None if actor.is_admin() => {}
+        // Members may read a team-wide channel but not change or test it.
+        None => return Err(AppError::Forbidden),
+    }
+    Ok(row)
+}
+
+pub async fn get(services: &Services, actor: &Actor, id: i32) -> Result<ChannelView, AppError> {
+    let row = channel::Entity::find_by_id(id)
+        .one(&services.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("通知渠道 {id}")))?;
+    if let Some(owner) = row.user_id {
+        actor.require_self_or_admin(owner)?;
+    }
+    let names = user_names(services).await?;
+    Ok(to_view(
+        &row,
+        row.user_id.and_then(|id| names.get(&id).cloned()),
+    ))
+}
+
+fn parse_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "请填写渠道名称"));
+    }
+    if name.chars().count() > NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            format!("最多 {NAME_MAX_CHARS} 个字符，且不能包含控制字符"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn parse_platform(raw: Option<&str>, url: &str) -> Result<Platform, AppError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(Platform::detect(url)),
+        Some(raw) => Platform::parse(raw)
+            .ok_or_else(|| AppError::invalid("kind", "应为 dingtalk、feishu、wecom 或 generic")),
+    }
+}
+
+fn parse_format(raw: Option<&str>) -> Result<MessageFormat, AppError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(MessageFormat::Text),
+        Some(raw) => MessageFormat::parse(raw)
+            .ok_or_else(|| AppError::invalid("format", "应为 text 或 markdown")),
+    }
+}
+
+fn parse_purposes(raw: Option<&[String]>) -> Result<(bool, bool), AppError> {
+    let Some(list) = raw else {
+        return Ok((true, true));
+    };
+    let (mut clock_in, mut clock_out) = (false, false);
+    for (index, purpose) in list.iter().enumerate() {
+        match purpose.as_str() {
+            "clock_in" => clock_in = true,
+            "clock_out" => clock_out = true,
+            other => {
+                return Err(AppError::invalid(
+                    format!("purposes[{index}]"),
+                    format!("未知用途 {other:?}，应为 clock_in 或 clock_out"),
+                ));
+            }
+        }
+    }
+    if !clock_in && !clock_out {
+        return Err(AppError::invalid("purposes", "至少选择上班或下班提醒之一"));
+    }
+    Ok((clock_in, clock_out))
+}
+
+fn parse_secret(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(secret) if secret.len() > 200 || secret.chars().any(char::is_control) => Err(
+            AppError::invalid("secret", "最多 200 个字符，且不能包含控制字符"),
+        ),
+        Some(secret) => Ok(Some(secret.to_owned())),
+    }
+}
+
+async fn check_owner(
+    services: &Services,
+    actor: &Actor,
+    user_id: Option<i32>,
+) -> Result<(), AppError> {
+    match user_id {
+        None => actor.require_admin(),
+        Some(id) => {
+            actor.require_self_or_admin(id)?;
+            user::Entity::find_by_id(id)
+                .one(&services.db)
+                .await
+                .map_err(db_error)?
+                .map(|_| ())
+                .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))
+        }
+    }
+}
+
+/// Admins add team-wide or anyone's channels; members add their own.
+pub async fn create(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    input: NewChannel,
+) -> Result<ChannelView, AppError> {
+    let user_id = match input.user_id {
+        Some(id) => Some(id),
+        None if actor.is_admin() => None,
+        None => actor.user_id(),
+    };
+    check_owner(services, actor, user_id).await?;
+    let name = parse_name(&input.name)?;
+    let url = services.outbound.check_url("url", &input.url)?.to_string();
+    let platform = parse_platform(input.kind.as_deref(), &url)?;
+    let format = parse_format(input.format.as_deref())?;
+    let (clock_in, clock_out) = parse_purposes(input.purposes.as_deref())?;
+    let secret = parse_secret(input.secret.as_deref())?;
+    let now = services.clock.now();
+    let txn = services.begin_write().await?;
+    let created = channel::ActiveModel {
+        name: Set(name),
+        platform: Set(platform.as_str().to_owned()),
+        url: Set(url),
+        secret: Set(secret),
+        format: Set(format.as_str().to_owned()),
+        user_id: Set(user_id),
+        clock_in: Set(clock_in),
+        clock_out: Set(clock_out),
+        active: Set(input.active.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_error)?;
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::ChannelCreated, meta)
+            .about(&created.name)
+            .detail(format!("{} {}", platform.label(), mask_url(&created.url))),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    get(services, actor, created.id).await
+}
+
+pub async fn update(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: i32,
+    patch: ChannelPatch,
+) -> Result<ChannelView, AppError> {
+    let row = find(services, actor, id).await?;
+    let mut model = row.clone().into_active_model();
+    if let Some(name) = &patch.name {
+        model.name = Set(parse_name(name)?);
+    }
+    let url = match &patch.url {
+        Some(raw) => {
+            let url = services.outbound.check_url("url", raw)?.to_string();
+            model.url = Set(url.clone());
+            url
+        }
+        None => row.url.clone(),
+    };
+    if patch.kind.is_some() || patch.url.is_some() {
+        model.platform = Set(parse_platform(patch.kind.as_deref(), &url)?
+            .as_str()
+            .to_owned());
+    }
+    if let Some(secret) = &patch.secret {
+        model.secret = Set(parse_secret(secret.as_deref())?);
+    }
+    if let Some(format) = &patch.format {
+        model.format = Set(parse_format(Some(format))?.as_str().to_owned());
+    }
+    if let Some(owner) = patch.user_id {
+        check_owner(services, actor, owner).await?;
+        model.user_id = Set(owner);
+    }
+    if let Some(purposes) = &patch.purposes {
+        let (clock_in, clock_out) = parse_purposes(Some(purposes))?;
+        model.clock_in = Set(clock_in);
+        model.clock_out = Set(clock_out);
+    }
+    if let Some(active) = patch.active {
+        model.active = Set(active);
+    }
+    let now = services.clock.now();
+    model.updated_at = Set(now);
+    let txn = services.begin_write().await?;
+    let updated = model.update(&txn).await.map_err(db_error)?;
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::ChannelUpdated, meta).about(&updated.name),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    get(services, actor, id).await
+}
+
+pub async fn remove(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: i32,
+) -> Result<(), AppError> {
+    let row = find(services, actor, id).await?;
+    let now = services.clock.now();
+    let txn = services.begin_write().await?;
+    channel::Entity::delete_by_id(id)
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::ChannelDeleted, meta).about(&row.name),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)
+}
+
+/// Sends a test message and reports the robot's real answer.
+pub async fn test(
+    services: &Services,
+    actor: &Actor,
+    id: i32,
+) -> Result<ChannelTestResult, AppError> {
+    let row = find(services, actor, id).await?;
+    let settings = settings::effective(services).await?;
+    let me = match actor.user_id() {
+        Some(me) => user::Entity::find_by_id(me)
+            .one(&services.db)
+            .await
+            .map_err(db_error)?,
+        None => None,
+    };
+    Ok(send_test(services, &settings, &target_of_row(&row), me.as_ref()).await)
+}
+
+/// A test message to the default robot of `kind` (the settings page's button).
+pub async fn test_default(
+    services: &Services,
+    actor: &Actor,
+    kind: ReminderKind,
+) -> Result<ChannelTestResult, AppError> {
+    actor.require_admin()?;
+    let settings = settings::effective(services).await?;
+    let target = target_of(services, &settings, None, kind)
+        .await
+        .map_err(|message| AppError::invalid(kind.as_str(), message))?;
+    Ok(send_test(services, &settings, &target, None).await)
+}
+
+async fn send_test(
+    services: &Services,
+    settings: &ReminderSettings,
+    target: &Target,
+    me: Option<&user::Model>,
+) -> ChannelTestResult {
+    let now = services.clock.now();
+    let local = services.settings.local_minute(now);
+    let recipient = me.map(recipient_of).unwrap_or_else(|| Recipient {
+        name: "管理员".to_owned(),
+        mobile: None,
+        dingtalk_user_id: None,
+        feishu_open_id: None,
+        wecom_user_id: None,
+    });
+    // The keyword a robot may require is usually in the templates, so the test carries the
+    // clock-in template's fixed text too.
+    let template = settings.template(crate::domain::template::TemplateKind::ClockIn);
+    let text = format!(
+        "【测试消息】钉钉打卡提醒系统 {local}：这是一条测试消息。模板示例：{}",
+        template.as_str()
+    );
+    let message = OutgoingMessage {
+        title: "测试消息".to_owned(),
+        text,
+        recipient,
+        idempotency_key: format!("test-{}", now.timestamp_millis()),
+        context: serde_json::json!({"kind": "test"}),
+    };
+    let request = match robot::build_request(
+        target.platform,
+        &target.url,
+        target.secret.as_deref(),
+        target.format,
+        &message,
+        // Platforms check signatures against their own clock: sign with the real time
+        // even when a test clock drives the schedule.
+        super::SystemClock.now(),
+    ) {
+        Ok(request) => request,
+        Err(error) => {
+            return ChannelTestResult {
+                ok: false,
+                verdict: "permanent".to_owned(),
+                http_status: None,
+                answer: String::new(),
+                message: error.to_string(),
+            };
+        }
+    };
+    match services
+        .outbound
+        .post_json(&request.url, request.body, &request.headers)
+        .await
+    {
+        Err(error) => ChannelTestResult {
+            ok: false,
+            verdict: "network".to_owned(),
+            http_status: None,
+            answer: String::new(),
+            message: error.message,
+        },
+        Ok(answer) => {
+            let verdict = robot::classify(target.platform, answer.status, &answer.body);
+            let (ok, name, message) = match verdict {
+                RobotVerdict::Accepted => (true, "accepted", "机器人已接收".to_owned()),
+                RobotVerdict::Retryable(message) => (false, "retryable", message),
+                RobotVerdict::Permanent(message) => (false, "permanent", message),
+            };
+            ChannelTestResult {
+                ok,
+                verdict: name.to_owned(),
+                http_status: Some(answer.status),
+                answer: answer.body.chars().take(2000).collect(),
+                message,
+            }
+        }
+    }
+}
+
+pub fn recipient_of(row: &user::Model) -> Recipient {
+    Recipient {
+        name: row.display_name.clone(),
+        mobile: row.mobile.clone(),
+        dingtalk_user_id: row.dingtalk_user_id.clone(),
+        feishu_open_id: row.feishu_open_id.clone(),
+        wecom_user_id: row.wecom_user_id.clone(),
+    }
+}

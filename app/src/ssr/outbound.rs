@@ -1,0 +1,351 @@
+//! Every request this server makes to the outside (robots, punch checks): one HTTP client
+//! with connect and total timeouts, no redirects, and a guard against server-side request
+//! forgery. Robot and check URLs are typed by admins, so without the guard an admin — or
+//! anyone holding the API token — could make the server probe the internal network or a
+//! cloud metadata endpoint.
+//!
+//! The guard runs twice: on the URL when it is saved (scheme, IP literals) and in the DNS
+//! resolver on every request, after resolution, so a name that later resolves to a private
+//! address (DNS rebinding) is refused too.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::AppError;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Robot answers are small; anything longer is cut before it is stored or shown.
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
+
+const PRIVATE_HINT: &str = "如确需使用内网地址，请设置环境变量 ALLOW_PRIVATE_WEBHOOKS=true";
+
+/// The shared outbound HTTP client and its address policy.
+#[derive(Clone)]
+pub struct Outbound {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// A response as far as the caller needs it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Why a request did not produce an answer. `retryable` is false for refusals that will
+/// not change by trying again (a private address, a malformed URL).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl Outbound {
+    pub fn new(allow_private: bool) -> Result<Self, AppError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("dingding-attendance/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .build()
+            .map_err(|error| {
+                tracing::error!(%error, "cannot build the HTTP client");
+                AppError::Internal
+            })?;
+        Ok(Self {
+            client,
+            allow_private,
+        })
+    }
+
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
+    /// Checks a URL an admin typed for `field`: absolute, https (http only when private
+    /// addresses are allowed, for local robots and tests), no credentials, and no literal
+    /// private address.
+    pub fn check_url(&self, field: &str, raw: &str) -> Result<reqwest::Url, AppError> {
+        let raw = raw.trim();
+        let url = reqwest::Url::parse(raw).map_err(|_| {
+            AppError::invalid(
+                field,
+                "应为完整的网址，例如 https://oapi.dingtalk.com/robot/send?access_token=…",
+            )
+        })?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_private => {}
+            "http" => {
+                return Err(AppError::invalid(
+                    field,
+                    "必须使用 https:// 地址（机器人和打卡检测接口的密钥不能明文传输）",
+                ));
+            }
+            other => {
+                return Err(AppError::invalid(
+                    field,
+                    format!("不支持的协议 {other}:，应为 https://"),
+                ));
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(AppError::invalid(field, "网址里不能包含用户名或密码"));
+        }
+        match url.host() {
+            None => return Err(AppError::invalid(field, "网址缺少主机名")),
+            Some(url::Host::Ipv4(ip)) if !self.allow_private && is_forbidden(IpAddr::V4(ip)) => {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{ip} 是内网、本机或元数据地址，已拒绝；{PRIVATE_HINT}"),
+                ));
+            }
+            Some(url::Host::Ipv6(ip)) if !self.allow_private && is_forbidden(IpAddr::V6(ip)) => {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{ip} 是内网、本机或元数据地址，已拒绝；{PRIVATE_HINT}"),
+                ));
+            }
+            Some(url::Host::Domain(domain))
+                if !self.allow_private && domain.eq_ignore_ascii_case("localhost") =>
+            {
+                return Err(AppError::invalid(
+                    field,
+                    format!("localhost 是本机地址，已拒绝；{PRIVATE_HINT}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(url)
+    }
+
+    /// POSTs a JSON body. Any HTTP status is an answer; only network failures are errors.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: String,
+        headers: &[(String, String)],
+    ) -> Result<Answer, SendError> {
+        let url = self.check_url("url", url).map_err(|error| SendError {
+            message: error.to_string(),
+            retryable: false,
+        })?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        self.finish(request).await
+    }
+
+    /// GETs a URL with query parameters and extra headers.
+    pub async fn get(
+        &self,
+        url: &str,
+        query: &[(String, String)],
+        headers: &[(String, String)],
+    ) -> Result<Answer, SendError> {
+        let url = self.check_url("url", url).map_err(|error| SendError {
+            message: error.to_string(),
+            retryable: false,
+        })?;
+        let mut request = self.client.get(url).query(query);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        self.finish(request).await
+    }
+
+    async fn finish(&self, request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+        let response = request.send().await.map_err(describe)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(describe)?;
+        let cut = &bytes[..bytes.len().min(MAX_ANSWER_BYTES)];
+        Ok(Answer {
+            status,
+            body: String::from_utf8_lossy(cut).into_owned(),
+        })
+    }
+}
+
+/// A network failure in words an admin can act on.
+fn describe(error: reqwest::Error) -> SendError {
+    use std::error::Error as _;
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    let mut refused_private = false;
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        refused_private |= text.contains(PRIVATE_MARK);
+        detail = format!("{detail}: {text}");
+        source = inner.source();
+    }
+    let message = if refused_private {
+        format!("目标解析到内网、本机或元数据地址，已拒绝；{PRIVATE_HINT}")
+    } else if error.is_timeout() {
+        "请求超时".to_owned()
+    } else if error.is_connect() {
+        format!("无法连接：{detail}")
+    } else {
+        format!("网络错误：{detail}")
+    };
+    SendError {
+        message,
+        retryable: !refused_private,
+    }
+}
+
+const PRIVATE_MARK: &str = "refused non-public address";
+
+/// Resolves with the system resolver, then drops every address the policy forbids; a name
+/// left with none fails.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|addr| allow_private || !is_forbidden(addr.ip()))
+                .collect();
+            if allowed.is_empty() && !resolved.is_empty() {
+                return Err(format!("{PRIVATE_MARK}: {host}").into());
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Loopback, private, link-local (incl. the 169.254.169.254 metadata service), carrier-grade
+/// NAT, unspecified, broadcast, multicast, documentation and unique-local addresses.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => forbidden_v4(ip),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => forbidden_v4(v4),
+            None => forbidden_v6(ip),
+        },
+    }
+}
+
+fn forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (b == 18 || b == 19))
+        || a >= 240
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        || first == 0x2001 && ip.segments()[1] == 0x0db8
+        || first == 0x0064 && ip.segments()[1] == 0xff9b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_link_local_and_metadata_addresses_are_forbidden() {
+        for raw in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = raw.parse().expect("test address");
+            assert!(is_forbidden(ip), "{raw} should be refused");
+        }
+        for raw in ["203.0.113.1", "8.8.8.8", "106.11.1.1", "2400:3200::1"] {
+            let ip: IpAddr = raw.parse().expect("test address");
+            let expected = raw == "203.0.113.1"; // documentation range
+            assert_eq!(is_forbidden(ip), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn urls_must_be_https_and_public() {
+        let strict = Outbound::new(false).expect("client");
+        assert!(
+            strict
+                .check_url("url", "https://oapi.dingtalk.com/robot/send?access_token=x")
+                .is_ok()
+        );
+        for (raw, needle) in [
+            ("http://oapi.dingtalk.com/robot/send", "https://"),
+            ("https://127.0.0.1/hook", "127.0.0.1"),
+            (
+                "https://169.254.169.254/latest/meta-data",
+                "169.254.169.254",
+            ),
+            ("https://[::1]/hook", "::1"),
+            ("https://localhost:8080/x", "localhost"),
+            ("ftp://example.com/x", "ftp"),
+            ("not a url", "完整的网址"),
+            ("https://user:pw@example.com/", "用户名"),
+        ] {
+            let error = strict.check_url("url", raw).expect_err(raw).to_string();
+            assert!(error.contains(needle), "{raw}: {error}");
+        }
+        let relaxed = Outbound::new(true).expect("client");
+        assert!(
+            relaxed
+                .check_url("url", "http://127.0.0.1:9/robot/send")
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_after_resolution() {
+        let strict = Outbound::new(false).expect("client");
+        // `localhost.` (with the root dot) passes the literal check but resolves to 127.0.0.1.
+        let error = strict
+            .post_json("https://localhost./x", "{}".to_owned(), &[])
+            .await
+            .expect_err("must be refused");
+        assert!(!error.retryable, "{error}");
+        assert!(error.message.contains("内网"), "{error}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Reads what the pure reminder rules need from the database: shifts, users, schedules in a
+//! date range and the work calendar.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::super::entity::{schedule, shift, user};
+use super::super::settings::ReminderSettings;
+use super::super::{Services, db_error, holidays, shifts};
+use crate::AppError;
+use crate::domain::holiday::WorkCalendar;
+use crate::domain::reminder::{
+    FollowUps, ReminderRules, ReminderShift, ReminderUser, ScheduledDay,
+};
+
+/// Everything `domain::reminder` needs, owned, so rules can borrow from it.
+pub struct RuleData {
+    pub tz: chrono_tz::Tz,
+    pub shifts: HashMap<i32, ReminderShift>,
+    pub users: HashMap<i32, ReminderUser>,
+    pub user_rows: HashMap<i32, user::Model>,
+    pub calendar: WorkCalendar,
+    pub skip_holidays: bool,
+    pub schedules: Vec<ScheduledDay>,
+}
+
+impl RuleData {
+    pub fn rules(&self) -> ReminderRules<'_> {
+        ReminderRules {
+            tz: self.tz,
+            shifts: &self.shifts,
+            users: &self.users,
+            calendar: &self.calendar,
+            skip_holidays: self.skip_holidays,
+        }
+    }
+}
+
+fn reminder_shift(model: &shift::Model, settings: &ReminderSettings) -> Option<ReminderShift> {
+    let hours = shifts::hours_of(model)?;
+    let minutes = |value: i32| u16::try_from(value.clamp(0, 720)).unwrap_or(0);
+    let follow_ups = match (model.follow_up_every_min, model.follow_up_count) {
+        (Some(every), Some(count)) => FollowUps::new(
+            u16::try_from(every).unwrap_or(0),
+            u8::try_from(count).unwrap_or(0),
+        )
+        .unwrap_or(settings.follow_ups),
+        (None, Some(count)) => FollowUps::new(
+            settings.follow_ups.every_minutes,
+            u8::try_from(count).unwrap_or(0),
+        )
+        .unwrap_or(settings.follow_ups),
+        _ => settings.follow_ups,
+    };
+    Some(ReminderShift {
+        id: model.id,
+        name: model.name.clone(),
+        hours,
+        rest: model.rest,
+        before_minutes: minutes(model.remind_before_min),
+        after_minutes: model
+            .remind_after_min
+            .map(minutes)
+            .unwrap_or(settings.work_overtime.get()),
+        follow_ups,
+    })
+}
+
+/// Loads the rules and the schedules dated `from..=to` (optionally for some users only).
+pub async fn load(
+    services: &Services,
+    settings: &ReminderSettings,
+    from: NaiveDate,
+    to: NaiveDate,
+    only_users: Option<&[i32]>,
+) -> Result<RuleData, AppError> {
+    let db = &services.db;
+    let shift_rows = shift::Entity::find().all(db).await.map_err(db_error)?;
+    let user_rows = user::Entity::find().all(db).await.map_err(db_error)?;
+    let mut schedule_query = schedule::Entity::find()
+        .filter(schedule::Column::Date.gte(from))
+        .filter(schedule::Column::Date.lte(to));
+    if let Some(ids) = only_users {
+        schedule_query = schedule_query.filter(schedule::Column::UserId.is_in(ids.to_vec()));
+    }
+    let schedule_rows = schedule_query.all(db).await.map_err(db_error)?;
+    let calendar = holidays::calendar(db).await?;
+    Ok(RuleData {
+        tz: services.settings.timezone.tz(),
+        shifts: shift_rows
+            .iter()
+            .filter_map(|row| Some((row.id, reminder_shift(row, settings)?)))
+            .collect(),
+        users: user_rows
+            .iter()
+            .map(|row| {
+                (
+                    row.id,
+                    ReminderUser {
+                        id: row.id,
+                        active: row.active,
+                        reminders_enabled: row.reminders_enabled,
+                    },
+                )
+            })
+            .collect(),
+        user_rows: user_rows.into_iter().map(|row| (row.id, row)).collect(),
+        calendar,
+        skip_holidays: settings.skip_holidays,
+        schedules: schedule_rows
+            .into_iter()
+            .map(|row| ScheduledDay {
+                user_id: row.user_id,
+                date: row.date,
+                shift_id: row.shift_id,
+            })
+            .collect(),
+    })
+}

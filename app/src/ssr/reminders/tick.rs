@@ -1,0 +1,217 @@
+//! One tick: the reminders due since the last completed tick become delivery rows.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sha2::{Digest, Sha256};
+
+use super::super::channels::{ChannelBook, NO_CHANNEL};
+use super::super::entity::{delivery, worker_state};
+use super::super::{Services, db_error, settings};
+use super::{rules, status};
+use crate::AppError;
+use crate::domain::reminder::{self, Reminder, Window};
+
+pub const WORKER: &str = "reminders";
+/// After a long outage, reminders older than this are not even recorded as missed.
+const MAX_CATCH_UP: Duration = Duration::days(2);
+const INSERT_CHUNK: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct TickReport {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub due: usize,
+    pub inserted: u64,
+}
+
+/// The delivery's idempotency key: stable for a reminder, so every process and every
+/// resend uses the same one (DingTalk's `msgUuid`).
+pub fn idempotency_key(reminder: &Reminder) -> String {
+    let digest = Sha256::new()
+        .chain_update(format!(
+            "{}|{}|{}|{}",
+            reminder.user_id,
+            reminder.date,
+            reminder.kind.as_str(),
+            reminder.sequence
+        ))
+        .finalize();
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
+    let now = services.clock.now();
+    let settings = settings::effective(services).await?;
+    let grace = Duration::minutes(i64::from(settings.grace_minutes));
+    let state = worker_state::Entity::find_by_id(WORKER)
+        .one(&services.db)
+        .await
+        .map_err(db_error)?;
+    // The first tick ever looks back over the grace window only: what was due before the
+    // service existed was never ours.
+    let from = state
+        .as_ref()
+        .map_or(now - grace, |state| state.covered_until)
+        .max(now - MAX_CATCH_UP);
+    let mut report = TickReport {
+        from,
+        to: now,
+        due: 0,
+        inserted: 0,
+    };
+    let Some(window) = Window::new(from, now).filter(|_| from < now) else {
+        touch_state(services, now, now).await?;
+        return Ok(report);
+    };
+    let tz = services.settings.timezone.tz();
+    let (first, last) = reminder::schedule_dates_for(&window, tz);
+    let data = rules::load(services, &settings, first, last, None).await?;
+    let due = reminder::due(&data.rules(), &data.schedules, &window);
+    report.due = due.len();
+    let book = ChannelBook::load(services).await?;
+    let deadline = Duration::minutes(i64::from(
+        settings.retry_minutes.max(settings.grace_minutes),
+    ));
+    let rows: Vec<delivery::ActiveModel> = due
+        .iter()
+        .map(|reminder| {
+            let choice = book.choose(reminder.user_id, reminder.kind, &settings);
+            let (state, answer) = if !settings.reminder_enabled {
+                (
+                    status::DISABLED,
+                    Some("提醒已关闭（REMINDER_ENABLED=false 或系统设置）".to_owned()),
+                )
+            } else if reminder.at < now - grace {
+                (
+                    status::MISSED,
+                    Some(format!(
+                        "服务在提醒时间后 {} 分钟才处理到，超过补发时限 {} 分钟，未发送",
+                        (now - reminder.at).num_minutes(),
+                        settings.grace_minutes
+                    )),
+                )
+            } else if choice.name == NO_CHANNEL {
+                (
+                    status::FAILED,
+                    Some(
+                        "没有可用的通知渠道：请添加机器人，或设置 WORKING_URL / NO_WORK_URL"
+                            .to_owned(),
+                    ),
+                )
+            } else {
+                (status::PENDING, None)
+            };
+            let shift_name = data
+                .shifts
+                .get(&reminder.shift_id)
+                .map(|shift| shift.name.clone())
+                .unwrap_or_default();
+            delivery::ActiveModel {
+                user_id: Set(reminder.user_id),
+                date: Set(reminder.date),
+                kind: Set(reminder.kind.as_str().to_owned()),
+                sequence: Set(i32::from(reminder.sequence)),
+                shift_id: Set(reminder.shift_id),
+                shift_name: Set(shift_name),
+                due_at: Set(reminder.at),
+                deadline_at: Set(reminder.at + deadline),
+                status: Set(state.to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(reminder.at),
+                lease_until: Set(None),
+                channel_id: Set(choice.channel_id),
+                channel_name: Set(choice.name.clone()),
+                platform: Set(choice.platform.map(|p| p.as_str().to_owned())),
+                sent_at: Set(None),
+                check_result: Set(None),
+                answer: Set(answer),
+                idempotency_key: Set(idempotency_key(reminder)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let txn = services.begin_write().await?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        // Another tick or process may have recorded some already: theirs stand.
+        let inserted = delivery::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    delivery::Column::UserId,
+                    delivery::Column::Date,
+                    delivery::Column::Kind,
+                    delivery::Column::Sequence,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db_error)?;
+        report.inserted += inserted;
+    }
+    write_state(&txn, now, now).await?;
+    txn.commit().await.map_err(db_error)?;
+    if report.inserted > 0 {
+        tracing::info!(
+            due = report.due,
+            inserted = report.inserted,
+            from = %report.from,
+            to = %report.to,
+            "reminders recorded"
+        );
+    }
+    Ok(report)
+}
+
+async fn touch_state(
+    services: &Services,
+    covered: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let txn = services.begin_write().await?;
+    write_state(&txn, covered, now).await?;
+    txn.commit().await.map_err(db_error)
+}
+
+/// Moves `covered_until` forward (never back: another process may be ahead).
+async fn write_state(
+    txn: &sea_orm::DatabaseTransaction,
+    covered: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let current = worker_state::Entity::find_by_id(WORKER)
+        .one(txn)
+        .await
+        .map_err(db_error)?;
+    match current {
+        None => {
+            worker_state::ActiveModel {
+                name: Set(WORKER.to_owned()),
+                covered_until: Set(covered),
+                last_tick_at: Set(now),
+                last_error: Set(None),
+            }
+            .insert(txn)
+            .await
+            .map_err(db_error)?;
+        }
+        Some(row) => {
+            let mut model: worker_state::ActiveModel = row.clone().into();
+            if covered > row.covered_until {
+                model.covered_until = Set(covered);
+            }
+            model.last_tick_at = Set(now);
+            model.update(txn).await.map_err(db_error)?;
+        }
+    }
+    Ok(())
+}

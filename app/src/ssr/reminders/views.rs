@@ -1,0 +1,484 @@
+//! What people see of the engine: upcoming reminders, delivery history, punches, the
+//! worker's status and the home dashboard.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use super::super::audit::{self, AuditEvent};
+use super::super::auth::{Actor, RequestMeta};
+use super::super::channels::ChannelBook;
+use super::super::entity::{delivery, punch, shift, user};
+use super::super::{Services, db_error, schedules, settings, shifts};
+use super::{rules, status};
+use crate::AppError;
+use crate::api::types::{
+    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, TeamMember,
+    UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
+};
+use crate::domain::audit::AuditKind;
+use crate::domain::reminder::{self, NoReminder, ReminderKind};
+
+/// The preview's default span.
+const UPCOMING_DAYS: i64 = 7;
+/// A worker that has not ticked for this long is stalled (the health check answers 503).
+pub const STALLED_AFTER: Duration = Duration::minutes(3);
+const MAX_PER_PAGE: u64 = 100;
+
+fn rfc3339(services: &Services, at: DateTime<Utc>) -> String {
+    at.with_timezone(&services.settings.timezone.tz())
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn reason_code(reason: &NoReminder) -> &'static str {
+    match reason {
+        NoReminder::NoSchedule => "no_schedule",
+        NoReminder::RestDay { .. } => "rest_day",
+        NoReminder::Holiday { .. } => "holiday",
+        NoReminder::UserInactive => "user_inactive",
+        NoReminder::UserOptedOut => "user_opted_out",
+        NoReminder::UnknownShift => "unknown_shift",
+    }
+}
+
+/// Reminders due `from..=to` (default: the next 7 days), for one person or — admins — all.
+pub async fn upcoming(
+    services: &Services,
+    actor: &Actor,
+    query: &UpcomingQuery,
+) -> Result<UpcomingView, AppError> {
+    let today = services.today();
+    let from = query.from.unwrap_or(today);
+    let to = query.to.unwrap_or(from + Duration::days(UPCOMING_DAYS - 1));
+    schedules::check_range(from, to)?;
+    if to - from > Duration::days(61) {
+        return Err(AppError::invalid("to", "预览最多 62 天"));
+    }
+    let user_ids: Vec<i32> = match (query.user_id, actor.user_id()) {
+        (Some(id), _) => {
+            actor.require_self_or_admin(id)?;
+            vec![id]
+        }
+        (None, _) if actor.is_admin() => Vec::new(),
+        (None, Some(own)) => vec![own],
+        (None, None) => return Err(AppError::Forbidden),
+    };
+    let settings = settings::effective(services).await?;
+    let data = rules::load(
+        services,
+        &settings,
+        from,
+        to,
+        (!user_ids.is_empty()).then_some(user_ids.as_slice()),
+    )
+    .await?;
+    let mut people: Vec<&user::Model> = data
+        .user_rows
+        .values()
+        .filter(|row| user_ids.is_empty() && row.active || user_ids.contains(&row.id))
+        .collect();
+    people.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
+    let ids: Vec<i32> = people.iter().map(|row| row.id).collect();
+    let plans = reminder::day_plans(&data.rules(), &ids, from, to, &data.schedules);
+    let book = ChannelBook::load(services).await?;
+    let mut reminders = Vec::new();
+    let mut none = Vec::new();
+    for plan in plans {
+        if let Some(reason) = &plan.none {
+            none.push(NoReminderDay {
+                user_id: plan.user_id,
+                date: plan.date,
+                reason: reason_code(reason).to_owned(),
+                label: reason.label(),
+            });
+            continue;
+        }
+        if !settings.reminder_enabled {
+            none.push(NoReminderDay {
+                user_id: plan.user_id,
+                date: plan.date,
+                reason: "reminders_disabled".to_owned(),
+                label: "提醒已关闭（仍会计算，不发送）".to_owned(),
+            });
+        }
+        for item in plan.reminders {
+            let choice = book.choose(item.user_id, item.kind, &settings);
+            reminders.push(UpcomingReminder {
+                user_id: item.user_id,
+                date: item.date,
+                kind: item.kind.as_str().to_owned(),
+                sequence: item.sequence,
+                at: rfc3339(services, item.at),
+                shift_id: item.shift_id,
+                channel_id: choice.channel_id,
+                channel: choice.name,
+            });
+        }
+    }
+    reminders.sort_by(|a, b| a.at.cmp(&b.at).then(a.user_id.cmp(&b.user_id)));
+    Ok(UpcomingView {
+        from,
+        to,
+        reminders,
+        none,
+        sending_enabled: settings.reminder_enabled,
+        users: people
+            .iter()
+            .map(|row| TeamMember {
+                id: row.id,
+                username: row.username.clone(),
+                display_name: row.display_name.clone(),
+            })
+            .collect(),
+    })
+}
+
+fn delivery_view(
+    services: &Services,
+    row: delivery::Model,
+    names: &HashMap<i32, String>,
+) -> DeliveryView {
+    DeliveryView {
+        id: row.id,
+        user_id: row.user_id,
+        user_name: names.get(&row.user_id).cloned().unwrap_or_default(),
+        date: row.date,
+        kind: row.kind.clone(),
+        sequence: u8::try_from(row.sequence).unwrap_or(0),
+        shift: row.shift_name.clone(),
+        due_at: rfc3339(services, row.due_at),
+        sent_at: row.sent_at.map(|at| rfc3339(services, at)),
+        lateness_secs: row.sent_at.map(|at| (at - row.due_at).num_seconds()),
+        status_label: status::label(&row.status).to_owned(),
+        status: row.status,
+        channel: row.channel_name,
+        attempts: row.attempts,
+        answer: row.answer,
+        check_result: row.check_result,
+    }
+}
+
+async fn names(services: &Services) -> Result<HashMap<i32, String>, AppError> {
+    Ok(user::Entity::find()
+        .all(&services.db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|row| (row.id, row.display_name))
+        .collect())
+}
+
+/// Delivery history, newest first. Members see their own.
+pub async fn deliveries(
+    services: &Services,
+    actor: &Actor,
+    query: &DeliveryQuery,
+) -> Result<Page<DeliveryView>, AppError> {
+    let mut select = delivery::Entity::find();
+    match (query.user_id, actor.user_id()) {
+        (Some(id), _) => {
+            actor.require_self_or_admin(id)?;
+            select = select.filter(delivery::Column::UserId.eq(id));
+        }
+        (None, _) if actor.is_admin() => {}
+        (None, Some(own)) => select = select.filter(delivery::Column::UserId.eq(own)),
+        (None, None) => return Err(AppError::Forbidden),
+    }
+    if let Some(kind) = query.kind.as_deref().filter(|kind| !kind.is_empty()) {
+        ReminderKind::parse(kind)
+            .ok_or_else(|| AppError::invalid("kind", "应为 clock_in 或 clock_out"))?;
+        select = select.filter(delivery::Column::Kind.eq(kind));
+    }
+    if let Some(state) = query.status.as_deref().filter(|state| !state.is_empty()) {
+        if !status::ALL.contains(&state) {
+            return Err(AppError::invalid(
+                "status",
+                format!("应为 {} 之一", status::ALL.join("、")),
+            ));
+        }
+        select = select.filter(delivery::Column::Status.eq(state));
+    }
+    if let Some(from) = query.from {
+        select = select.filter(delivery::Column::Date.gte(from));
+    }
+    if let Some(to) = query.to {
+        select = select.filter(delivery::Column::Date.lte(to));
+    }
+    let per_page = query.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
+    let page = query.page.unwrap_or(1).max(1);
+    let total = select.clone().count(&services.db).await.map_err(db_error)?;
+    let rows = select
+        .order_by_desc(delivery::Column::DueAt)
+        .order_by_desc(delivery::Column::Id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    let names = names(services).await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|row| delivery_view(services, row, &names))
+            .collect(),
+        total,
+    })
+}
+
+/// Sends a failed (or missed) delivery again now, with a fresh deadline. Admins only.
+pub async fn retry(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: i32,
+) -> Result<DeliveryView, AppError> {
+    actor.require_admin()?;
+    let row = delivery::Entity::find_by_id(id)
+        .one(&services.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("发送记录 {id}")))?;
+    if ![status::FAILED, status::MISSED, status::DISABLED].contains(&row.status.as_str()) {
+        return Err(AppError::conflict(
+            "status",
+            format!(
+                "只有失败、错过或关闭时的提醒可以重发（当前：{}）",
+                status::label(&row.status)
+            ),
+        ));
+    }
+    let now = services.clock.now();
+    let settings = settings::effective(services).await?;
+    let txn = services.begin_write().await?;
+    let changed = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(status::PENDING))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            delivery::Column::DeadlineAt,
+            Expr::value(now + Duration::minutes(i64::from(settings.retry_minutes))),
+        )
+        .col_expr(delivery::Column::Attempts, Expr::value(0))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::Id.eq(id))
+        .filter(delivery::Column::Status.eq(row.status.clone()))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "status",
+            "发送记录刚被修改，请刷新后再试",
+        ));
+    }
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::DeliveryRetried, meta)
+            .detail(format!("{} {} {}", row.date, row.kind, row.shift_name)),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    super::dispatch::enqueue_due(services).await?;
+    let fresh = delivery::Entity::find_by_id(id)
+        .one(&services.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("发送记录 {id}")))?;
+    Ok(delivery_view(services, fresh, &names(services).await?))
+}
+
+/// Records a punch: members their own, admins and the API token anyone's.
+pub async fn record_punch(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    input: NewPunch,
+) -> Result<PunchView, AppError> {
+    let kind = ReminderKind::parse(input.kind.trim())
+        .ok_or_else(|| AppError::invalid("kind", "应为 clock_in 或 clock_out"))?;
+    let person = match (input.user_id, input.username.as_deref().map(str::trim)) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "username",
+                "user_id 和 username 只能填一个",
+            ));
+        }
+        (Some(id), None) => user::Entity::find_by_id(id)
+            .one(&services.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))?,
+        (None, Some(name)) => user::Entity::find()
+            .filter(user::Column::UsernameKey.eq(name.to_lowercase()))
+            .one(&services.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| AppError::invalid("username", format!("用户 {name} 不存在")))?,
+        (None, None) => {
+            let own = actor
+                .user_id()
+                .ok_or_else(|| AppError::invalid("user_id", "请填写 user_id 或 username"))?;
+            user::Entity::find_by_id(own)
+                .one(&services.db)
+                .await
+                .map_err(db_error)?
+                .ok_or(AppError::Unauthorized)?
+        }
+    };
+    actor.require_self_or_admin(person.id)?;
+    let now = services.clock.now();
+    let at = input.at.unwrap_or(now);
+    if at > now + Duration::minutes(5) {
+        return Err(AppError::invalid("at", "打卡时间不能晚于现在"));
+    }
+    if at < now - Duration::days(31) {
+        return Err(AppError::invalid("at", "只能记录 31 天内的打卡"));
+    }
+    let txn = services.begin_write().await?;
+    let row = punch::ActiveModel {
+        user_id: Set(person.id),
+        kind: Set(kind.as_str().to_owned()),
+        at: Set(at),
+        source: Set(match actor {
+            Actor::ApiToken => "api".to_owned(),
+            Actor::User(user) => format!("user:{}", user.username),
+        }),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_error)?;
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::PunchRecorded, meta)
+            .about(&person.username_key)
+            .detail(format!(
+                "{} {}",
+                kind.label(),
+                services.settings.local_minute(at)
+            )),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(PunchView {
+        id: row.id,
+        user_id: row.user_id,
+        kind: row.kind,
+        at: rfc3339(services, row.at),
+        source: row.source,
+    })
+}
+
+/// The worker as this process sees it.
+pub async fn worker_status(services: &Services) -> Result<WorkerStatus, AppError> {
+    let now = services.clock.now();
+    let queued = delivery::Entity::find()
+        .filter(delivery::Column::Status.is_in([status::PENDING, status::SENDING]))
+        .count(&services.db)
+        .await
+        .map_err(db_error)?;
+    let settings = settings::effective(services).await?;
+    let last = services.heartbeat.last_tick_at();
+    let reference = last.unwrap_or(services.heartbeat.started_at());
+    let state = if now - reference > STALLED_AFTER {
+        "stalled"
+    } else if last.is_none() {
+        "starting"
+    } else {
+        "running"
+    };
+    Ok(WorkerStatus {
+        state: state.to_owned(),
+        last_tick_at: last.map(|at| rfc3339(services, at)),
+        lag_secs: last.map(|at| (now - at).num_seconds()),
+        queued,
+        sending_enabled: settings.reminder_enabled,
+    })
+}
+
+/// The home page: today's shifts, the next reminders, today's deliveries, the worker.
+pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, AppError> {
+    let me = actor.user_id();
+    let today = services.today();
+    let now = services.clock.now();
+    let settings = settings::effective(services).await?;
+    let shift_rows: HashMap<i32, shift::Model> = shift::Entity::find()
+        .all(&services.db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    let todays = super::super::entity::schedule::Entity::find()
+        .filter(super::super::entity::schedule::Column::Date.eq(today))
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    let names = names(services).await?;
+    let view = |shift_id: i32| {
+        shift_rows
+            .get(&shift_id)
+            .map(|row| shifts::to_view(row, settings.work_overtime))
+    };
+    let my_shift = todays
+        .iter()
+        .find(|row| Some(row.user_id) == me)
+        .and_then(|row| view(row.shift_id));
+    let mut team_today: Vec<(String, crate::api::types::ShiftView)> = if actor.is_admin() {
+        todays
+            .iter()
+            .filter_map(|row| Some((names.get(&row.user_id)?.clone(), view(row.shift_id)?)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    team_today.sort_by(|a, b| a.1.start.cmp(&b.1.start).then(a.0.cmp(&b.0)));
+    let upcoming = upcoming(
+        services,
+        actor,
+        &UpcomingQuery {
+            from: Some(today),
+            to: Some(today + Duration::days(1)),
+            user_id: None,
+        },
+    )
+    .await?;
+    let now_text = rfc3339(services, now);
+    let next_reminders = upcoming
+        .reminders
+        .into_iter()
+        .filter(|item| item.at >= now_text)
+        .take(10)
+        .collect();
+    let deliveries_today = deliveries(
+        services,
+        actor,
+        &DeliveryQuery {
+            from: Some(today),
+            to: Some(today),
+            per_page: Some(20),
+            ..Default::default()
+        },
+    )
+    .await?
+    .items;
+    Ok(Dashboard {
+        today,
+        local_time: services.settings.local_minute(now),
+        timezone: services.settings.timezone.name().to_owned(),
+        my_shift,
+        team_today,
+        next_reminders,
+        deliveries_today,
+        worker: worker_status(services).await?,
+        admin: actor.is_admin(),
+        user_names: names.into_iter().collect(),
+    })
+}

@@ -1,0 +1,788 @@
+//! System settings (系统设置): the original's system configuration, editable by admins and
+//! effective without a restart, unless an environment variable pins the value.
+//!
+//! Every setting is defined once in [`DEFINITIONS`]. The effective value is the
+//! environment's, else the database's, else the default; it is read from the database each
+//! time it is needed (one small query), so two processes sharing a database agree at once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::{EntityTrait, sea_query::OnConflict};
+
+use super::audit::{self, AuditEvent};
+use super::auth::{Actor, RequestMeta};
+use super::entity::setting;
+use super::{Services, db_error};
+use crate::AppError;
+use crate::api::types::{
+    SettingField, SettingInput, SettingOption, SettingSource, SettingsPatch, SettingsView,
+};
+use crate::domain::Minutes;
+use crate::domain::audit::AuditKind;
+use crate::domain::punch_check::CheckMode;
+use crate::domain::reminder::FollowUps;
+use crate::domain::robot::MessageFormat;
+use crate::domain::template::{Template, TemplateKind};
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Toggle,
+    Number(u32, u32),
+    Text,
+    Secret,
+    /// A URL that carries a token: validated as a URL, shown masked.
+    SecretUrl,
+    CheckMode,
+    Format,
+    Template(TemplateKind),
+}
+
+struct Definition {
+    key: &'static str,
+    group: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: Kind,
+    env: Option<&'static str>,
+    default: &'static str,
+}
+
+const REMINDERS: &str = "提醒";
+const CHECK: &str = "打卡检测";
+const ROBOTS: &str = "默认机器人";
+const TEMPLATES: &str = "消息模板";
+
+const DEFINITIONS: &[Definition] = &[
+    Definition {
+        key: "reminder_enabled",
+        group: REMINDERS,
+        label: "发送提醒",
+        help: "关闭后照常计算提醒（预览可用），但不发送，记录为“已关闭”。",
+        kind: Kind::Toggle,
+        env: Some("REMINDER_ENABLED"),
+        default: "true",
+    },
+    Definition {
+        key: "work_overtime",
+        group: REMINDERS,
+        label: "下班后多少分钟提醒",
+        help: "班次未单独设置时，下班提醒在下班时间后这么多分钟发出。",
+        kind: Kind::Number(0, 720),
+        env: Some("WORK_OVERTIME"),
+        default: "0",
+    },
+    Definition {
+        key: "grace_minutes",
+        group: REMINDERS,
+        label: "补发时限（分钟）",
+        help: "服务停机恢复后，过时不超过这么多分钟的提醒会补发，更早的记为“已错过”。",
+        kind: Kind::Number(0, 720),
+        env: Some("REMINDER_GRACE_MINUTES"),
+        default: "10",
+    },
+    Definition {
+        key: "retry_minutes",
+        group: REMINDERS,
+        label: "重试期限（分钟）",
+        help: "发送失败（网络、超时、平台限流）时在提醒时间后这么多分钟内重试。",
+        kind: Kind::Number(1, 720),
+        env: Some("REMINDER_RETRY_MINUTES"),
+        default: "10",
+    },
+    Definition {
+        key: "skip_holidays",
+        group: REMINDERS,
+        label: "法定节假日和公司休息日不提醒",
+        help: "即使排了班，节假日也不发提醒；调休上班日照常提醒。",
+        kind: Kind::Toggle,
+        env: None,
+        default: "true",
+    },
+    Definition {
+        key: "follow_up_count",
+        group: REMINDERS,
+        label: "未打卡再提醒次数",
+        help: "提醒后仍未打卡时再提醒几次（0 为关闭）；班次可单独设置。",
+        kind: Kind::Number(0, 10),
+        env: None,
+        default: "0",
+    },
+    Definition {
+        key: "follow_up_every",
+        group: REMINDERS,
+        label: "再提醒间隔（分钟）",
+        help: "",
+        kind: Kind::Number(1, 240),
+        env: None,
+        default: "10",
+    },
+    Definition {
+        key: "message_format",
+        group: REMINDERS,
+        label: "默认机器人消息格式",
+        help: "通知渠道可单独设置。",
+        kind: Kind::Format,
+        env: None,
+        default: "text",
+    },
+    Definition {
+        key: "check_mode",
+        group: CHECK,
+        label: "打卡检测方式",
+        help: "提醒前先查是否已打卡，已打卡则不提醒；检测失败或超时照常提醒。本系统的打卡记录（POST /api/v1/punches）总会参考。",
+        kind: Kind::CheckMode,
+        env: Some("CHECK_MODE"),
+        default: "",
+    },
+    Definition {
+        key: "check_url",
+        group: CHECK,
+        label: "检测接口 URL（CHECK_URL）",
+        help: "金山文档 AirScript 或通用 JSON 接口的地址。",
+        kind: Kind::SecretUrl,
+        env: Some("CHECK_URL"),
+        default: "",
+    },
+    Definition {
+        key: "api_token",
+        group: CHECK,
+        label: "API 令牌（API_TOKEN）",
+        help: "检测接口的令牌（AirScript-Token 或 Bearer），也用于调用本系统 API。",
+        kind: Kind::Secret,
+        env: Some("API_TOKEN"),
+        default: "",
+    },
+    Definition {
+        key: "dingtalk_app_key",
+        group: CHECK,
+        label: "钉钉应用 AppKey",
+        help: "使用钉钉考勤 API 检测时需要。",
+        kind: Kind::Text,
+        env: Some("DINGTALK_APP_KEY"),
+        default: "",
+    },
+    Definition {
+        key: "dingtalk_app_secret",
+        group: CHECK,
+        label: "钉钉应用 AppSecret",
+        help: "",
+        kind: Kind::Secret,
+        env: Some("DINGTALK_APP_SECRET"),
+        default: "",
+    },
+    Definition {
+        key: "working_url",
+        group: ROBOTS,
+        label: "上班提醒机器人（WORKING_URL）",
+        help: "没有个人或团队渠道时，上班提醒发到这里；平台按网址识别。",
+        kind: Kind::SecretUrl,
+        env: Some("WORKING_URL"),
+        default: "",
+    },
+    Definition {
+        key: "working_secret",
+        group: ROBOTS,
+        label: "上班机器人加签密钥",
+        help: "钉钉以 SEC 开头；飞书的签名校验密钥。",
+        kind: Kind::Secret,
+        env: Some("WORKING_SECRET"),
+        default: "",
+    },
+    Definition {
+        key: "no_work_url",
+        group: ROBOTS,
+        label: "下班提醒机器人（NO_WORK_URL）",
+        help: "没有个人或团队渠道时，下班提醒发到这里。",
+        kind: Kind::SecretUrl,
+        env: Some("NO_WORK_URL"),
+        default: "",
+    },
+    Definition {
+        key: "no_work_secret",
+        group: ROBOTS,
+        label: "下班机器人加签密钥",
+        help: "",
+        kind: Kind::Secret,
+        env: Some("NO_WORK_SECRET"),
+        default: "",
+    },
+    Definition {
+        key: "template_clock_in",
+        group: TEMPLATES,
+        label: "上班提醒",
+        help: "",
+        kind: Kind::Template(TemplateKind::ClockIn),
+        env: None,
+        default: "",
+    },
+    Definition {
+        key: "template_clock_out",
+        group: TEMPLATES,
+        label: "下班提醒",
+        help: "",
+        kind: Kind::Template(TemplateKind::ClockOut),
+        env: None,
+        default: "",
+    },
+    Definition {
+        key: "template_follow_up_in",
+        group: TEMPLATES,
+        label: "上班再提醒",
+        help: "",
+        kind: Kind::Template(TemplateKind::FollowUpIn),
+        env: None,
+        default: "",
+    },
+    Definition {
+        key: "template_follow_up_out",
+        group: TEMPLATES,
+        label: "下班再提醒",
+        help: "",
+        kind: Kind::Template(TemplateKind::FollowUpOut),
+        env: None,
+        default: "",
+    },
+];
+
+const TEMPLATE_HELP: &str = "可用变量：{name} 姓名、{shift} 班次、{date} 日期、{start} 上班时间、{end} 下班时间、{minutes} 提前/延后分钟数。机器人设置了关键词时，请把关键词写进模板。";
+
+fn definition(key: &str) -> Option<&'static Definition> {
+    DEFINITIONS.iter().find(|def| def.key == key)
+}
+
+/// The environment variables that pin settings, by setting key; parsed and validated by
+/// the server's configuration at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct PinnedSettings(BTreeMap<&'static str, String>);
+
+impl PinnedSettings {
+    /// Reads every pinning variable through `lookup` (empty counts as unset) and checks its
+    /// value; the error names the variable and what would be accepted.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, (&'static str, String, String)> {
+        let mut pinned = BTreeMap::new();
+        for def in DEFINITIONS {
+            let Some(env) = def.env else { continue };
+            let Some(raw) = lookup(env)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            let value =
+                normalise(def, &raw, None).map_err(|message| (env, raw.clone(), message))?;
+            pinned.insert(def.key, value);
+        }
+        Ok(Self(pinned))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// For tests: pin `key` to `value` as if its variable were set.
+    pub fn with(mut self, key: &'static str, value: &str) -> Self {
+        self.0.insert(key, value.to_owned());
+        self
+    }
+}
+
+/// A default robot from `WORKING_URL`/`NO_WORK_URL` (or the settings page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultRobot {
+    pub url: String,
+    pub secret: Option<String>,
+}
+
+/// The settings the reminder engine runs with, effective now.
+#[derive(Debug, Clone)]
+pub struct ReminderSettings {
+    pub reminder_enabled: bool,
+    pub work_overtime: Minutes,
+    pub grace_minutes: u32,
+    pub retry_minutes: u32,
+    pub skip_holidays: bool,
+    pub follow_ups: FollowUps,
+    pub message_format: MessageFormat,
+    pub check_mode: CheckMode,
+    pub check_url: Option<String>,
+    pub api_token: Option<String>,
+    pub dingtalk_app_key: Option<String>,
+    pub dingtalk_app_secret: Option<String>,
+    pub working: Option<DefaultRobot>,
+    pub no_work: Option<DefaultRobot>,
+    pub templates: HashMap<TemplateKind, Template>,
+}
+
+impl ReminderSettings {
+    pub fn template(&self, kind: TemplateKind) -> Template {
+        self.templates.get(&kind).cloned().unwrap_or_else(|| {
+            Template::parse(kind.default_text()).unwrap_or_else(|_| unreachable_default())
+        })
+    }
+}
+
+#[allow(clippy::panic)] // the defaults are constants covered by the template tests
+fn unreachable_default() -> Template {
+    panic!("built-in templates parse")
+}
+
+/// Checks a raw value for a setting and returns it in stored form ("" = unset).
+/// `outbound` checks URLs against the address policy when given.
+fn normalise(
+    def: &Definition,
+    raw: &str,
+    outbound: Option<&super::outbound::Outbound>,
+) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    match def.kind {
+        Kind::Toggle => match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok("true".to_owned()),
+            "false" | "0" | "no" | "off" => Ok("false".to_owned()),
+            _ => Err("应为 true 或 false".to_owned()),
+        },
+        Kind::Number(min, max) => match raw.parse::<u32>() {
+            Ok(value) if (min..=max).contains(&value) => Ok(value.to_string()),
+            _ => Err(format!("应为 {min} 到 {max} 之间的整数")),
+        },
+        Kind::Text | Kind::Secret => {
+            if raw.chars().count() > 500 || raw.chars().any(char::is_control) {
+                Err("最多 500 个字符，且不能包含控制字符".to_owned())
+            } else {
+                Ok(raw.to_owned())
+            }
+        }
+        Kind::SecretUrl => match outbound {
+            Some(outbound) => outbound
+                .check_url(def.key, raw)
+                .map(|url| url.to_string())
+                .map_err(|error| match error {
+                    AppError::Invalid { message, .. } => message,
+                    other => other.to_string(),
+                }),
+            None if raw.starts_with("https://") || raw.starts_with("http://") => Ok(raw.to_owned()),
+            None => Err("应为 http:// 或 https:// 网址".to_owned()),
+        },
+        Kind::CheckMode => CheckMode::parse(raw)
+            .map(|mode| mode.as_str().to_owned())
+            .ok_or_else(|| {
+                format!(
+                    "应为 {}",
+                    CheckMode::ALL.map(|mode| mode.as_str()).join("、")
+                )
+            }),
+        Kind::Format => MessageFormat::parse(raw)
+            .map(|format| format.as_str().to_owned())
+            .ok_or_else(|| "应为 text 或 markdown".to_owned()),
+        Kind::Template(_) => Template::parse(raw)
+            .map(|_| raw.to_owned())
+            .map_err(|error| error.to_string()),
+    }
+}
+
+/// The stored values, key → value.
+async fn stored(services: &Services) -> Result<HashMap<String, String>, AppError> {
+    let rows = setting::Entity::find()
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let value = serde_json::from_str::<String>(&row.value).ok()?;
+            Some((row.key, value))
+        })
+        .collect())
+}
+
+fn resolve<'a>(
+    def: &Definition,
+    pinned: &'a PinnedSettings,
+    stored: &'a HashMap<String, String>,
+) -> (Option<&'a str>, SettingSource) {
+    if let Some(value) = pinned.get(def.key) {
+        return (Some(value), SettingSource::Environment);
+    }
+    match stored.get(def.key).map(String::as_str) {
+        Some(value) if !value.is_empty() && normalise(def, value, None).is_ok() => {
+            (Some(value), SettingSource::Database)
+        }
+        _ => (None, SettingSource::Default),
+    }
+}
+
+/// `WORK_OVERTIME` as in effect now (shift views show it as the clock-out default).
+pub async fn work_overtime(services: &Services) -> Result<Minutes, AppError> {
+    Ok(effective(services).await?.work_overtime)
+}
+
+/// The API token in effect (environment or settings page), if any.
+pub async fn api_token(services: &Services) -> Result<Option<super::ApiToken>, AppError> {
+    Ok(effective(services)
+        .await?
+        .api_token
+        .map(|token| super::ApiToken::new(&token)))
+}
+
+/// The effective reminder settings.
+pub async fn effective(services: &Services) -> Result<ReminderSettings, AppError> {
+    let stored = stored(services).await?;
+    Ok(build(&services.settings.pinned, &stored))
+}
+
+fn build(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> ReminderSettings {
+    let text = |key: &str| -> Option<String> {
+        let def = definition(key)?;
+        let (value, _) = resolve(def, pinned, stored);
+        value
+            .map(str::to_owned)
+            .or_else(|| Some(def.default.to_owned()))
+            .filter(|value| !value.is_empty())
+    };
+    let flag = |key: &str| text(key).as_deref() == Some("true");
+    let number = |key: &str| -> u32 { text(key).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    let check_url = text("check_url");
+    let check_mode = text("check_mode")
+        .and_then(|raw| CheckMode::parse(&raw))
+        // Existing setups set CHECK_URL for the original's AirScript check.
+        .unwrap_or(if check_url.is_some() {
+            CheckMode::AirScript
+        } else {
+            CheckMode::Local
+        });
+    let robot = |url: &str, secret: &str| {
+        text(url).map(|url| DefaultRobot {
+            url,
+            secret: text(secret),
+        })
+    };
+    let templates = TemplateKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let key = format!("template_{}", kind.as_str());
+            let template = text(&key)
+                .and_then(|raw| Template::parse(&raw).ok())
+                .or_else(|| Template::parse(kind.default_text()).ok());
+            (kind, template)
+        })
+        .filter_map(|(kind, template)| Some((kind, template?)))
+        .collect();
+    ReminderSettings {
+        reminder_enabled: flag("reminder_enabled"),
+        work_overtime: Minutes::new(number("work_overtime")).unwrap_or(Minutes::ZERO),
+        grace_minutes: number("grace_minutes"),
+        retry_minutes: number("retry_minutes").max(1),
+        skip_holidays: flag("skip_holidays"),
+        follow_ups: FollowUps::new(
+            u16::try_from(number("follow_up_every")).unwrap_or(10),
+            u8::try_from(number("follow_up_count")).unwrap_or(0),
+        )
+        .unwrap_or(FollowUps::OFF),
+        message_format: text("message_format")
+            .and_then(|raw| MessageFormat::parse(&raw))
+            .unwrap_or(MessageFormat::Text),
+        check_mode,
+        check_url,
+        api_token: text("api_token"),
+        dingtalk_app_key: text("dingtalk_app_key"),
+        dingtalk_app_secret: text("dingtalk_app_secret"),
+        working: robot("working_url", "working_secret"),
+        no_work: robot("no_work_url", "no_work_secret"),
+        templates,
+    }
+}
+
+/// The settings from pinned values alone (tests).
+#[cfg(test)]
+pub fn test_settings(pinned: PinnedSettings) -> ReminderSettings {
+    build(&pinned, &HashMap::new())
+}
+
+/// `…` plus the last four characters: enough to recognise, not to use.
+pub fn mask_secret(value: &str) -> String {
+    let tail: String = value
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if value.chars().count() <= 8 {
+        "已设置".to_owned()
+    } else {
+        format!("已设置（…{tail}）")
+    }
+}
+
+/// A URL with its query and any long path segment hidden: the scheme, host and path shape
+/// tell admins which robot it is; the token stays on the server.
+pub fn mask_url(value: &str) -> String {
+    match reqwest::Url::parse(value) {
+        Ok(url) => {
+            let path: Vec<String> = url
+                .path()
+                .split('/')
+                .map(|part| {
+                    if part.len() > 16 {
+                        format!("{}…", &part[..4.min(part.len())])
+                    } else {
+                        part.to_owned()
+                    }
+                })
+                .collect();
+            let query = if url.query().is_some() { "?…" } else { "" };
+            format!(
+                "{}://{}{}{}",
+                url.scheme(),
+                url.host_str().unwrap_or_default(),
+                url.port()
+                    .map(|port| format!(":{port}"))
+                    .unwrap_or_default(),
+                path.join("/") + query
+            )
+        }
+        Err(_) => mask_secret(value),
+    }
+}
+
+fn input(def: &Definition) -> SettingInput {
+    match def.kind {
+        Kind::Toggle => SettingInput::Toggle,
+        Kind::Number(min, max) => SettingInput::Number { min, max },
+        Kind::Text => SettingInput::Text,
+        Kind::Secret | Kind::SecretUrl => SettingInput::Secret,
+        Kind::CheckMode => SettingInput::Choice {
+            options: CheckMode::ALL
+                .into_iter()
+                .map(|mode| SettingOption {
+                    value: mode.as_str().to_owned(),
+                    label: mode.label().to_owned(),
+                })
+                .collect(),
+        },
+        Kind::Format => SettingInput::Choice {
+            options: vec![
+                SettingOption {
+                    value: "text".to_owned(),
+                    label: "文本".to_owned(),
+                },
+                SettingOption {
+                    value: "markdown".to_owned(),
+                    label: "Markdown".to_owned(),
+                },
+            ],
+        },
+        Kind::Template(_) => SettingInput::Template,
+    }
+}
+
+fn view_of(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> SettingsView {
+    let effective = build(pinned, stored);
+    let fields = DEFINITIONS
+        .iter()
+        .map(|def| {
+            let (value, source) = resolve(def, pinned, stored);
+            let shown = match (def.kind, value) {
+                (Kind::Secret, Some(value)) => mask_secret(value),
+                (Kind::SecretUrl, Some(value)) => mask_url(value),
+                (Kind::Template(kind), _) => effective.template(kind).as_str().to_owned(),
+                (Kind::CheckMode, None) => effective.check_mode.as_str().to_owned(),
+                (_, Some(value)) => value.to_owned(),
+                (_, None) => def.default.to_owned(),
+            };
+            SettingField {
+                key: def.key.to_owned(),
+                group: def.group.to_owned(),
+                label: def.label.to_owned(),
+                help: if matches!(def.kind, Kind::Template(_)) {
+                    TEMPLATE_HELP.to_owned()
+                } else {
+                    def.help.to_owned()
+                },
+                input: input(def),
+                value: shown,
+                is_set: value.is_some(),
+                source,
+                env_var: def.env.map(str::to_owned),
+            }
+        })
+        .collect();
+    SettingsView { fields }
+}
+
+/// The settings page: admins only.
+pub async fn view(services: &Services, actor: &Actor) -> Result<SettingsView, AppError> {
+    actor.require_admin()?;
+    let stored = stored(services).await?;
+    Ok(view_of(&services.settings.pinned, &stored))
+}
+
+/// Applies changes all-or-nothing: an unknown key, a value pinned by the environment or an
+/// invalid value refuses the whole change, naming the setting.
+pub async fn update(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    patch: SettingsPatch,
+) -> Result<SettingsView, AppError> {
+    actor.require_admin()?;
+    if patch.0.is_empty() {
+        return Err(AppError::invalid("settings", "没有要修改的设置"));
+    }
+    let mut writes = Vec::new();
+    for (key, raw) in &patch.0 {
+        let def =
+            definition(key).ok_or_else(|| AppError::invalid(key.clone(), "没有这个设置项"))?;
+        if let (Some(env), Some(_)) = (def.env, services.settings.pinned.get(def.key)) {
+            return Err(AppError::conflict(
+                key.clone(),
+                format!("由环境变量 {env} 设置，只能在环境（.env）中修改"),
+            ));
+        }
+        let value = normalise(def, raw, Some(&services.outbound))
+            .map_err(|message| AppError::invalid(key.clone(), message))?;
+        writes.push((def, value));
+    }
+    let now = services.clock.now();
+    let txn = services.begin_write().await?;
+    let mut changed = Vec::new();
+    for (def, value) in &writes {
+        let json = serde_json::to_string(value).map_err(|_| AppError::Internal)?;
+        setting::Entity::insert(setting::ActiveModel {
+            key: sea_orm::Set(def.key.to_owned()),
+            value: sea_orm::Set(json),
+            updated_at: sea_orm::Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+        let shown = match def.kind {
+            Kind::Secret | Kind::SecretUrl if !value.is_empty() => "（已更新）".to_owned(),
+            _ if value.is_empty() => "（恢复默认）".to_owned(),
+            _ => value.chars().take(80).collect(),
+        };
+        changed.push(format!("{}: {shown}", def.label));
+    }
+    audit::record(
+        &txn,
+        now,
+        AuditEvent::by(actor, AuditKind::SettingsChanged, meta).detail(changed.join("\n")),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    view(services, actor).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_beats_database_beats_default() {
+        let pinned = PinnedSettings::default().with("work_overtime", "30");
+        let db = stored(&[("work_overtime", "5"), ("grace_minutes", "3")]);
+        let settings = build(&pinned, &db);
+        assert_eq!(settings.work_overtime.get(), 30);
+        assert_eq!(settings.grace_minutes, 3);
+        assert_eq!(settings.retry_minutes, 10);
+        assert!(settings.reminder_enabled);
+        assert!(settings.skip_holidays);
+        let view = view_of(&pinned, &db);
+        let field = |key: &str| {
+            view.fields
+                .iter()
+                .find(|field| field.key == key)
+                .expect("field")
+                .clone()
+        };
+        assert_eq!(field("work_overtime").source, SettingSource::Environment);
+        assert_eq!(field("grace_minutes").source, SettingSource::Database);
+        assert_eq!(field("retry_minutes").source, SettingSource::Default);
+    }
+
+    #[test]
+    fn check_url_alone_selects_the_original_airscript_check() {
+        let pinned = PinnedSettings::default().with(
+            "check_url",
+            "https://www.kdocs.cn/api/v3/ide/file/x/script/y/sync_task",
+        );
+        assert_eq!(
+            build(&pinned, &HashMap::new()).check_mode,
+            CheckMode::AirScript
+        );
+        assert_eq!(
+            build(&PinnedSettings::default(), &HashMap::new()).check_mode,
+            CheckMode::Local
+        );
+    }
+
+    #[test]
+    fn secrets_and_robot_urls_are_masked() {
+        let pinned = PinnedSettings::default()
+            .with("api_token", "0123456789abcdef")
+            .with(
+                "working_url",
+                "https://oapi.dingtalk.com/robot/send?access_token=abcdef0123456789abcdef",
+            );
+        let view = view_of(&pinned, &HashMap::new());
+        let values: Vec<&str> = view.fields.iter().map(|f| f.value.as_str()).collect();
+        assert!(values.contains(&"已设置（…cdef）"), "{values:?}");
+        assert!(
+            values.contains(&"https://oapi.dingtalk.com/robot/send?…"),
+            "{values:?}"
+        );
+        assert!(!values.iter().any(|v| v.contains("0123456789abcdef")));
+    }
+
+    #[test]
+    fn bad_values_name_the_rule() {
+        let def = definition("grace_minutes").expect("def");
+        assert!(
+            normalise(def, "abc", None)
+                .unwrap_err()
+                .contains("0 到 720")
+        );
+        let def = definition("template_clock_in").expect("def");
+        assert!(normalise(def, "{nmae}", None).unwrap_err().contains("nmae"));
+        let def = definition("check_mode").expect("def");
+        assert!(
+            normalise(def, "psychic", None)
+                .unwrap_err()
+                .contains("airscript")
+        );
+        assert!(
+            PinnedSettings::from_lookup(
+                |name| (name == "REMINDER_ENABLED").then(|| "maybe".to_owned())
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn templates_default_to_the_originals_wording() {
+        let settings = build(&PinnedSettings::default(), &HashMap::new());
+        assert!(
+            settings
+                .template(TemplateKind::ClockIn)
+                .as_str()
+                .starts_with("【上班提醒】{name}，您好！")
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Pieces the reminder pages share: how times, kinds, statuses and robot answers are shown.
+
+use leptos::prelude::*;
+
+use crate::api::types::ChannelTestResult;
+use crate::domain::reminder::ReminderKind;
+
+/// Delivery states with their labels, in the order the filter lists them.
+pub const DELIVERY_STATUSES: [(&str, &str); 7] = [
+    ("pending", "等待发送"),
+    ("sending", "发送中"),
+    ("sent", "已发送"),
+    ("skipped", "已打卡，未提醒"),
+    ("missed", "已错过"),
+    ("failed", "发送失败"),
+    ("disabled", "提醒已关闭"),
+];
+
+/// States an admin may send again.
+pub fn retryable(status: &str) -> bool {
+    matches!(status, "failed" | "missed" | "disabled")
+}
+
+/// The badge colour of a delivery state.
+pub fn status_class(status: &str) -> &'static str {
+    match status {
+        "sent" => "badge ok",
+        "skipped" => "badge info",
+        "pending" | "sending" => "badge pending",
+        "failed" | "missed" => "badge error",
+        _ => "badge off",
+    }
+}
+
+/// "上班" / "下班" for `clock_in` / `clock_out`.
+pub fn kind_label(kind: &str) -> &'static str {
+    ReminderKind::parse(kind).map_or("—", ReminderKind::label)
+}
+
+/// "上班" or "下班 · 第2次再提醒".
+pub fn kind_text(kind: &str, sequence: u8) -> String {
+    if sequence > 0 {
+        format!("{} · 第{sequence}次再提醒", kind_label(kind))
+    } else {
+        kind_label(kind).to_owned()
+    }
+}
+
+/// Robot platforms with their labels (`domain::robot` is server-only).
+pub const PLATFORMS: [(&str, &str); 4] = [
+    ("dingtalk", "钉钉"),
+    ("feishu", "飞书"),
+    ("wecom", "企业微信"),
+    ("generic", "通用 Webhook"),
+];
+
+/// 钉钉 / 飞书 / 企业微信 / 通用 Webhook.
+pub fn platform_label(kind: &str) -> &'static str {
+    PLATFORMS
+        .iter()
+        .find(|(value, _)| *value == kind)
+        .map_or("未知", |(_, label)| label)
+}
+
+/// `HH:MM` of an RFC 3339 time that already carries the server's offset.
+pub fn hhmm(at: &str) -> String {
+    at.get(11..16).unwrap_or(at).to_owned()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of an RFC 3339 time with the server's offset.
+pub fn local_datetime(at: &str) -> String {
+    at.get(..19)
+        .map_or_else(|| at.to_owned(), |t| t.replace('T', " "))
+}
+
+/// "迟 12 秒", "迟 3 分 5 秒", "准时", "早 4 秒".
+pub fn lateness_text(secs: i64) -> String {
+    let (word, secs) = if secs < 0 {
+        ("早", -secs)
+    } else {
+        ("迟", secs)
+    };
+    match secs {
+        0 => "准时".to_owned(),
+        1..60 => format!("{word} {secs} 秒"),
+        60..3600 if secs % 60 == 0 => format!("{word} {} 分", secs / 60),
+        60..3600 => format!("{word} {} 分 {} 秒", secs / 60, secs % 60),
+        _ => format!("{word} {} 小时 {} 分", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// At most `max` characters, with "…" when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max).chain(['…']).collect()
+    }
+}
+
+/// What a robot answered to a test message.
+#[component]
+pub fn TestResult(result: ChannelTestResult, #[prop(into)] testid: String) -> impl IntoView {
+    let verdict = match result.verdict.as_str() {
+        "accepted" => "已接受",
+        "retryable" => "暂时失败（可重试）",
+        "permanent" => "被拒绝",
+        "network" => "无法连接",
+        other => other,
+    }
+    .to_owned();
+    view! {
+        <div
+            class="test-result"
+            class:ok=result.ok
+            data-testid=testid
+            data-ok=result.ok.to_string()
+            data-verdict=result.verdict.clone()
+            role="status"
+        >
+            <p>
+                {if result.ok {
+                    view! { <span class="badge ok">"成功"</span> }.into_any()
+                } else {
+                    view! { <span class="badge error">"失败"</span> }.into_any()
+                }}
+                " " {verdict}
+                {result.http_status.map(|status| view! { <span class="muted">{format!(" · HTTP {status}")}</span> })}
+            </p>
+            <p class="test-message">{result.message.clone()}</p>
+            {(!result.answer.is_empty()).then(|| view! { <pre class="answer">{result.answer.clone()}</pre> })}
+        </div>
+    }
+}
