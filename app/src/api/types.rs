@@ -28,6 +28,8 @@ pub struct UserView {
     pub email: Option<String>,
     pub role: Role,
     pub active: bool,
+    /// Whether this person gets clock-in/out reminders (they can switch them off).
+    pub reminders_enabled: bool,
     pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,6 +60,9 @@ pub struct NewUser {
     pub role: Option<Role>,
     #[serde(default)]
     pub active: Option<bool>,
+    /// Default true.
+    #[serde(default)]
+    pub reminders_enabled: Option<bool>,
     /// Ask the user to choose their own password at first login (default true).
     #[serde(default)]
     pub must_change_password: Option<bool>,
@@ -114,6 +119,9 @@ pub struct UserPatch {
     /// Admins only; `false` signs the user out everywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Whether this person gets reminders; members may change their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders_enabled: Option<bool>,
 }
 
 impl UserPatch {
@@ -245,6 +253,10 @@ pub struct ShiftView {
     pub remind_after_min: u16,
     /// Whether `remind_after_min` follows `WORK_OVERTIME`.
     pub remind_after_default: bool,
+    /// Follow-ups while still not punched (追加提醒); `None` follows the global setting.
+    pub follow_up_count: Option<u8>,
+    /// Minutes between follow-ups; `None` follows the global setting.
+    pub follow_up_every_min: Option<u16>,
     pub note: Option<String>,
     /// Archived shifts are hidden from pickers but keep their history.
     pub active: bool,
@@ -271,6 +283,12 @@ pub struct NewShift {
     /// Default `WORK_OVERTIME`.
     #[serde(default)]
     pub remind_after_min: Option<u32>,
+    /// 0–10 follow-ups; default the global setting.
+    #[serde(default)]
+    pub follow_up_count: Option<u32>,
+    /// 1–240 minutes between follow-ups; default the global setting.
+    #[serde(default)]
+    pub follow_up_every_min: Option<u32>,
     #[serde(default)]
     pub note: Option<String>,
     #[serde(default)]
@@ -304,6 +322,21 @@ pub struct ShiftPatch {
     )]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
     pub remind_after_min: Option<Option<u32>>,
+    /// `null` follows the global setting again.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
+    pub follow_up_count: Option<Option<u32>>,
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
+    pub follow_up_every_min: Option<Option<u32>>,
     #[serde(
         default,
         deserialize_with = "some",

@@ -13,6 +13,7 @@ use super::{Services, db_error};
 use crate::AppError;
 use crate::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use crate::domain::audit::AuditKind;
+use crate::domain::reminder::{MAX_FOLLOW_UP_EVERY_MINUTES, MAX_FOLLOW_UPS};
 use crate::domain::shift::{
     ClockTime, ShiftColor, ShiftHours, parse_shift_label, parse_shift_name,
 };
@@ -38,6 +39,12 @@ pub fn to_view(model: &shift::Model, work_overtime: Minutes) -> ShiftView {
             .and_then(|minutes| u16::try_from(minutes).ok())
             .unwrap_or(work_overtime.get()),
         remind_after_default: model.remind_after_min.is_none(),
+        follow_up_count: model
+            .follow_up_count
+            .and_then(|count| u8::try_from(count).ok()),
+        follow_up_every_min: model
+            .follow_up_every_min
+            .and_then(|every| u16::try_from(every).ok()),
         note: model.note.clone(),
         active: model.active,
         overnight,
@@ -50,6 +57,32 @@ pub fn hours_of(model: &shift::Model) -> Option<ShiftHours> {
         start: ClockTime::parse(&model.start_time).ok()?,
         end: ClockTime::parse(&model.end_time).ok()?,
     })
+}
+
+fn parse_follow_up_count(value: Option<u32>) -> Result<Option<i32>, FieldError> {
+    value
+        .map(|count| {
+            u8::try_from(count)
+                .ok()
+                .filter(|count| *count <= MAX_FOLLOW_UPS)
+                .map(i32::from)
+                .ok_or_else(|| FieldError::new("follow_up_count", "追加提醒次数应为 0 至 10 次"))
+        })
+        .transpose()
+}
+
+fn parse_follow_up_every(value: Option<u32>) -> Result<Option<i32>, FieldError> {
+    value
+        .map(|every| {
+            u16::try_from(every)
+                .ok()
+                .filter(|every| (1..=MAX_FOLLOW_UP_EVERY_MINUTES).contains(every))
+                .map(i32::from)
+                .ok_or_else(|| {
+                    FieldError::new("follow_up_every_min", "追加提醒间隔应为 1 至 240 分钟")
+                })
+        })
+        .transpose()
 }
 
 fn minutes(field: &'static str, value: u32) -> Result<i32, FieldError> {
@@ -180,6 +213,8 @@ pub async fn create(
         .remind_after_min
         .map(|value| minutes("remind_after_min", value))
         .transpose()?;
+    let follow_up_count = parse_follow_up_count(input.follow_up_count)?;
+    let follow_up_every = parse_follow_up_every(input.follow_up_every_min)?;
     let note = note(input.note.as_deref())?;
 
     let now = services.clock.now();
@@ -194,6 +229,8 @@ pub async fn create(
         rest: Set(input.rest.unwrap_or(false)),
         remind_before_min: Set(remind_before),
         remind_after_min: Set(remind_after),
+        follow_up_count: Set(follow_up_count),
+        follow_up_every_min: Set(follow_up_every),
         note: Set(note),
         active: Set(input.active.unwrap_or(true)),
         created_at: Set(now),
@@ -270,6 +307,12 @@ pub async fn update(
         row.remind_after_min = Set(value
             .map(|value| minutes("remind_after_min", value))
             .transpose()?);
+    }
+    if let Some(value) = patch.follow_up_count {
+        row.follow_up_count = Set(parse_follow_up_count(value)?);
+    }
+    if let Some(value) = patch.follow_up_every_min {
+        row.follow_up_every_min = Set(parse_follow_up_every(value)?);
     }
     if let Some(value) = patch.note {
         row.note = Set(note(value.as_deref())?);

@@ -35,6 +35,7 @@ pub fn to_view(model: &user::Model) -> UserView {
         email: model.email.clone(),
         role: Role::parse(&model.role).unwrap_or(Role::Member),
         active: model.active,
+        reminders_enabled: model.reminders_enabled,
         must_change_password: model.must_change_password,
         created_at: model.created_at,
         updated_at: model.updated_at,
@@ -178,6 +179,7 @@ pub async fn create(
         email: Set(email),
         role: Set(role.as_str().to_owned()),
         active: Set(input.active.unwrap_or(true)),
+        reminders_enabled: Set(input.reminders_enabled.unwrap_or(true)),
         must_change_password: Set(input.must_change_password.unwrap_or(true)),
         password_hash: Set(password_hash),
         created_at: Set(now),
@@ -339,6 +341,12 @@ pub async fn update(
     }
     if let Some(value) = email {
         set_optional(&mut row.email, &current.email, value, &mut changed, "email");
+    }
+    if let Some(enabled) = patch.reminders_enabled
+        && enabled != current.reminders_enabled
+    {
+        row.reminders_enabled = Set(enabled);
+        changed.push("reminders_enabled");
     }
     let new_role = patch.role.unwrap_or(current_role);
     let new_active = patch.active.unwrap_or(current.active);

@@ -11,7 +11,12 @@ async fn health_reports_ok_version_database_and_local_time() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(body["time"], "2026-11-23T09:02:03+08:00");
     assert_eq!(body["timezone"], "Asia/Shanghai");
-    assert!(body["scheduler"].is_string());
+    assert!(
+        ["starting", "running"].contains(&body["scheduler"].as_str().unwrap_or_default()),
+        "{body}"
+    );
+    assert_eq!(body["worker"]["queued"], 0);
+    assert_eq!(body["worker"]["sending_enabled"], true);
     app.stop().await.expect("clean stop");
 }
 
@@ -24,7 +29,10 @@ async fn health_follows_configured_timezone_and_reminder_switch() {
     .await;
     let body = json_body(&app.get("/api/health").await);
     assert_eq!(body["time"], "2026-11-23T02:02:03+01:00");
-    assert_eq!(body["scheduler"], "disabled");
+    // Switched off, the worker still ticks (the preview and history stay current) but
+    // sends nothing.
+    assert_ne!(body["scheduler"], "stalled");
+    assert_eq!(body["worker"]["sending_enabled"], false);
     app.stop().await.expect("clean stop");
 }
 

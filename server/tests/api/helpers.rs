@@ -4,7 +4,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::ssr::clock::FixedClock;
+use app::ssr::Services;
+use app::ssr::clock::{Clock, FixedClock};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 use server::config::Config;
@@ -32,6 +33,9 @@ pub struct TestApp {
     pub base_url: String,
     pub db: DatabaseConnection,
     pub dir: TempDir,
+    /// The services the server runs with, for driving reminder ticks directly.
+    pub services: Services,
+    clock: Arc<dyn Clock>,
     extra: Vec<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -240,12 +244,13 @@ impl TestApp {
     /// Stops the server and starts a new one on the same directory and database.
     pub async fn restart(self) -> TestApp {
         let extra = self.extra.clone();
+        let clock = self.clock.clone();
         let dir = self.stop_keeping_dir().await;
         let pairs: Vec<(&str, &str)> = extra
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        spawn_in(dir, &pairs).await
+        spawn_in(dir, &pairs, clock).await
     }
 
     async fn stop_keeping_dir(mut self) -> TempDir {
@@ -320,24 +325,25 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    spawn_in(tempfile::tempdir().expect("tempdir"), extra).await
+    spawn_app_with_clock(extra, Arc::new(FixedClock(fixed_now()))).await
 }
 
-async fn spawn_in(dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
+/// A test app whose schedules run on `clock` (a `ManualClock` for reminder tests).
+pub async fn spawn_app_with_clock(extra: &[(&str, &str)], clock: Arc<dyn Clock>) -> TestApp {
+    spawn_in(tempfile::tempdir().expect("tempdir"), extra, clock).await
+}
+
+async fn spawn_in(dir: TempDir, extra: &[(&str, &str)], clock: Arc<dyn Clock>) -> TestApp {
     let config = test_config(dir.path(), extra);
     server::startup::create_writable_dirs(&config).expect("dirs");
     let db = server::db::connect_and_migrate(&config.database)
         .await
         .expect("database");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let application = Application::with_listener(
-        &config,
-        listener,
-        db.clone(),
-        Arc::new(FixedClock(fixed_now())),
-    )
-    .await
-    .expect("application");
+    let application = Application::with_listener(&config, listener, db.clone(), clock.clone())
+        .await
+        .expect("application");
+    let services = application.services();
     let base_url = format!("http://{}", application.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
@@ -347,6 +353,8 @@ async fn spawn_in(dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
         base_url,
         db,
         dir,
+        services,
+        clock,
         extra: extra
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -30,6 +30,14 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/company-days/{date}", &["delete"]),
         ("/api/v1/workdays", &["get"]),
         ("/api/v1/me/calendar-feed", &["post", "delete"]),
+        ("/api/v1/reminders/upcoming", &["get"]),
+        ("/api/v1/deliveries", &["get"]),
+        ("/api/v1/deliveries/{id}/retry", &["post"]),
+        ("/api/v1/channels", &["get", "post"]),
+        ("/api/v1/channels/{id}", &["get", "patch", "delete"]),
+        ("/api/v1/channels/{id}/test", &["post"]),
+        ("/api/v1/settings", &["get", "patch"]),
+        ("/api/v1/punches", &["post"]),
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in expected {
@@ -58,6 +66,12 @@ async fn openapi_document_describes_every_route() {
         "ScheduleWrite",
         "ImportReport",
         "WorkdayView",
+        "UpcomingView",
+        "DeliveryView",
+        "ChannelView",
+        "NewChannel",
+        "SettingsView",
+        "NewPunch",
     ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),
@@ -73,6 +87,10 @@ async fn openapi_document_describes_every_route() {
         "/api/v1/audit",
         "/api/v1/shifts",
         "/api/v1/holidays",
+        "/api/v1/reminders/upcoming",
+        "/api/v1/deliveries",
+        "/api/v1/channels",
+        "/api/v1/settings",
     ] {
         let answer = app.get_as(&Caller::bearer(API_TOKEN), path).await;
         assert_ne!(answer.status, 404, "{path}");

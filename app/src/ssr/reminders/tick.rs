@@ -1,8 +1,8 @@
 //! One tick: the reminders due since the last completed tick become delivery rows.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use super::super::channels::{ChannelBook, NO_CHANNEL};
@@ -182,36 +182,39 @@ async fn touch_state(
     txn.commit().await.map_err(db_error)
 }
 
-/// Moves `covered_until` forward (never back: another process may be ahead).
+/// Moves `covered_until` forward (never back: another process may be ahead). Insert-or-
+/// ignore, then conditional updates, so two processes starting together cannot collide.
 async fn write_state(
     txn: &sea_orm::DatabaseTransaction,
     covered: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let current = worker_state::Entity::find_by_id(WORKER)
-        .one(txn)
+    worker_state::Entity::insert(worker_state::ActiveModel {
+        name: Set(WORKER.to_owned()),
+        covered_until: Set(covered),
+        last_tick_at: Set(now),
+        last_error: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(worker_state::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await
+    .map_err(db_error)?;
+    worker_state::Entity::update_many()
+        .col_expr(worker_state::Column::LastTickAt, Expr::value(now))
+        .filter(worker_state::Column::Name.eq(WORKER))
+        .exec(txn)
         .await
         .map_err(db_error)?;
-    match current {
-        None => {
-            worker_state::ActiveModel {
-                name: Set(WORKER.to_owned()),
-                covered_until: Set(covered),
-                last_tick_at: Set(now),
-                last_error: Set(None),
-            }
-            .insert(txn)
-            .await
-            .map_err(db_error)?;
-        }
-        Some(row) => {
-            let mut model: worker_state::ActiveModel = row.clone().into();
-            if covered > row.covered_until {
-                model.covered_until = Set(covered);
-            }
-            model.last_tick_at = Set(now);
-            model.update(txn).await.map_err(db_error)?;
-        }
-    }
+    worker_state::Entity::update_many()
+        .col_expr(worker_state::Column::CoveredUntil, Expr::value(covered))
+        .filter(worker_state::Column::Name.eq(WORKER))
+        .filter(worker_state::Column::CoveredUntil.lt(covered))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }

@@ -134,6 +134,7 @@ fn ProfileForm(
     let feishu = RwSignal::new(user.feishu_open_id.clone().unwrap_or_default());
     let wecom = RwSignal::new(user.wecom_user_id.clone().unwrap_or_default());
     let email = RwSignal::new(user.email.clone().unwrap_or_default());
+    let reminders = RwSignal::new(user.reminders_enabled);
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         save.dispatch(UserPatch {
@@ -143,6 +144,7 @@ fn ProfileForm(
             feishu_open_id: Some(Some(feishu.get())),
             wecom_user_id: Some(Some(wecom.get())),
             email: Some(Some(email.get())),
+            reminders_enabled: Some(reminders.get()),
             ..UserPatch::default()
         });
     };
@@ -157,6 +159,10 @@ fn ProfileForm(
                 <input bind:value=display_name required maxlength="64" name="display_name" />
             </label>
             <ContactFields mobile dingtalk feishu wecom email />
+            <label class="check">
+                <input type="checkbox" name="reminders_enabled" bind:checked=reminders />
+                "接收上下班打卡提醒"
+            </label>
             <ActionResult value=move || save.value().get() success="已保存" />
             <button type="submit" class="button" disabled=move || save.pending().get()>
                 "保存"

@@ -284,6 +284,7 @@ fn UserForm(
                         email: Some(Some(email)),
                         role: Some(role),
                         active: None,
+                        reminders_enabled: None,
                     },
                 )
                 .await
@@ -299,6 +300,7 @@ fn UserForm(
                     email: non_empty(email),
                     role: Some(role),
                     active: Some(true),
+                    reminders_enabled: Some(true),
                     must_change_password: Some(true),
                 })
                 .await

@@ -148,6 +148,18 @@ fn ShiftForm(
         },
         "",
     );
+    let follow_count = value(
+        |s| s.follow_up_count.map(|n| n.to_string()).unwrap_or_default(),
+        "",
+    );
+    let follow_every = value(
+        |s| {
+            s.follow_up_every_min
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        },
+        "",
+    );
     let note = value(|s| s.note.clone().unwrap_or_default(), "");
     let rest = RwSignal::new(existing.as_ref().is_some_and(|s| s.rest));
     let active = RwSignal::new(existing.as_ref().is_none_or(|s| s.active));
@@ -169,7 +181,21 @@ fn ShiftForm(
             rest.get_untracked(),
             active.get_untracked(),
         );
+        let (follow_count, follow_every) =
+            (follow_count.get_untracked(), follow_every.get_untracked());
         async move {
+            // Empty follows the global setting (系统设置).
+            let optional = |field: &'static str, raw: &str, expected: &'static str| match raw.trim()
+            {
+                "" => Ok(None),
+                raw => raw
+                    .parse::<u32>()
+                    .map(Some)
+                    .map_err(|_| crate::AppError::invalid(field, expected)),
+            };
+            let follow_up_count = optional("follow_up_count", &follow_count, "应为 0–10 的整数")?;
+            let follow_up_every_min =
+                optional("follow_up_every_min", &follow_every, "应为 1–240 的整数")?;
             let before_min = match minutes(before.clone()) {
                 Some(value) => value,
                 None => {
@@ -196,6 +222,8 @@ fn ShiftForm(
                         rest: Some(rest),
                         remind_before_min: Some(before_min),
                         remind_after_min: after_min,
+                        follow_up_count,
+                        follow_up_every_min,
                         note: non_empty(note),
                         active: Some(active),
                     })
@@ -213,6 +241,8 @@ fn ShiftForm(
                             rest: Some(rest),
                             remind_before_min: Some(before_min),
                             remind_after_min: Some(after_min),
+                            follow_up_count: Some(follow_up_count),
+                            follow_up_every_min: Some(follow_up_every_min),
                             note: Some(non_empty(note)),
                             active: Some(active),
                         },
@@ -245,6 +275,8 @@ fn ShiftForm(
                 <label>"下班时间（早于上班时间即为次日）"<input name="end" type="time" required prop:value=move || end.get() on:input=text_input(end) /></label>
                 <label>"上班前提醒（分钟）"<input name="remind_before_min" type="number" min="0" max="1440" prop:value=move || before.get() on:input=text_input(before) /></label>
                 <label>"下班后提醒（分钟，留空跟随 WORK_OVERTIME）"<input name="remind_after_min" type="number" min="0" max="1440" prop:value=move || after.get() on:input=text_input(after) /></label>
+                <label>"追加提醒次数（0–10，留空跟随系统设置）"<input name="follow_up_count" type="number" min="0" max="10" prop:value=move || follow_count.get() on:input=text_input(follow_count) /></label>
+                <label>"追加提醒间隔（分钟，留空跟随系统设置）"<input name="follow_up_every_min" type="number" min="1" max="240" prop:value=move || follow_every.get() on:input=text_input(follow_every) /></label>
                 <label>"备注"<input name="note" maxlength="200" prop:value=move || note.get() on:input=text_input(note) /></label>
                 <label class="check"><input type="checkbox" name="rest" prop:checked=move || rest.get() on:change=move |ev| rest.set(event_target_checked(&ev)) />"休息班次（休息、年假、调休、病假：不提醒）"</label>
                 <label class="check"><input type="checkbox" name="active" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev)) />"启用（取消即归档）"</label>

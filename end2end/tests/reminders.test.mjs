@@ -1,0 +1,172 @@
+// The reminder engine end to end, as an admin sees it: create a shift, a robot and today's
+// schedule in the UI, see the reminder in the preview, move the server's clock (a file the
+// server reads in development), watch a local mock DingTalk robot receive the signed message
+// with the @mention, and find it in the delivery history as sent.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launchBrowser, signIn } from './support.mjs';
+
+const ADMIN_PASSWORD = 'Reminder-Admin-2026';
+const API_TOKEN = 'e2e-reminder-token-0123456789';
+const SECRET = 'SECe2erobotsecret0123';
+const DAY = '2026-11-23';
+
+let server;
+let robot;
+let clockDir;
+let clockFile;
+
+function setClock(localTime) {
+  writeFileSync(clockFile, `${DAY}T${localTime}+08:00`);
+}
+
+// A DingTalk custom robot: checks the signature exactly as DingTalk documents it and
+// answers with its error codes.
+function startRobot() {
+  const received = [];
+  const http = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => {
+      const url = new URL(request.url, 'http://robot');
+      const timestamp = url.searchParams.get('timestamp');
+      const expected = createHmac('sha256', SECRET).update(`${timestamp}\n${SECRET}`).digest('base64');
+      response.setHeader('Content-Type', 'application/json');
+      if (url.pathname !== '/robot/send' || url.searchParams.get('sign') !== expected
+          || Math.abs(Date.now() - Number(timestamp)) > 3600000) {
+        response.end(JSON.stringify({ errcode: 310000, errmsg: 'sign not match' }));
+        return;
+      }
+      received.push(JSON.parse(body));
+      response.end(JSON.stringify({ errcode: 0, errmsg: 'ok' }));
+    });
+  });
+  return new Promise((resolve) => {
+    http.listen(0, '127.0.0.1', () => {
+      resolve({
+        url: `http://127.0.0.1:${http.address().port}/robot/send?access_token=e2etoken`,
+        received,
+        close: () => new Promise((r) => http.close(r)),
+      });
+    });
+  });
+}
+
+before(async () => {
+  robot = await startRobot();
+  clockDir = mkdtempSync(join(tmpdir(), 'dda-clock-'));
+  clockFile = join(clockDir, 'clock');
+  setClock('07:00:00');
+  server = await startServer({
+    ADMIN_PASSWORD,
+    API_TOKEN,
+    TEST_CLOCK_FILE: clockFile,
+    ALLOW_PRIVATE_WEBHOOKS: 'true',
+    REMINDER_TICK_SECONDS: '1',
+  });
+});
+
+after(async () => {
+  await server?.stop();
+  await robot?.close();
+  if (clockDir) rmSync(clockDir, { recursive: true, force: true });
+});
+
+async function api(method, path, body) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${API_TOKEN}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function open(page, path) {
+  await page.goto(`${server.url}${path}`);
+  await page.waitForSelector('.app[data-hydrated="true"]', { timeout: 20000 });
+}
+
+test('shift → schedule → preview → robot receives it → history shows it sent', async (t) => {
+  // The admin is the one scheduled; the robot @mentions them by mobile.
+  const mobile = await api('PATCH', '/api/v1/users/1', { mobile: '13800138000' });
+  assert.equal(mobile.status, 200, JSON.stringify(mobile.body));
+
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+
+  // 1. A shift starting 08:00, reminded 10 minutes before.
+  await open(page, '/shifts');
+  await page.getByRole('button', { name: '新建班次' }).click();
+  await page.locator('input[name="name"]').fill('早会班');
+  await page.locator('input[name="label"]').fill('会');
+  await page.locator('input[name="start"]').fill('08:00');
+  await page.locator('input[name="end"]').fill('17:00');
+  await page.locator('input[name="remind_before_min"]').fill('10');
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.getByTestId('shift-table').getByText('早会班').waitFor({ timeout: 20000 });
+
+  // 2. The team's DingTalk robot, signed.
+  await open(page, '/channels');
+  await page.getByTestId('new-channel').click();
+  const form = page.locator('#channel-form');
+  await form.locator('input[name="name"]').fill('值班群机器人');
+  await form.locator('select[name="kind"]').selectOption('dingtalk');
+  await form.locator('input[name="url"]').fill(robot.url);
+  await form.locator('input[name="secret"]').fill(SECRET);
+  await form.getByRole('button', { name: '保存' }).click();
+  await page.locator('#channels-table [data-testid="channel-row"]').first().waitFor({ timeout: 20000 });
+  assert.ok(!(await page.content()).includes(SECRET), 'the secret is never shown');
+
+  // 3. Today on that shift, in the calendar.
+  await open(page, '/schedule');
+  await page.waitForSelector('.calendar-surface', { timeout: 20000 });
+  await page.locator(`.month-grid .day[data-date="${DAY}"]`).click();
+  await page.getByTestId('shift-picker').waitFor();
+  await page.locator('.picker-choice[data-shift="早会班"]').click();
+  await page.getByTestId('calendar-message').getByText('已保存').waitFor({ timeout: 20000 });
+
+  // 4. The preview shows the 07:50 clock-in reminder going to that robot.
+  await open(page, '/reminders');
+  const row = page.locator(`[data-testid="upcoming-row"][data-kind="clock_in"][data-date="${DAY}"][data-sequence="0"]`);
+  await row.waitFor({ timeout: 20000 });
+  const rowText = await row.innerText();
+  assert.match(rowText, /07:50/);
+  assert.match(rowText, /值班群机器人/);
+
+  // 5. The clock reaches 07:50: the robot gets the signed message with the mention.
+  setClock('07:49:58');
+  const deadline = Date.now() + 20000;
+  while (robot.received.length === 0) {
+    assert.ok(Date.now() < deadline, `the robot received nothing:\n${server.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const message = robot.received[0];
+  assert.equal(message.msgtype, 'text');
+  assert.match(message.text.content, /【上班提醒】/);
+  assert.match(message.text.content, /早会班/);
+  assert.match(message.text.content, /@13800138000/);
+  assert.deepEqual(message.at.atMobiles, ['13800138000']);
+
+  // 6. The history shows it sent, on time.
+  await open(page, '/deliveries');
+  const sent = page.locator('[data-testid="delivery-row"][data-kind="clock_in"]').first();
+  await sent.waitFor({ timeout: 20000 });
+  assert.equal(await sent.getAttribute('data-status'), 'sent');
+  assert.match(await sent.getByTestId('delivery-status').innerText(), /已发送/);
+  assert.equal(robot.received.length, 1, 'sent once');
+  await page.screenshot({ path: 'test-results/reminders-history.png', fullPage: true });
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,210 @@
+//! Exactly once across real processes: the server killed with SIGKILL in the middle of a
+//! burst and restarted, and two servers sharing one SQLite database. The processes read
+//! their clock from a file (`TEST_CLOCK_FILE`, development only), so the test moves time.
+
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::{Value, json};
+use server::probe;
+
+use crate::helpers::{API_TOKEN, send_signal, start_server_process};
+use crate::mock_robot::MockRobots;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn set_clock(file: &Path, rfc3339: &str) {
+    DateTime::<FixedOffset>::parse_from_rfc3339(rfc3339).expect("a valid test time");
+    std::fs::write(file, rfc3339).expect("write the clock file");
+}
+
+async fn call(base_url: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let authorization = format!("Bearer {API_TOKEN}");
+    let headers = [
+        ("Accept", "application/json"),
+        ("Content-Type", "application/json"),
+        ("Authorization", authorization.as_str()),
+    ];
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let response = probe::request(
+        method,
+        &format!("{base_url}{path}"),
+        &headers,
+        body.as_bytes(),
+        TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+    let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response.status, value)
+}
+
+/// Creates `count` members, one team-wide channel to `url` and schedules them all on A班
+/// today (clock-in reminder at 08:45).
+async fn plan_burst(base_url: &str, count: usize, kind: &str, url: &str) {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let (status, user) = call(
+            base_url,
+            "POST",
+            "/api/v1/users",
+            json!({
+                "username": format!("worker{n:03}"),
+                "password": "worker-password-1",
+                "role": "member",
+                "mobile": format!("1390000{n:04}"),
+                "must_change_password": false,
+            }),
+        )
+        .await;
+        assert_eq!(status, 201, "{user}");
+        ids.push(user["id"].as_i64().expect("id"));
+    }
+    let (status, channel) = call(
+        base_url,
+        "POST",
+        "/api/v1/channels",
+        json!({"name": "全组", "kind": kind, "url": url}),
+    )
+    .await;
+    assert_eq!(status, 201, "{channel}");
+    let (_, shifts) = call(base_url, "GET", "/api/v1/shifts", Value::Null).await;
+    let shift_id = shifts
+        .as_array()
+        .expect("shifts")
+        .iter()
+        .find(|shift| shift["name"] == "A班")
+        .expect("A班")["id"]
+        .clone();
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"user_id": id, "date": "2026-11-23", "shift_id": shift_id}))
+        .collect();
+    let (status, written) = call(base_url, "PUT", "/api/v1/schedules", json!(items)).await;
+    assert_eq!(status, 200, "{written}");
+}
+
+async fn sent_count(base_url: &str) -> u64 {
+    let (status, page) = call(
+        base_url,
+        "GET",
+        "/api/v1/deliveries?status=sent",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["total"].as_u64().expect("total")
+}
+
+fn server_vars<'a>(clock_file: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = vec![
+        ("APP_ENV", "development"),
+        ("API_TOKEN", API_TOKEN),
+        ("TEST_CLOCK_FILE", clock_file),
+        ("ALLOW_PRIVATE_WEBHOOKS", "true"),
+        ("REMINDER_TICK_SECONDS", "1"),
+    ];
+    vars.extend_from_slice(extra);
+    vars
+}
+
+fn kill(mut child: Child) {
+    send_signal(&child, "KILL");
+    child.wait().expect("reap");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_burst_and_restarted_every_reminder_reaches_the_group_exactly_once() {
+    const PEOPLE: usize = 40;
+    // DingTalk's 20 a minute, with the minute shrunk to 3 s on both sides.
+    let robots = MockRobots::start(Duration::from_secs(3)).await;
+    robots.set_delay(Duration::from_millis(60));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock_file = dir.path().join("clock");
+    let clock_path = clock_file.display().to_string();
+    set_clock(&clock_file, "2026-11-23T08:30:00+08:00");
+    let vars = server_vars(&clock_path, &[("ROBOT_RATE_WINDOW_SCALE", "0.05")]);
+
+    let (first, base_url) = start_server_process(dir.path(), &vars).await;
+    plan_burst(&base_url, PEOPLE, "dingtalk", &robots.dingtalk_url("group")).await;
+    set_clock(&clock_file, "2026-11-23T08:44:59+08:00");
+
+    // Kill it while the first paced batch is going out.
+    robots.wait_for(8, TIMEOUT).await;
+    kill(first);
+    let before_restart = robots.accepted().len();
+    assert!(
+        before_restart < PEOPLE,
+        "the kill came too late to test anything"
+    );
+
+    // A row claimed at the kill stays leased for 60 s; move the clock past that.
+    set_clock(&clock_file, "2026-11-23T08:46:30+08:00");
+    let (second, base_url) = start_server_process(dir.path(), &vars).await;
+    let accepted = robots.wait_for(PEOPLE, Duration::from_secs(40)).await;
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while sent_count(&base_url).await < PEOPLE as u64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all rows recorded as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let accepted_late = robots.accepted();
+    assert_eq!(
+        accepted_late.len(),
+        PEOPLE,
+        "nothing shown twice in the group"
+    );
+    let mut keys: Vec<String> = accepted.iter().filter_map(|m| m.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), PEOPLE, "every reminder once");
+    assert_eq!(robots.rate_limited(), 0, "pacing survived the restart");
+    eprintln!(
+        "kill -9 test: {before_restart} accepted before the kill, {} resends dropped by msgUuid",
+        robots.dropped_duplicates()
+    );
+    kill(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_send_each_reminder_once() {
+    const PEOPLE: usize = 40;
+    let robots = MockRobots::start(Duration::from_secs(60)).await;
+    robots.set_delay(Duration::from_millis(20));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock_file = dir.path().join("clock");
+    let clock_path = clock_file.display().to_string();
+    set_clock(&clock_file, "2026-11-23T08:30:00+08:00");
+    let vars = server_vars(&clock_path, &[]);
+
+    let (first, first_url) = start_server_process(dir.path(), &vars).await;
+    let (second, second_url) = start_server_process(dir.path(), &vars).await;
+    plan_burst(&first_url, PEOPLE, "generic", &robots.generic_url("team")).await;
+    set_clock(&clock_file, "2026-11-23T08:44:59+08:00");
+
+    // The generic mock does not drop duplicates: any double send would show.
+    robots.wait_for(PEOPLE, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let accepted = robots.accepted();
+    let mut keys: Vec<String> = accepted.iter().filter_map(|m| m.key.clone()).collect();
+    keys.sort();
+    let unique = {
+        let mut unique = keys.clone();
+        unique.dedup();
+        unique
+    };
+    assert_eq!(unique.len(), PEOPLE);
+    assert_eq!(keys.len(), PEOPLE, "a reminder was sent twice: {keys:?}");
+    assert_eq!(sent_count(&second_url).await, PEOPLE as u64);
+    kill(first);
+    kill(second);
+}

@@ -1,0 +1,777 @@
+//! The reminder engine against local mock robots, on a manual clock: what is due goes out
+//! once, signed, with the mention; robots' error codes are failures; transient ones are
+//! retried until the deadline; bursts are paced; punches skip; downtime is caught up or
+//! recorded as missed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ssr::clock::ManualClock;
+use app::ssr::entity::user;
+use app::ssr::reminders;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::{Value, json};
+
+use crate::helpers::{API_TOKEN, Caller, TestApp, json_body, spawn_app_with, spawn_app_with_clock};
+use crate::mock_robot::{MockRobots, Reply};
+
+const TODAY: (i32, u32, u32) = (2026, 11, 23);
+
+fn admin() -> Caller {
+    Caller::bearer(API_TOKEN)
+}
+
+/// A wall-clock time today in Asia/Shanghai.
+fn local(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
+    Shanghai
+        .with_ymd_and_hms(TODAY.0, TODAY.1, TODAY.2, hour, minute, second)
+        .single()
+        .expect("unambiguous")
+        .with_timezone(&Utc)
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(TODAY.0, TODAY.1, TODAY.2).expect("date")
+}
+
+struct Rig {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    robots: MockRobots,
+}
+
+/// A server on a manual clock at 07:00 today, allowed to post to the loopback robots.
+async fn rig(extra: &[(&str, &str)]) -> Rig {
+    rig_with_window(extra, Duration::from_secs(60)).await
+}
+
+async fn rig_with_window(extra: &[(&str, &str)], window: Duration) -> Rig {
+    let robots = MockRobots::start(window).await;
+    let clock = Arc::new(ManualClock::new(local(7, 0, 0)));
+    let mut vars = vec![
+        ("ALLOW_PRIVATE_WEBHOOKS", "true"),
+        ("REMINDER_TICK_SECONDS", "1"),
+    ];
+    vars.extend_from_slice(extra);
+    let app = spawn_app_with_clock(&vars, clock.clone()).await;
+    Rig { app, clock, robots }
+}
+
+impl Rig {
+    /// Adds an active member straight into the database (no password hashing: these
+    /// people never sign in), with the ids robots mention them by.
+    async fn person(&self, username: &str, mobile: Option<&str>, open_id: Option<&str>) -> i32 {
+        let now = local(7, 0, 0);
+        let row = user::ActiveModel {
+            username: Set(username.to_owned()),
+            username_key: Set(username.to_lowercase()),
+            display_name: Set(format!("{username}同学")),
+            mobile: Set(mobile.map(str::to_owned)),
+            dingtalk_user_id: Set(None),
+            feishu_open_id: Set(open_id.map(str::to_owned)),
+            wecom_user_id: Set(Some(format!("wx_{username}"))),
+            email: Set(None),
+            role: Set("member".to_owned()),
+            active: Set(true),
+            must_change_password: Set(false),
+            password_hash: Set("!".to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            last_login_at: Set(None),
+            reminders_enabled: Set(true),
+            ..Default::default()
+        }
+        .insert(&self.app.db)
+        .await
+        .expect("insert person");
+        row.id
+    }
+
+    async fn shift_id(&self, name: &str) -> i64 {
+        let shifts = json_body(&self.app.get_as(&admin(), "/api/v1/shifts").await);
+        shifts
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|shift| shift["name"] == name)
+            .unwrap_or_else(|| panic!("no shift {name}: {shifts}"))["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Puts everyone in `users` on `shift` today.
+    async fn schedule(&self, users: &[i32], shift: &str) {
+        let shift_id = self.shift_id(shift).await;
+        let items: Vec<Value> = users
+            .iter()
+            .map(|user_id| json!({"user_id": user_id, "date": today(), "shift_id": shift_id}))
+            .collect();
+        let response = self
+            .app
+            .json_as(&admin(), "PUT", "/api/v1/schedules", json!(items))
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+
+    async fn channel(&self, body: Value) -> i64 {
+        let response = self
+            .app
+            .json_as(&admin(), "POST", "/api/v1/channels", body)
+            .await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        json_body(&response)["id"].as_i64().expect("id")
+    }
+
+    async fn settings(&self, values: Value) {
+        let response = self
+            .app
+            .json_as(&admin(), "PATCH", "/api/v1/settings", values)
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+
+    /// The preview's instants for `user_id` today: (kind, sequence) → instant.
+    async fn upcoming(&self, user_id: i32) -> Vec<(String, u64, DateTime<Utc>)> {
+        let response = self
+            .app
+            .get_as(
+                &admin(),
+                &format!(
+                    "/api/v1/reminders/upcoming?from={0}&to={0}&user_id={user_id}",
+                    today()
+                ),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        json_body(&response)["reminders"]
+            .as_array()
+            .expect("reminders")
+            .iter()
+            .map(|reminder| {
+                (
+                    reminder["kind"].as_str().expect("kind").to_owned(),
+                    reminder["sequence"].as_u64().expect("sequence"),
+                    DateTime::parse_from_rfc3339(reminder["at"].as_str().expect("at"))
+                        .expect("RFC 3339")
+                        .with_timezone(&Utc),
+                )
+            })
+            .collect()
+    }
+
+    /// Sets the clock and runs one tick, the way the worker would.
+    async fn tick_at(&self, at: DateTime<Utc>) {
+        self.clock.set(at);
+        reminders::run_tick(&self.app.services).await.expect("tick");
+    }
+
+    async fn deliveries(&self, query: &str) -> Vec<Value> {
+        let response = self
+            .app
+            .get_as(
+                &admin(),
+                &format!("/api/v1/deliveries?per_page=100&{query}"),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        json_body(&response)["items"]
+            .as_array()
+            .expect("items")
+            .clone()
+    }
+
+    /// Waits until no delivery is `sending` and `count` rows exist, then returns them.
+    async fn settled(&self, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let rows = self.deliveries("").await;
+            let busy = rows.iter().any(|row| row["status"] == "sending")
+                || self.app.services.dispatcher.queued_here() > 0;
+            if rows.len() >= count && !busy {
+                return rows;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "deliveries did not settle: {rows:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn by_user(rows: &[Value], user_id: i32) -> Vec<&Value> {
+    rows.iter()
+        .filter(|row| row["user_id"] == user_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_reminders_reach_each_platform_with_the_mention() {
+    let rig = rig(&[]).await;
+    let ding = rig.person("ding", Some("13800138001"), None).await;
+    let fei = rig
+        .person("fei", None, Some("ou_7d8a6e6df7621556ce0d21922b676706"))
+        .await;
+    let wei = rig.person("wei", Some("13800138003"), None).await;
+    let gen_user = rig.person("gen", Some("13800138004"), None).await;
+    rig.robots.set_secret("dt-token", "SECtestsecret0123456789");
+    rig.robots.set_secret("fs-hook", "feishusecret123");
+    rig.robots.set_secret("generic-1", "generic-secret");
+    for (name, kind, url, secret, user_id) in [
+        (
+            "钉钉",
+            "dingtalk",
+            rig.robots.dingtalk_url("dt-token"),
+            Some("SECtestsecret0123456789"),
+            ding,
+        ),
+        (
+            "飞书",
+            "feishu",
+            rig.robots.feishu_url("fs-hook"),
+            Some("feishusecret123"),
+            fei,
+        ),
+        (
+            "企业微信",
+            "wecom",
+            rig.robots.wecom_url("wc-key"),
+            None,
+            wei,
+        ),
+        (
+            "通用",
+            "generic",
+            rig.robots.generic_url("generic-1"),
+            Some("generic-secret"),
+            gen_user,
+        ),
+    ] {
+        rig.channel(
+            json!({"name": name, "kind": kind, "url": url, "secret": secret, "user_id": user_id}),
+        )
+        .await;
+    }
+    rig.schedule(&[ding, fei, wei, gen_user], "A班").await;
+
+    let plan = rig.upcoming(ding).await;
+    let (_, _, clock_in) = plan
+        .iter()
+        .find(|(kind, sequence, _)| kind == "clock_in" && *sequence == 0)
+        .cloned()
+        .expect("a clock-in reminder in the preview");
+    assert_eq!(clock_in, local(8, 45, 0), "A班 09:00 minus 15 minutes");
+
+    rig.tick_at(clock_in - chrono::Duration::seconds(30)).await;
+    assert!(rig.deliveries("").await.is_empty(), "nothing is due yet");
+    rig.tick_at(clock_in + chrono::Duration::seconds(2)).await;
+    let accepted = rig.robots.wait_for(4, Duration::from_secs(20)).await;
+    let rows = rig.settled(4).await;
+    assert!(
+        rows.iter()
+            .all(|row| row["status"] == "sent" && row["attempts"] == 1),
+        "{rows:#?}"
+    );
+
+    let text_of = |platform: &str| {
+        accepted
+            .iter()
+            .find(|message| message.platform == platform)
+            .unwrap_or_else(|| panic!("nothing reached {platform}"))
+            .clone()
+    };
+    let dingtalk = text_of("dingtalk");
+    assert!(
+        dingtalk
+            .text
+            .starts_with("【上班提醒】ding同学，您好！您今天A班的上班时间是09:00"),
+        "{}",
+        dingtalk.text
+    );
+    assert!(dingtalk.text.contains("@13800138001"));
+    assert_eq!(dingtalk.body["at"]["atMobiles"], json!(["13800138001"]));
+    assert!(dingtalk.key.is_some(), "msgUuid is sent");
+
+    let feishu = text_of("feishu");
+    assert!(
+        feishu
+            .text
+            .contains("<at user_id=\"ou_7d8a6e6df7621556ce0d21922b676706\">"),
+        "{}",
+        feishu.text
+    );
+    assert!(feishu.text.contains("fei同学"));
+
+    let wecom = text_of("wecom");
+    assert_eq!(
+        wecom.body["text"]["mentioned_mobile_list"],
+        json!(["13800138003"])
+    );
+    assert_eq!(wecom.body["text"]["mentioned_list"], json!(["wx_wei"]));
+
+    let generic = text_of("generic");
+    assert_eq!(generic.body["user"]["mobile"], "13800138004");
+    assert_eq!(generic.body["kind"], "clock_in");
+
+    // Ticking again, or over the same minute, sends nothing more.
+    rig.tick_at(clock_in + chrono::Duration::seconds(40)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig.robots.accepted().len(), 4);
+    assert_eq!(rig.settled(4).await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robot_error_codes_are_failures_and_only_transient_ones_are_retried() {
+    let rig = rig(&[]).await;
+    let wrong_secret = rig.person("wrongsecret", Some("13800138011"), None).await;
+    let flaky = rig.person("flaky", Some("13800138012"), None).await;
+    let busy = rig.person("busy", Some("13800138013"), None).await;
+    let down = rig.person("down", Some("13800138014"), None).await;
+    rig.robots.set_secret("signed", "SECreal");
+    let wrong_channel = rig.channel(json!({"name": "错密钥", "kind": "dingtalk", "url": rig.robots.dingtalk_url("signed"), "secret": "SECwrong", "user_id": wrong_secret})).await;
+    rig.channel(json!({"name": "偶尔500", "kind": "dingtalk", "url": rig.robots.dingtalk_url("flaky"), "user_id": flaky})).await;
+    rig.channel(json!({"name": "限流", "kind": "wecom", "url": rig.robots.wecom_url("busy"), "user_id": busy})).await;
+    rig.channel(json!({"name": "一直500", "kind": "generic", "url": rig.robots.generic_url("down"), "user_id": down})).await;
+    rig.robots
+        .script("flaky", [Reply::Status(500), Reply::Status(502)]);
+    rig.robots
+        .script("busy", [Reply::Code(45009, "api freq out of limit")]);
+    rig.robots
+        .script("down", (0..100).map(|_| Reply::Status(503)));
+    rig.schedule(&[wrong_secret, flaky, busy, down], "A班")
+        .await;
+
+    let due = local(8, 45, 0);
+    rig.tick_at(due).await;
+    let rows = rig.settled(4).await;
+    let row_of = |rows: &[Value], user_id: i32| by_user(rows, user_id)[0].clone();
+
+    let sign = row_of(&rows, wrong_secret);
+    assert_eq!(sign["status"], "failed", "{sign:#}");
+    assert_eq!(sign["attempts"], 1, "a sign mismatch is not retried");
+    assert!(
+        sign["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sign not match"),
+        "{sign:#}"
+    );
+    for user_id in [flaky, busy, down] {
+        let row = row_of(&rows, user_id);
+        assert_eq!(row["status"], "pending", "retry later: {row:#}");
+        assert_eq!(row["attempts"], 1);
+    }
+
+    // Retries follow the backoff: walk the clock forward a minute at a time.
+    for minute in 1..=9 {
+        rig.tick_at(due + chrono::Duration::minutes(minute)).await;
+        rig.settled(4).await;
+    }
+    let rows = rig.settled(4).await;
+    let flaky_row = row_of(&rows, flaky);
+    assert_eq!(flaky_row["status"], "sent", "{flaky_row:#}");
+    assert_eq!(flaky_row["attempts"], 3, "500, 502, then accepted");
+    let busy_row = row_of(&rows, busy);
+    assert_eq!(busy_row["status"], "sent", "{busy_row:#}");
+    assert_eq!(busy_row["attempts"], 2);
+
+    // Past the deadline (10 minutes after the instant) the last failure is recorded.
+    rig.tick_at(due + chrono::Duration::minutes(11)).await;
+    let rows = rig.settled(4).await;
+    let down_row = row_of(&rows, down);
+    assert_eq!(down_row["status"], "failed", "{down_row:#}");
+    assert!(
+        down_row["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("503"),
+        "{down_row:#}"
+    );
+    assert!(down_row["attempts"].as_i64().unwrap_or_default() >= 3);
+    assert!(rig.robots.accepted_by("signed").is_empty());
+    assert_eq!(rig.robots.accepted_by("flaky").len(), 1);
+    assert_eq!(rig.robots.accepted_by("busy").len(), 1);
+
+    // The admin fixes the secret and retries the failed row: it goes out once more.
+    let fixed = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &format!("/api/v1/channels/{wrong_channel}"),
+            json!({"secret": "SECreal"}),
+        )
+        .await;
+    assert_eq!(fixed.status, 200, "{}", fixed.body);
+    let id = sign["id"].as_i64().expect("id");
+    let retry = format!("/api/v1/deliveries/{id}/retry");
+    let retried = rig.app.call(&admin(), "POST", &retry, None, "").await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    rig.robots.wait_for(3, Duration::from_secs(10)).await;
+    let rows = rig.settled(4).await;
+    assert_eq!(row_of(&rows, wrong_secret)["status"], "sent");
+    assert_eq!(rig.robots.accepted_by("signed").len(), 1);
+    let again = rig.app.call(&admin(), "POST", &retry, None, "").await;
+    assert_eq!(
+        again.status, 409,
+        "a sent row is not resent: {}",
+        again.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_that_does_not_answer_times_out_and_is_retried() {
+    let rig = rig(&[]).await;
+    let slow = rig.person("slow", Some("13800138021"), None).await;
+    rig.channel(json!({"name": "慢", "kind": "dingtalk", "url": rig.robots.dingtalk_url("slow"), "user_id": slow})).await;
+    rig.robots
+        .script("slow", [Reply::Hang(Duration::from_secs(40))]);
+    rig.schedule(&[slow], "A班").await;
+
+    let due = local(8, 45, 0);
+    rig.tick_at(due).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "pending", "{rows:#?}");
+    assert!(
+        rows[0]["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("超时"),
+        "{rows:#?}"
+    );
+    rig.tick_at(due + chrono::Duration::minutes(2)).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "sent", "{rows:#?}");
+    assert_eq!(rows[0]["attempts"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_to_one_robot_is_paced_within_its_rate_limit_and_none_is_dropped() {
+    // The limits' minute shrinks to 3 s on both sides, so 30 messages need two windows.
+    let rig = rig_with_window(
+        &[("ROBOT_RATE_WINDOW_SCALE", "0.05")],
+        Duration::from_secs(3),
+    )
+    .await;
+    let mut people = Vec::new();
+    for n in 0..30 {
+        people.push(
+            rig.person(&format!("p{n:02}"), Some(&format!("139000000{n:02}")), None)
+                .await,
+        );
+    }
+    rig.channel(
+        json!({"name": "全组", "kind": "dingtalk", "url": rig.robots.dingtalk_url("team")}),
+    )
+    .await;
+    rig.schedule(&people, "A班").await;
+
+    rig.tick_at(local(8, 45, 0)).await;
+    let accepted = rig.robots.wait_for(30, Duration::from_secs(30)).await;
+    assert_eq!(rig.robots.rate_limited(), 0, "never over 20 per window");
+    let gap = accepted[20].at.duration_since(accepted[0].at);
+    assert!(
+        gap >= Duration::from_millis(2900),
+        "the 21st waited for the window: {gap:?}"
+    );
+    let mut keys: Vec<_> = accepted
+        .iter()
+        .filter_map(|message| message.key.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 30, "each person once");
+    let rows = rig.settled(30).await;
+    assert!(rows.iter().all(|row| row["status"] == "sent"), "{rows:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn punches_skip_reminders_and_follow_ups_stop_once_punched() {
+    let rig = rig(&[]).await;
+    let early = rig.person("early", Some("13800138031"), None).await;
+    let late = rig.person("late", Some("13800138032"), None).await;
+    rig.channel(json!({"name": "组", "kind": "generic", "url": rig.robots.generic_url("team")}))
+        .await;
+    rig.settings(json!({"follow_up_count": "2", "follow_up_every": "5"}))
+        .await;
+    rig.schedule(&[early, late], "A班").await;
+    let plan = rig.upcoming(late).await;
+    let follow_ups: Vec<_> = plan
+        .iter()
+        .filter(|(kind, _, _)| kind == "clock_in")
+        .map(|(_, sequence, at)| (*sequence, *at))
+        .collect();
+    assert_eq!(
+        follow_ups,
+        vec![
+            (0, local(8, 45, 0)),
+            (1, local(8, 50, 0)),
+            (2, local(8, 55, 0))
+        ]
+    );
+
+    // "early" punched at 08:30 from a phone shortcut (bearer token, by username).
+    rig.clock.set(local(8, 30, 0));
+    let punch = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/punches",
+            json!({"username": "early", "kind": "clock_in"}),
+        )
+        .await;
+    assert_eq!(punch.status, 201, "{}", punch.body);
+    let bad = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/punches",
+            json!({"username": "nobody", "kind": "clock_in"}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let bad_kind = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/punches",
+            json!({"user_id": early, "kind": "lunch"}),
+        )
+        .await;
+    assert_eq!(bad_kind.status, 422, "{}", bad_kind.body);
+
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(2).await;
+    assert_eq!(by_user(&rows, early)[0]["status"], "skipped");
+    assert_eq!(by_user(&rows, late)[0]["status"], "sent");
+
+    rig.tick_at(local(8, 50, 1)).await;
+    let rows = rig.settled(4).await;
+    let late_rows = by_user(&rows, late);
+    assert!(
+        late_rows
+            .iter()
+            .any(|row| row["sequence"] == 1 && row["status"] == "sent"),
+        "{rows:#?}"
+    );
+    let early_rows = by_user(&rows, early);
+    assert!(
+        early_rows.iter().all(|row| row["status"] == "skipped"),
+        "{rows:#?}"
+    );
+
+    // "late" punches now; the second follow-up is not sent.
+    rig.clock.set(local(8, 52, 0));
+    let punch = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/punches",
+            json!({"user_id": late, "kind": "clock_in"}),
+        )
+        .await;
+    assert_eq!(punch.status, 201, "{}", punch.body);
+    rig.tick_at(local(8, 55, 1)).await;
+    let rows = rig.settled(6).await;
+    let second = by_user(&rows, late)
+        .into_iter()
+        .find(|row| row["sequence"] == 2)
+        .expect("second follow-up row");
+    assert_eq!(second["status"], "skipped", "{second:#}");
+    let sent = rig.robots.accepted();
+    assert_eq!(sent.len(), 2, "late: the reminder and one follow-up");
+    assert!(sent.iter().all(|message| message.body["user_id"] == late));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_downtime_recent_reminders_go_out_late_and_older_ones_are_missed() {
+    let rig = rig(&[]).await;
+    let recent = rig.person("recent", Some("13800138041"), None).await;
+    let old = rig.person("old", Some("13800138042"), None).await;
+    rig.channel(json!({"name": "组", "kind": "generic", "url": rig.robots.generic_url("team")}))
+        .await;
+    let early_shift = rig
+        .app
+        .json_as(&admin(), "POST", "/api/v1/shifts", json!({"name": "早班", "label": "早", "start": "08:30", "end": "17:30", "remind_before_min": 15}))
+        .await;
+    assert_eq!(early_shift.status, 201, "{}", early_shift.body);
+    rig.schedule(&[recent], "A班").await;
+    rig.schedule(&[old], "早班").await;
+
+    // The last tick before the "outage" ran at 08:00; the next runs at 08:52.
+    rig.tick_at(local(8, 0, 0)).await;
+    rig.tick_at(local(8, 52, 0)).await;
+    let rows = rig.settled(2).await;
+    let missed = by_user(&rows, old)[0];
+    assert_eq!(
+        missed["status"], "missed",
+        "08:15 is 37 minutes ago: {missed:#}"
+    );
+    let late = by_user(&rows, recent)[0];
+    assert_eq!(late["status"], "sent", "08:45 is 7 minutes ago: {late:#}");
+    assert_eq!(late["lateness_secs"], 7 * 60);
+    assert_eq!(rig.robots.accepted().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_switched_off_are_computed_and_recorded_but_not_sent() {
+    let rig = rig(&[("REMINDER_ENABLED", "false")]).await;
+    let person = rig.person("quiet", Some("13800138051"), None).await;
+    rig.channel(json!({"name": "组", "kind": "generic", "url": rig.robots.generic_url("team")}))
+        .await;
+    rig.schedule(&[person], "A班").await;
+    assert!(
+        !rig.upcoming(person).await.is_empty(),
+        "the preview still works"
+    );
+
+    rig.tick_at(local(8, 45, 0)).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "disabled", "{rows:#?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(rig.robots.requests().is_empty());
+
+    // Pinned by the environment: the settings API refuses to change it.
+    let refused = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            "/api/v1/settings",
+            json!({"reminder_enabled": "true"}),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("REMINDER_ENABLED"),
+        "{}",
+        refused.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_urls_must_be_public_https_and_secrets_never_come_back() {
+    let app = spawn_app_with(&[]).await;
+    for url in [
+        "http://oapi.dingtalk.com/robot/send?access_token=abc",
+        "https://127.0.0.1/robot/send?access_token=abc",
+        "https://localhost/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "not a url",
+    ] {
+        let response = app
+            .json_as(
+                &admin(),
+                "POST",
+                "/api/v1/channels",
+                json!({"name": "x", "url": url}),
+            )
+            .await;
+        assert_eq!(response.status, 422, "{url}: {}", response.body);
+        assert_eq!(json_body(&response)["error"]["field"], "url", "{url}");
+    }
+    let created = app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "钉钉群", "url": "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef", "secret": "SECverysecretvalue"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let channel = json_body(&created);
+    assert_eq!(channel["kind"], "dingtalk", "recognised from the URL");
+    assert_eq!(channel["has_secret"], true);
+    let id = channel["id"].as_i64().expect("id");
+    let listed = app.get_as(&admin(), "/api/v1/channels").await;
+    let fetched = app
+        .get_as(&admin(), &format!("/api/v1/channels/{id}"))
+        .await;
+    for body in [&created.body, &listed.body, &fetched.body] {
+        assert!(!body.contains("SECverysecretvalue"), "{body}");
+        assert!(
+            !body.contains("0123456789abcdef"),
+            "the token is masked: {body}"
+        );
+    }
+    let settings = app.get_as(&admin(), "/api/v1/settings").await;
+    assert!(!settings.body.contains(API_TOKEN), "{}", settings.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shifts_set_their_own_follow_ups_and_people_can_opt_out() {
+    let rig = rig(&[]).await;
+    let keen = rig.person("keen", Some("13800138061"), None).await;
+    let quiet = rig.person("quietone", Some("13800138062"), None).await;
+    for (body, field) in [
+        (json!({"follow_up_count": 11}), "follow_up_count"),
+        (json!({"follow_up_every_min": 0}), "follow_up_every_min"),
+    ] {
+        let mut shift = json!({"name": "坏班", "label": "坏", "start": "10:00", "end": "19:00"});
+        shift
+            .as_object_mut()
+            .expect("object")
+            .extend(body.as_object().expect("object").clone());
+        let refused = rig
+            .app
+            .json_as(&admin(), "POST", "/api/v1/shifts", shift)
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert_eq!(json_body(&refused)["error"]["field"], field);
+    }
+    let created = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/shifts",
+            json!({"name": "追班", "label": "追", "start": "10:00", "end": "19:00", "follow_up_count": 1, "follow_up_every_min": 20}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(json_body(&created)["follow_up_count"], 1);
+    assert_eq!(json_body(&created)["follow_up_every_min"], 20);
+    rig.schedule(&[keen, quiet], "追班").await;
+
+    let opted_out = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &format!("/api/v1/users/{quiet}"),
+            json!({"reminders_enabled": false}),
+        )
+        .await;
+    assert_eq!(opted_out.status, 200, "{}", opted_out.body);
+    assert_eq!(json_body(&opted_out)["reminders_enabled"], false);
+
+    let clock_in: Vec<_> = rig
+        .upcoming(keen)
+        .await
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "clock_in")
+        .map(|(_, sequence, at)| (sequence, at))
+        .collect();
+    assert_eq!(clock_in, vec![(0, local(9, 45, 0)), (1, local(10, 5, 0))]);
+    assert!(rig.upcoming(quiet).await.is_empty());
+    let view = json_body(
+        &rig.app
+            .get_as(
+                &admin(),
+                &format!(
+                    "/api/v1/reminders/upcoming?from={0}&to={0}&user_id={quiet}",
+                    today()
+                ),
+            )
+            .await,
+    );
+    assert_eq!(view["none"][0]["reason"], "user_opted_out", "{view}");
+}
