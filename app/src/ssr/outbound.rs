@@ -223,18 +223,29 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let resolved: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = resolved
-                .iter()
-                .copied()
-                .filter(|addr| allow_private || !is_forbidden(addr.ip()))
-                .collect();
-            if allowed.is_empty() && !resolved.is_empty() {
-                return Err(format!("{PRIVATE_MARK}: {host}").into());
-            }
+            let allowed = allowed_addresses(&host, resolved, allow_private)?;
             let addrs: Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
         })
     }
+}
+
+/// What is left of a name's addresses after the policy; none left is an error that names
+/// the host (a name with no addresses at all is the resolver's own error).
+fn allowed_addresses(
+    host: &str,
+    resolved: Vec<SocketAddr>,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    let found = !resolved.is_empty();
+    let allowed: Vec<SocketAddr> = resolved
+        .into_iter()
+        .filter(|addr| allow_private || !is_forbidden(addr.ip()))
+        .collect();
+    if allowed.is_empty() && found {
+        return Err(format!("{PRIVATE_MARK}: {host}"));
+    }
+    Ok(allowed)
 }
 
 /// Loopback, private, link-local (incl. the 169.254.169.254 metadata service), carrier-grade
@@ -337,15 +348,23 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_name_resolving_to_loopback_is_refused_after_resolution() {
-        let strict = Outbound::new(false).expect("client");
-        // `localhost.` (with the root dot) passes the literal check but resolves to 127.0.0.1.
-        let error = strict
-            .post_json("https://localhost./x", "{}".to_owned(), &[])
-            .await
-            .expect_err("must be refused");
-        assert!(!error.retryable, "{error}");
-        assert!(error.message.contains("内网"), "{error}");
+    #[test]
+    fn a_name_resolving_to_private_addresses_is_refused_after_resolution() {
+        let addr = |text: &str| text.parse::<SocketAddr>().expect("address");
+        let internal = vec![addr("127.0.0.1:0"), addr("10.0.0.7:0"), addr("[::1]:0")];
+        let error = allowed_addresses("intranet.example", internal.clone(), false)
+            .expect_err("only private addresses");
+        assert!(error.contains(PRIVATE_MARK) && error.contains("intranet.example"));
+        assert_eq!(
+            allowed_addresses("intranet.example", internal.clone(), true),
+            Ok(internal)
+        );
+        // Mixed answers keep only the public addresses, so a rebinding name cannot
+        // smuggle a private one in.
+        let mixed = vec![addr("127.0.0.1:0"), addr("203.0.114.5:0")];
+        assert_eq!(
+            allowed_addresses("mixed.example", mixed, false),
+            Ok(vec![addr("203.0.114.5:0")])
+        );
     }
 }

@@ -252,8 +252,17 @@ fn definition(key: &str) -> Option<&'static Definition> {
 
 /// The environment variables that pin settings, by setting key; parsed and validated by
 /// the server's configuration at start-up.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PinnedSettings(BTreeMap<&'static str, String>);
+
+/// Names only: values include tokens, secrets and robot URLs that carry their own tokens.
+impl std::fmt::Debug for PinnedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PinnedSettings")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl PinnedSettings {
     /// Reads every pinning variable through `lookup` (empty counts as unset) and checks its
