@@ -1,6 +1,7 @@
 // A local robot for the reminder benchmarks: generic webhooks (/hook/…) and one DingTalk
 // robot (/robot/send) that enforces DingTalk's 20 messages a minute with its 130101 answer.
-// GET /stats reports what arrived, with real arrival times (ms since the epoch).
+// GET /stats reports what arrived, with real arrival times (ms since the epoch); POST /reset
+// starts a new scenario.
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2] || 0);
@@ -10,6 +11,14 @@ const dingtalkRecent = [];
 let rateLimited = 0;
 
 const server = createServer((request, response) => {
+  if (request.method === 'POST' && request.url === '/reset') {
+    arrivals.length = 0;
+    keys.clear();
+    dingtalkRecent.length = 0;
+    rateLimited = 0;
+    response.end('{}');
+    return;
+  }
   if (request.method === 'GET' && request.url === '/stats') {
     const times = arrivals.map((a) => a.at);
     const duplicates = [...keys.values()].filter((n) => n > 1).length;

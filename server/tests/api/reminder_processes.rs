@@ -114,6 +114,17 @@ fn server_vars<'a>(clock_file: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'
     vars
 }
 
+/// A server process that is killed when the test ends, even when an assertion fails first.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            kill(child);
+        }
+    }
+}
+
 fn kill(mut child: Child) {
     send_signal(&child, "KILL");
     child.wait().expect("reap");
@@ -132,12 +143,13 @@ async fn killed_mid_burst_and_restarted_every_reminder_reaches_the_group_exactly
     let vars = server_vars(&clock_path, &[("ROBOT_RATE_WINDOW_SCALE", "0.05")]);
 
     let (first, base_url) = start_server_process(dir.path(), &vars).await;
+    let mut first = Server(Some(first));
     plan_burst(&base_url, PEOPLE, "dingtalk", &robots.dingtalk_url("group")).await;
     set_clock(&clock_file, "2026-11-23T08:44:59+08:00");
 
     // Kill it while the first paced batch is going out.
     robots.wait_for(8, TIMEOUT).await;
-    kill(first);
+    kill(first.0.take().expect("running"));
     let before_restart = robots.accepted().len();
     assert!(
         before_restart < PEOPLE,
@@ -147,6 +159,7 @@ async fn killed_mid_burst_and_restarted_every_reminder_reaches_the_group_exactly
     // A row claimed at the kill stays leased for 60 s; move the clock past that.
     set_clock(&clock_file, "2026-11-23T08:46:30+08:00");
     let (second, base_url) = start_server_process(dir.path(), &vars).await;
+    let _second = Server(Some(second));
     let accepted = robots.wait_for(PEOPLE, Duration::from_secs(40)).await;
     let deadline = std::time::Instant::now() + TIMEOUT;
     while sent_count(&base_url).await < PEOPLE as u64 {
@@ -175,7 +188,6 @@ async fn killed_mid_burst_and_restarted_every_reminder_reaches_the_group_exactly
         robots.dropped_duplicates(),
         robots.rate_limited()
     );
-    kill(second);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +202,9 @@ async fn two_servers_on_one_database_send_each_reminder_once() {
     let vars = server_vars(&clock_path, &[]);
 
     let (first, first_url) = start_server_process(dir.path(), &vars).await;
+    let _first = Server(Some(first));
     let (second, second_url) = start_server_process(dir.path(), &vars).await;
+    let _second = Server(Some(second));
     plan_burst(&first_url, PEOPLE, "generic", &robots.generic_url("team")).await;
     set_clock(&clock_file, "2026-11-23T08:44:59+08:00");
 
@@ -208,6 +222,4 @@ async fn two_servers_on_one_database_send_each_reminder_once() {
     assert_eq!(unique.len(), PEOPLE);
     assert_eq!(keys.len(), PEOPLE, "a reminder was sent twice: {keys:?}");
     assert_eq!(sent_count(&second_url).await, PEOPLE as u64);
-    kill(first);
-    kill(second);
 }

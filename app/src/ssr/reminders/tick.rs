@@ -3,14 +3,13 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-use sha2::{Digest, Sha256};
 
 use super::super::channels::{ChannelBook, NO_CHANNEL};
 use super::super::entity::{delivery, worker_state};
 use super::super::{Services, db_error, settings};
 use super::{rules, status};
 use crate::AppError;
-use crate::domain::reminder::{self, Reminder, Window};
+use crate::domain::reminder::{self, Window};
 
 pub const WORKER: &str = "reminders";
 /// After a long outage, reminders older than this are not even recorded as missed.
@@ -25,23 +24,18 @@ pub struct TickReport {
     pub inserted: u64,
 }
 
-/// The delivery's idempotency key: stable for a reminder, so every process and every
-/// resend uses the same one (DingTalk's `msgUuid`).
-pub fn idempotency_key(reminder: &Reminder) -> String {
-    let digest = Sha256::new()
-        .chain_update(format!(
-            "{}|{}|{}|{}",
-            reminder.user_id,
-            reminder.date,
-            reminder.kind.as_str(),
-            reminder.sequence
-        ))
-        .finalize();
-    digest
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+/// A new delivery's idempotency key (DingTalk's `msgUuid`, the generic webhook's
+/// `Idempotency-Key`). Random, not derived from the reminder: only the row that wins the
+/// insert keeps its key and every send reads it from the row, so all processes and resends
+/// agree, while a reinstalled database or a second installation posting to the same robot
+/// can never collide with an earlier message and have it dropped as a duplicate.
+fn new_idempotency_key() -> Result<String, AppError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        tracing::error!(%error, "no randomness for a delivery key");
+        AppError::Internal
+    })?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
@@ -77,9 +71,9 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
     let deadline = Duration::minutes(i64::from(
         settings.retry_minutes.max(settings.grace_minutes),
     ));
-    let rows: Vec<delivery::ActiveModel> = due
+    let rows = due
         .iter()
-        .map(|reminder| {
+        .map(|reminder| -> Result<delivery::ActiveModel, AppError> {
             let choice = book.choose(reminder.user_id, reminder.kind, &settings);
             let (state, answer) = if !settings.reminder_enabled {
                 (
@@ -111,7 +105,7 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                 .get(&reminder.shift_id)
                 .map(|shift| shift.name.clone())
                 .unwrap_or_default();
-            delivery::ActiveModel {
+            Ok(delivery::ActiveModel {
                 user_id: Set(reminder.user_id),
                 date: Set(reminder.date),
                 kind: Set(reminder.kind.as_str().to_owned()),
@@ -130,13 +124,13 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                 sent_at: Set(None),
                 check_result: Set(None),
                 answer: Set(answer),
-                idempotency_key: Set(idempotency_key(reminder)),
+                idempotency_key: Set(new_idempotency_key()?),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let txn = services.begin_write().await?;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
