@@ -27,6 +27,14 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Request /api/health of a running server; exit 0 when healthy, 1 otherwise
     Healthcheck(HealthcheckArgs),
+    /// Write a consistent copy of the live SQLite database (safe while the server runs)
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; never overwritten [default: DATA_DIR/backups/app-YYYYMMDD-HHMMSS.db]
+    pub path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The dingding-attendance server: configuration, database, HTTP and CLI.
 
 pub mod admin_cli;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::config::Config;
-use server::{admin_cli, db, healthcheck, startup, telemetry};
+use server::{admin_cli, backup, db, healthcheck, startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         match command {
             Command::InitDb => db::init(&config).await,
             Command::CreateAdmin(args) => admin_cli::run(&config, &args).await,
+            Command::Backup(args) => backup::run(&config, &args).await,
             Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
         }
     });

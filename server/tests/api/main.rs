@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod admin_cli;
+mod backup;
 mod bad_input;
 mod cli;
 mod health;
