@@ -321,5 +321,7 @@ printf '  %s\n      %s\n' \
   "$upgrade" "upgrade in place: new image, container recreated, same data" \
   "$c exec -e ADMIN_PASSWORD= $SERVICE /app/dingding-attendance create-admin admin" \
   "forgotten password: set a new one for admin (prompts)" \
+  "$c exec -T $SERVICE /app/dingding-attendance backup" \
+  "consistent copy of the live database into ./data/backups/ (safe while running)" \
   "docker image prune" "delete superseded images after upgrades"
-printf '  Back up ./data (database), ./uploads and .env.\n'
+printf '  Keep copies of ./data/backups, ./uploads and .env elsewhere; README: 备份与恢复.\n'
