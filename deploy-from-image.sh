@@ -224,8 +224,20 @@ fi
 
 # ---- 5. start and wait until healthy --------------------------------------------------
 database_url=${DATABASE_URL:-$(env_get DATABASE_URL)}
+# The server's database is data/attendance.db; data/app.db is either this server's from
+# before that name (still used) or the Flask version's (never touched, to be imported).
+# SQLite keeps table names as plain text in the file: our migrations table tells them apart.
+ours_in_app_db=false
+legacy_database=false
+if [ -e data/app.db ]; then
+  if grep -qa seaql_migrations data/app.db 2>/dev/null; then
+    ours_in_app_db=true
+  elif grep -qa shift_types data/app.db 2>/dev/null; then
+    legacy_database=true
+  fi
+fi
 fresh_database=false
-[ -z "$database_url" ] && [ ! -e data/app.db ] && fresh_database=true
+[ -z "$database_url" ] && [ ! -e data/attendance.db ] && ! $ours_in_app_db && fresh_database=true
 
 container=
 show_failure() {
@@ -298,6 +310,11 @@ if $fresh_database || { $created_env && [ -n "$database_url" ]; }; then
   fi
 else
   printf '  Login:  existing accounts are unchanged (forgot the admin password? see "reset" below)\n'
+fi
+if [ -z "$database_url" ] && $legacy_database; then
+  printf '\n%sFound the database of the Flask version in data/app.db%s (left untouched). Import its users\n' "$yellow" "$reset"
+  printf '(old passwords keep working), shifts, schedules and settings; preview with --dry-run:\n'
+  printf '  %s exec %s /app/dingding-attendance import-legacy /app/data/app.db\n' "${compose[*]}" "$SERVICE"
 fi
 
 if $created_env; then

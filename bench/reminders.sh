@@ -87,7 +87,7 @@ scenario() {
   stop_server
 
   # Clone the seed person (and their channel) and schedule in SQLite.
-  python3 - "$dir/data/app.db" "$people" "$kind" <<'PY'
+  python3 - "$dir/data/attendance.db" "$people" "$kind" <<'PY'
 import sqlite3, sys
 db, people, kind = sqlite3.connect(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def clone(table, where, changes):
@@ -138,7 +138,7 @@ PY
   rate_limited=$(json_field '["rate_limited"]' <<<"$stats")
   duplicates=$(json_field '["duplicates"]' <<<"$stats")
   arrived=$count
-  read -r sent other p50 p99 < <(python3 - "$dir/data/app.db" <<'PY'
+  read -r sent other p50 p99 < <(python3 - "$dir/data/attendance.db" <<'PY'
 import sqlite3, sys
 from datetime import datetime
 def parse(text):

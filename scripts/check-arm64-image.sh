@@ -98,9 +98,9 @@ wait "$pid" || status=$?
 pid=
 [ "$status" = 0 ] || { tail -20 "$work/server.log" >&2; die "SIGTERM: exit status $status, expected 0"; }
 log "SIGTERM: clean exit 0"
-[ -s "$app/data/app.db" ] || die "no database in /app/data"
+[ -s "$app/data/attendance.db" ] || die "no database in /app/data"
 if [ "$(id -u)" = 0 ]; then
-  [ "$(stat -c %u "$app/data/app.db")" = 10001 ] || die "the database is not owned by the image's user"
+  [ "$(stat -c %u "$app/data/attendance.db")" = 10001 ] || die "the database is not owned by the image's user"
 fi
 
 mkdir -p bench/out

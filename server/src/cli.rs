@@ -29,6 +29,19 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Write a consistent copy of the live SQLite database (safe while the server runs)
     Backup(BackupArgs),
+    /// Import the original Flask system's database (its app.db): users with their
+    /// passwords, shift types, schedules, settings and logs; the file itself is only read
+    #[command(alias = "import_legacy")]
+    ImportLegacy(ImportLegacyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportLegacyArgs {
+    /// The original's SQLite file, e.g. data/app.db (Docker: /app/data/app.db)
+    pub path: std::path::PathBuf,
+    /// Only report what would be imported; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,15 @@ const PLACEHOLDER_SECRET_KEYS: &[&str] = &[
     "secret",
 ];
 
+/// The database file in `DATA_DIR` when `DATABASE_URL` is unset. Not `app.db`: that is the
+/// Flask original's file name, and its database must sit next to ours untouched until it is
+/// imported (`import-legacy`).
+pub const DEFAULT_DATABASE_FILE: &str = "attendance.db";
+
+/// Our default file name before `attendance.db`; still used when it holds our data and no
+/// `attendance.db` exists (`db::locate`).
+pub const PREVIOUS_DATABASE_FILE: &str = "app.db";
+
 /// Used only in development when `SECRET_KEY` is unset; production refuses to start
 /// without a key of its own.
 const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-in-production-0000";
@@ -138,7 +147,7 @@ impl DatabaseUrl {
     /// original, plus `postgres://` / `postgresql://`. Query strings such as `?mode=rwc`
     /// are accepted and ignored: we always create the file if missing.
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let expected = "expected sqlite://path/to/app.db, sqlite:////absolute/app.db or postgres://user:password@host/db";
+        let expected = "expected sqlite://path/to/attendance.db, sqlite:////absolute/attendance.db or postgres://user:password@host/db";
         let invalid = || ConfigError::new("DATABASE_URL", raw, expected);
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             let rest = raw.split_once("://").map(|(_, rest)| rest).unwrap_or("");
@@ -195,6 +204,12 @@ pub struct Config {
     /// (development only: it keeps sessions across `cargo leptos watch` rebuilds).
     pub secret_key_is_development_default: bool,
     pub database: DatabaseUrl,
+    /// `DATABASE_URL` was unset: `database` is `DATA_DIR/attendance.db`, which start-up may
+    /// replace with an existing `DATA_DIR/app.db` of ours (`db::locate`).
+    pub database_is_default: bool,
+    /// The Flask original's database found at `DATA_DIR/app.db` by `db::locate`: never
+    /// opened for writing; start-up suggests importing it.
+    pub legacy_database: Option<PathBuf>,
     pub api_token: Option<Secret>,
     pub check_url: Option<Secret>,
     pub working_url: Option<Secret>,
@@ -258,9 +273,12 @@ impl Config {
         let environment = parse_environment(&var)?;
 
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-        let database = match var("DATABASE_URL") {
-            Some(raw) => DatabaseUrl::parse(&raw)?,
-            None => DatabaseUrl::Sqlite(SqliteLocation::File(data_dir.join("app.db"))),
+        let (database, database_is_default) = match var("DATABASE_URL") {
+            Some(raw) => (DatabaseUrl::parse(&raw)?, false),
+            None => (
+                DatabaseUrl::Sqlite(SqliteLocation::File(data_dir.join(DEFAULT_DATABASE_FILE))),
+                true,
+            ),
         };
 
         let (secret_key, secret_key_is_development_default) = match (var("SECRET_KEY"), environment)
@@ -333,6 +351,8 @@ impl Config {
             secret_key,
             secret_key_is_development_default,
             database,
+            database_is_default,
+            legacy_database: None,
             api_token: var("API_TOKEN").map(Secret::new),
             check_url: optional_url(&var, "CHECK_URL")?,
             working_url: optional_url(&var, "WORKING_URL")?,
@@ -647,10 +667,13 @@ mod tests {
         assert!(config.reminder_enabled);
         assert_eq!(config.work_overtime, Minutes::ZERO);
         assert_eq!(config.timezone.name(), "Asia/Shanghai");
+        // Not the original's app.db: that file may still hold the Flask data.
         assert_eq!(
             config.database,
-            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("data/app.db")))
+            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("data/attendance.db")))
         );
+        assert!(config.database_is_default);
+        assert_eq!(config.legacy_database, None);
         assert_eq!(config.log_dir, PathBuf::from("logs"));
         assert_eq!(config.upload_dir, PathBuf::from("uploads"));
     }
@@ -731,8 +754,10 @@ mod tests {
         let config = production(&[("DATA_DIR", "/srv/dd")]).expect("valid");
         assert_eq!(
             config.database,
-            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("/srv/dd/app.db")))
+            DatabaseUrl::Sqlite(SqliteLocation::File(PathBuf::from("/srv/dd/attendance.db")))
         );
+        let explicit = production(&[("DATABASE_URL", "sqlite:///data/app.db")]).expect("valid");
+        assert!(!explicit.database_is_default);
     }
 
     #[test]

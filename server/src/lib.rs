@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod healthcheck;
+pub mod legacy_cli;
 pub mod log_file;
 pub mod probe;
 pub mod routes;

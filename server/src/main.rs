@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::config::Config;
-use server::{admin_cli, backup, db, healthcheck, startup, telemetry};
+use server::{admin_cli, backup, db, healthcheck, legacy_cli, startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     }
 
     // Every bad value is reported before anything starts or binds.
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("{error}");
@@ -44,11 +44,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Which database file, decided before anything opens one for writing: never the Flask
+    // original's app.db.
+    match runtime.block_on(db::locate(&config)) {
+        Ok(location) => {
+            config.database = location.database;
+            config.legacy_database = location.legacy_file;
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    }
     let result = runtime.block_on(async move {
         match command {
             Command::InitDb => db::init(&config).await,
             Command::CreateAdmin(args) => admin_cli::run(&config, &args).await,
             Command::Backup(args) => backup::run(&config, &args).await,
+            Command::ImportLegacy(args) => legacy_cli::run(&config, &args).await,
             Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
         }
     });

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::ssr::auth::AuthBackend;
+use app::ssr::entity::user;
 use app::ssr::session_store::DbSessionStore;
 use app::ssr::{Clock, RuntimeSettings, Services, SystemClock, audit, bootstrap};
 use axum::Router;
@@ -19,7 +20,7 @@ use axum_login::AuthManagerLayerBuilder;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -117,6 +118,7 @@ impl Application {
             .unwrap_or_else(|_| config.socket_addr());
         let services = build_services(config, db.clone(), clock)?;
         prepare_accounts(config, &services).await?;
+        suggest_legacy_import(config, &services).await;
         spawn_housekeeping(services.clone());
         let router = router(config, leptos_options(config, site_addr), services.clone());
         Ok(Self {
@@ -250,6 +252,35 @@ async fn prepare_accounts(config: &Config, services: &Services) -> anyhow::Resul
         tracing::warn!("API_TOKEN is shorter than 16 characters: use `openssl rand -hex 32`");
     }
     Ok(())
+}
+
+/// When the Flask original's `app.db` sits in `DATA_DIR` (left untouched) and nobody but the
+/// first admin has an account here yet, says exactly how to bring its data over.
+async fn suggest_legacy_import(config: &Config, services: &Services) {
+    let Some(legacy) = &config.legacy_database else {
+        return;
+    };
+    let others = user::Entity::find()
+        .filter(user::Column::UsernameKey.ne(bootstrap::FIRST_ADMIN_USERNAME))
+        .count(&services.db)
+        .await
+        .unwrap_or(0);
+    if others > 0 {
+        tracing::info!(
+            path = %legacy.display(),
+            "the original Flask system's database is left untouched next to this one"
+        );
+        return;
+    }
+    tracing::warn!(
+        "{} is the original Flask system's database: it is left untouched, and this server uses \
+         {}. Import its users (with their passwords), shifts, schedules and settings with: \
+         dingding-attendance import-legacy {} (with Docker: docker compose exec web \
+         /app/dingding-attendance import-legacy /app/data/app.db); add --dry-run to preview",
+        legacy.display(),
+        db::describe(&config.database),
+        legacy.display()
+    );
 }
 
 /// Sweeps expired sessions and audit entries past their retention, now and periodically.

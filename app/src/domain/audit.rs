@@ -36,10 +36,14 @@ pub enum AuditKind {
     ChannelDeleted,
     DeliveryRetried,
     PunchRecorded,
+    /// `import-legacy` wrote data from the Flask original.
+    LegacyImported,
+    /// An entry of the original's `system_logs`, carried over by `import-legacy`.
+    LegacyLog,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 30] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
@@ -68,6 +72,8 @@ impl AuditKind {
         Self::ChannelDeleted,
         Self::DeliveryRetried,
         Self::PunchRecorded,
+        Self::LegacyImported,
+        Self::LegacyLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +106,8 @@ impl AuditKind {
             Self::ChannelDeleted => "channel_deleted",
             Self::DeliveryRetried => "delivery_retried",
             Self::PunchRecorded => "punch_recorded",
+            Self::LegacyImported => "legacy_imported",
+            Self::LegacyLog => "legacy_log",
         }
     }
 
@@ -137,6 +145,8 @@ impl AuditKind {
             Self::ChannelDeleted => "删除通知渠道",
             Self::DeliveryRetried => "重发提醒",
             Self::PunchRecorded => "记录打卡",
+            Self::LegacyImported => "导入旧系统数据",
+            Self::LegacyLog => "旧系统日志",
         }
     }
 }
@@ -164,5 +174,16 @@ mod tests {
             );
         }
         assert_eq!(kind_label("something_new"), "something_new");
+    }
+
+    #[test]
+    fn every_kind_is_listed_once() {
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len());
+        // Kinds are stored by name: the column holds at most 48 characters.
+        assert!(names.iter().all(|name| name.len() <= 48));
+        assert_eq!(AuditKind::parse("legacy_log"), Some(AuditKind::LegacyLog));
     }
 }

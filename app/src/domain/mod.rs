@@ -5,6 +5,8 @@ pub mod account;
 pub mod audit;
 pub mod holiday;
 pub mod ics;
+#[cfg(feature = "ssr")]
+pub mod legacy;
 pub mod period;
 pub mod plan;
 #[cfg(feature = "ssr")]

@@ -11,9 +11,10 @@ use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use super::audit::{self, AuditEvent};
 use super::auth::RequestMeta;
 use super::entity::user;
+use super::password::needs_upgrade;
 use super::{Services, db_error, users};
 use crate::AppError;
-use crate::domain::account::{PASSWORD_MAX_CHARS, username_key};
+use crate::domain::account::{PASSWORD_MAX_CHARS, check_new_password, username_key};
 use crate::domain::audit::AuditKind;
 use crate::domain::throttle::{self, LoginVerdict};
 
@@ -84,9 +85,26 @@ pub async fn login(
         && plausible;
     match candidate {
         Some(user) if verified && user.active => {
+            // A werkzeug hash from the Flask original is replaced at its first successful
+            // login, while the password is at hand. The original had no password rules: a
+            // password ours would refuse (admin123, too short, the username) must be changed
+            // now, as for every account created with a weak one.
+            let upgrade = if needs_upgrade(&user.password_hash) {
+                let weak = check_new_password("password", password, &user.username).is_err();
+                Some((services.passwords.hash(password).await?, weak))
+            } else {
+                None
+            };
             let txn = services.begin_write().await?;
             let mut row = user.into_active_model();
             row.last_login_at = Set(Some(now));
+            if let Some((argon2_hash, weak)) = upgrade {
+                row.password_hash = Set(argon2_hash);
+                if weak {
+                    row.must_change_password = Set(true);
+                }
+                row.updated_at = Set(now);
+            }
             let user = row.update(&txn).await.map_err(db_error)?;
             audit::settle_login_attempt(
                 &txn,

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod clock;
 pub mod entity;
 pub mod holidays;
+pub mod legacy_import;
 pub mod login;
 pub mod outbound;
 pub mod overview;

@@ -14,6 +14,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
 use crate::AppError;
+use crate::domain::legacy::{Pbkdf2Digest, WerkzeugHash, WerkzeugMethod};
 
 const HASH_THREADS: usize = 2;
 const SALT_LEN: usize = 16;
@@ -92,8 +93,12 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
     Ok(phc.to_string())
 }
 
-/// Checks a password against any argon2 PHC string, with that string's own parameters.
+/// Checks a password against a stored hash: any argon2 PHC string, with that string's own
+/// parameters, or a werkzeug hash imported from the Flask original.
 fn verify_blocking(password: &str, stored_hash: &str) -> bool {
+    if WerkzeugHash::is_werkzeug(stored_hash) {
+        return verify_werkzeug(password, stored_hash);
+    }
     let check = || -> Result<bool, String> {
         let parsed = PasswordHash::new(stored_hash).map_err(|e| e.to_string())?;
         let algorithm =
@@ -125,6 +130,61 @@ fn verify_blocking(password: &str, stored_hash: &str) -> bool {
             false
         }
     }
+}
+
+/// werkzeug's `check_password_hash`: PBKDF2-HMAC or scrypt over the password's UTF-8 bytes
+/// with the salt's UTF-8 bytes, compared in constant time. The parameters were bounded when
+/// the hash was parsed. It runs only until an account's first login here, which replaces
+/// the hash; meanwhile its cost differs from argon2's (and scrypt allocates its 32 MiB per
+/// check instead of reusing the thread's block), which is accepted for the move-in period.
+fn verify_werkzeug(password: &str, stored_hash: &str) -> bool {
+    let hash = match WerkzeugHash::parse(stored_hash) {
+        Ok(hash) => hash,
+        Err(problem) => {
+            tracing::error!(%problem, "a stored werkzeug password hash cannot be used");
+            return false;
+        }
+    };
+    let mut out = vec![0u8; hash.expected.len()];
+    match hash.method {
+        WerkzeugMethod::Pbkdf2 {
+            digest: Pbkdf2Digest::Sha256,
+            iterations,
+        } => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+            password.as_bytes(),
+            hash.salt.as_bytes(),
+            iterations,
+            &mut out,
+        ),
+        WerkzeugMethod::Pbkdf2 {
+            digest: Pbkdf2Digest::Sha512,
+            iterations,
+        } => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(
+            password.as_bytes(),
+            hash.salt.as_bytes(),
+            iterations,
+            &mut out,
+        ),
+        WerkzeugMethod::Scrypt { log_n, r, p } => {
+            let computed = scrypt::Params::new(log_n, r, p, out.len())
+                .map_err(|error| error.to_string())
+                .and_then(|params| {
+                    scrypt::scrypt(password.as_bytes(), hash.salt.as_bytes(), &params, &mut out)
+                        .map_err(|error| error.to_string())
+                });
+            if let Err(error) = computed {
+                tracing::error!(%error, "a stored werkzeug scrypt hash cannot be used");
+                return false;
+            }
+        }
+    }
+    bool::from(out.as_slice().ct_eq(hash.expected.as_slice()))
+}
+
+/// Whether a stored hash should be replaced with argon2id after the next successful
+/// password check: werkzeug hashes from the Flask original are.
+pub fn needs_upgrade(stored_hash: &str) -> bool {
+    WerkzeugHash::is_werkzeug(stored_hash)
 }
 
 impl Passwords {
@@ -247,5 +307,35 @@ mod tests {
             .to_string();
         assert!(passwords.verify("pa55word!", Some(&theirs)).await.unwrap());
         assert!(!passwords.verify("pa55word?", Some(&theirs)).await.unwrap());
+    }
+
+    /// Made with werkzeug 3.1's `generate_password_hash("secret", method)`; small work
+    /// factors keep the test fast (the format is the same at any cost).
+    const WERKZEUG_PBKDF2: &str = "pbkdf2:sha256:1000$irLsU9f34dXgiVB4$daa52a3f25c9c69dd76dd5544f356bc5b3b49aadeef3ca9971a25614058ef009";
+    const WERKZEUG_PBKDF2_SHA512: &str = "pbkdf2:sha512:1000$RI3La0aayXUPWpR8$fdbdf2831e717f385525bc75954c56a3be06c1bb02520dffc07a8244319df081b605f7ef014a9d56315a9ac207fe021312799348476c0dedcbc142e89efb83a1";
+    const WERKZEUG_SCRYPT: &str = "scrypt:1024:8:1$EWYOuuF2t4ULljfn$e15df272ea7edf1f86d24e241c019da985d194e942ef39c6421a81937be7ac213c538f02e336264ddf49e1ba3a901ace2779fe395ed840e6767da7432700bc80";
+
+    #[tokio::test]
+    async fn werkzeug_hashes_from_the_original_verify() {
+        let passwords = Passwords::new().unwrap();
+        for hash in [WERKZEUG_PBKDF2, WERKZEUG_PBKDF2_SHA512, WERKZEUG_SCRYPT] {
+            assert!(needs_upgrade(hash));
+            assert!(
+                passwords.verify("secret", Some(hash)).await.unwrap(),
+                "{hash}"
+            );
+            assert!(
+                !passwords.verify("Secret", Some(hash)).await.unwrap(),
+                "{hash}"
+            );
+        }
+        assert!(!needs_upgrade(&passwords.hash("secret").await.unwrap()));
+        // A damaged hash refuses every password instead of failing the request.
+        assert!(
+            !passwords
+                .verify("secret", Some("pbkdf2:sha256:1000$salt$00"))
+                .await
+                .unwrap()
+        );
     }
 }

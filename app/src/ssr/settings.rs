@@ -393,6 +393,26 @@ fn normalise(
     }
 }
 
+/// How a value from the original's `system_configs` fares here (`import-legacy`): refused
+/// when an environment variable pins the setting (the import would never take effect) or
+/// when the settings page would refuse it; otherwise in the form the page would store.
+/// `None` for a key that is not a setting here.
+pub fn check_imported_value(
+    services: &Services,
+    key: &str,
+    raw: &str,
+) -> Option<crate::domain::legacy::SettingCheck> {
+    use crate::domain::legacy::SettingCheck;
+    let def = definition(key)?;
+    if let (Some(env), Some(_)) = (def.env, services.settings.pinned.get(def.key)) {
+        return Some(SettingCheck::Pinned(env));
+    }
+    Some(match normalise(def, raw, Some(&services.outbound)) {
+        Ok(value) => SettingCheck::Accept(value),
+        Err(rule) => SettingCheck::Invalid(rule),
+    })
+}
+
 /// The stored values, key → value.
 async fn stored(services: &Services) -> Result<HashMap<String, String>, AppError> {
     let rows = setting::Entity::find()

@@ -117,7 +117,7 @@ fn init_db_creates_the_database_and_is_idempotent() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    assert!(dir.path().join("data/app.db").exists());
+    assert!(dir.path().join("data/attendance.db").exists());
     assert!(dir.path().join("logs").is_dir());
     assert!(dir.path().join("uploads").is_dir());
 }
@@ -144,7 +144,7 @@ fn version_and_help_describe_the_cli() {
     assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
     let help = run_binary(dir.path(), &["--help"], &[]);
     let help = String::from_utf8_lossy(&help.stdout);
-    for command in ["serve", "init-db", "healthcheck"] {
+    for command in ["serve", "init-db", "healthcheck", "import-legacy"] {
         assert!(
             help.contains(command),
             "{command} missing from --help: {help}"
@@ -193,5 +193,5 @@ fn a_dot_env_file_configures_the_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(dir.path().join("from-dotenv/app.db").exists());
+    assert!(dir.path().join("from-dotenv/attendance.db").exists());
 }

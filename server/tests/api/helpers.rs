@@ -328,6 +328,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     spawn_app_with_clock(extra, Arc::new(FixedClock(fixed_now()))).await
 }
 
+/// A test app on a directory prepared beforehand (its `data/attendance.db`, e.g. written by
+/// a command of the binary run there).
+pub async fn spawn_app_in(dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
+    spawn_in(dir, extra, Arc::new(FixedClock(fixed_now()))).await
+}
+
 /// A test app whose schedules run on `clock` (a `ManualClock` for reminder tests).
 pub async fn spawn_app_with_clock(extra: &[(&str, &str)], clock: Arc<dyn Clock>) -> TestApp {
     spawn_in(tempfile::tempdir().expect("tempdir"), extra, clock).await

@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod health;
+mod legacy;
 mod mock_robot;
 mod openapi;
 mod pages;
