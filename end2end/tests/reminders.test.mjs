@@ -170,3 +170,48 @@ test('shift → schedule → preview → robot receives it → history shows it 
   await page.screenshot({ path: 'test-results/reminders-history.png', fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+test('a person switches their own reminders off and a shift gets its own follow-ups', async (t) => {
+  const member = await api('POST', '/api/v1/users', {
+    username: 'optout', password: 'optout-password-1', must_change_password: false,
+  });
+  assert.equal(member.status, 201, JSON.stringify(member.body));
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+
+  await signIn(page, server.url, 'optout', 'optout-password-1');
+  await open(page, '/account/profile');
+  const form = page.getByTestId('profile-form');
+  const box = form.locator('input[name="reminders_enabled"]');
+  assert.equal(await box.isChecked(), true);
+  await box.uncheck();
+  await form.getByRole('button', { name: '保存' }).click();
+  await form.getByText('已保存').waitFor({ timeout: 20000 });
+  const stored = await api('GET', `/api/v1/users/${member.body.id}`);
+  assert.equal(stored.body.reminders_enabled, false);
+
+  // The admin, in a browser of their own.
+  const adminBrowser = await launchBrowser();
+  t.after(() => adminBrowser.close());
+  const adminPage = await adminBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+  adminPage.on('pageerror', (error) => errors.push(String(error)));
+  await signIn(adminPage, server.url, 'admin', ADMIN_PASSWORD);
+  await open(adminPage, '/shifts');
+  await adminPage.getByRole('button', { name: '新建班次' }).click();
+  await adminPage.locator('input[name="name"]').fill('追提醒班');
+  await adminPage.locator('input[name="label"]').fill('追');
+  await adminPage.locator('input[name="start"]').fill('10:00');
+  await adminPage.locator('input[name="end"]').fill('19:00');
+  await adminPage.locator('input[name="follow_up_count"]').fill('2');
+  await adminPage.locator('input[name="follow_up_every_min"]').fill('15');
+  await adminPage.getByRole('button', { name: '保存' }).click();
+  await adminPage.getByTestId('shift-table').getByText('追提醒班').waitFor({ timeout: 20000 });
+  const shifts = await api('GET', '/api/v1/shifts');
+  const shift = shifts.body.find((s) => s.name === '追提醒班');
+  assert.equal(shift.follow_up_count, 2);
+  assert.equal(shift.follow_up_every_min, 15);
+  assert.deepEqual(errors, []);
+});
