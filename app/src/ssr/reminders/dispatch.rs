@@ -19,7 +19,7 @@ use super::check::{self, CheckOutcome};
 use super::status;
 use crate::AppError;
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{self, OutgoingMessage, Pacer, Platform, RateLimit, RobotVerdict};
+use crate::domain::robot::{self, OutgoingMessage, Pacer, RateLimit, RobotVerdict};
 use crate::domain::template::{TemplateKind, TemplateVars};
 
 /// How long a claimed row is ours: longer than a check plus a send with their timeouts.
@@ -256,7 +256,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
     }
     let settings = match settings::effective(services).await {
         Ok(settings) => settings,
-        Err(_) => return retry_step(row, now, "读取设置失败".to_owned(), None),
+        Err(_) => return retry_step(row, now, "读取设置失败".to_owned()),
     };
     if !settings.reminder_enabled {
         return Step::end(status::DISABLED, "提醒已关闭，未发送");
@@ -270,7 +270,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
     {
         Ok(Some(person)) => person,
         Ok(None) => return Step::end(status::FAILED, "用户已不存在"),
-        Err(_) => return retry_step(row, now, "读取用户失败".to_owned(), None),
+        Err(_) => return retry_step(row, now, "读取用户失败".to_owned()),
     };
     let shift_row = shift::Entity::find_by_id(row.shift_id)
         .one(&services.db)
@@ -358,7 +358,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
         Err(error) => RobotVerdict::Permanent(error.message),
     };
     let mut step = match verdict {
-        RobotVerdict::Retryable(message) => retry_step(row, now, message, Some(target.platform)),
+        RobotVerdict::Retryable(message) => retry_step(row, now, message),
         RobotVerdict::Permanent(message) => Step::end(status::FAILED, message),
         RobotVerdict::Accepted => Step::end(status::SENT, ""),
     };
@@ -368,12 +368,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
 }
 
 /// Back to `pending` after a backoff with jitter, or `failed` when that passes the deadline.
-fn retry_step(
-    row: &delivery::Model,
-    now: DateTime<Utc>,
-    message: String,
-    _platform: Option<Platform>,
-) -> Step {
+fn retry_step(row: &delivery::Model, now: DateTime<Utc>, message: String) -> Step {
     let attempt = u32::try_from(Ord::max(row.attempts, 1)).unwrap_or(1);
     let jitter = f64::from(getrandom::u32().unwrap_or(0)) / (f64::from(u32::MAX) + 1.0);
     let wait = Duration::from_std(robot::backoff(attempt, jitter)).unwrap_or(Duration::seconds(5));
