@@ -14,8 +14,13 @@ pub enum AppError {
     /// Wrong username or password; which of the two is never said.
     #[error("{}", invalid_credentials_message(*remaining_attempts))]
     InvalidCredentials { remaining_attempts: Option<u32> },
-    #[error("登录失败次数过多，请 {} 后再试", wait_description(*retry_after_secs))]
+    /// Too many failed password checks (login, or the current password when changing it).
+    #[error("失败次数过多，请 {} 后再试", wait_description(*retry_after_secs))]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The server cannot take more work of this kind now (the password hashing queue is
+    /// full): try again shortly instead of waiting without end.
+    #[error("服务器繁忙，请 {} 后重试", wait_description(*retry_after_secs))]
+    Busy { retry_after_secs: u64 },
     /// Right password, but an admin deactivated the account.
     #[error("该账号已停用，请联系管理员")]
     AccountDisabled,
@@ -23,6 +28,9 @@ pub enum AppError {
     MustChangePassword,
     #[error("没有权限执行此操作")]
     Forbidden,
+    /// The installation's API token on an operation about the caller as a person.
+    #[error("API 令牌不代表具体用户，请使用会话登录或个人访问令牌")]
+    NotAPerson,
     /// A state-changing request that came from another site.
     #[error("请求来源不受信任（跨站请求已拒绝）")]
     CrossOrigin,
@@ -64,12 +72,14 @@ impl AppError {
             Self::TooManyAttempts { .. } => 429,
             Self::MustChangePassword
             | Self::Forbidden
+            | Self::NotAPerson
             | Self::CrossOrigin
             | Self::AccountDisabled => 403,
             Self::NotFound(_) => 404,
             Self::Invalid { .. } => 422,
             Self::Conflict { .. } => 409,
             Self::Internal => 500,
+            Self::Busy { .. } => 503,
             Self::Transport(_) => 502,
         }
     }
@@ -83,12 +93,24 @@ impl AppError {
             Self::AccountDisabled => "account_disabled",
             Self::MustChangePassword => "must_change_password",
             Self::Forbidden => "forbidden",
+            Self::NotAPerson => "not_a_person",
             Self::CrossOrigin => "cross_origin",
             Self::NotFound(_) => "not_found",
             Self::Invalid { .. } => "invalid",
             Self::Conflict { .. } => "conflict",
             Self::Internal => "internal",
+            Self::Busy { .. } => "busy",
             Self::Transport(_) => "transport",
+        }
+    }
+
+    /// How long the client should wait before retrying (`Retry-After`), when it says.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 

@@ -157,6 +157,24 @@ test('an admin creates, finds and deactivates a member; the member sees only the
   await profile.getByRole('button', { name: '保存' }).click();
   await profile.getByText('已保存').waitFor();
 
+  // A personal access token: created on the profile page, shown once, usable, revocable.
+  const tokens = member.getByTestId('access-tokens');
+  await tokens.getByLabel('名称').fill('考勤脚本');
+  await tokens.getByLabel('权限').selectOption('read');
+  await tokens.getByRole('button', { name: '创建令牌' }).click();
+  const token = (await tokens.getByTestId('new-token').textContent()).trim();
+  assert.match(token, /^dda_pat_[A-Za-z0-9_-]{43}$/);
+  const asScript = { headers: { Authorization: `Bearer ${token}` } };
+  const me = await fetch(`${server.url}/api/v1/me`, asScript);
+  assert.equal(me.status, 200);
+  assert.match((await me.json()).username, /zhangsan/i);
+  const tokenRow = tokens.getByTestId('token-table').locator('tbody tr').filter({ hasText: '考勤脚本' });
+  await tokenRow.getByText('只读').waitFor();
+  assert.ok(!(await tokens.getByTestId('token-table').textContent()).includes(token), 'the list never shows the token');
+  await tokenRow.getByRole('button', { name: '吊销' }).click();
+  await tokens.getByText('还没有令牌。').waitFor();
+  assert.equal((await fetch(`${server.url}/api/v1/me`, asScript)).status, 401);
+
   // The admin deactivates the member, who is signed out at once.
   await page.goto(`${server.url}/admin/users`);
   await hydrated(page);

@@ -258,3 +258,26 @@ test('the iCalendar feed parses with a real iCalendar parser', async () => {
   const rest = events.find((event) => event.summary === '休' && event.startDate.toString().startsWith(restDay));
   assert.ok(rest.startDate.isDate, 'rest days are all-day events');
 });
+
+test('a holiday file over its size limit is refused in the browser before it is sent', async (t) => {
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = watchErrors(page);
+  const sent = [];
+  page.on('request', (request) => {
+    if (request.url().includes('import_holiday_file')) sent.push(request.url());
+  });
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/holidays`);
+  await page.waitForSelector('.app[data-hydrated="true"]', { timeout: 20000 });
+  await page.locator('#holiday-file').setInputFiles({
+    name: '2026.json',
+    mimeType: 'application/json',
+    buffer: Buffer.alloc(1024 * 1024 + 1, ' '),
+  });
+  await page.getByRole('button', { name: '导入', exact: true }).click();
+  await page.getByRole('alert').getByText('文件：不能超过 1 MiB').waitFor({ timeout: 20000 });
+  assert.deepEqual(sent, [], 'nothing was uploaded');
+  assert.deepEqual(errors, []);
+});

@@ -6,6 +6,7 @@ mod m20261123_000001_create_setting;
 mod m20261123_000002_create_accounts;
 mod m20261123_000003_create_schedules;
 mod m20261123_000004_create_reminders;
+mod m20261203_000005_create_access_tokens;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_accounts::Migration),
             Box::new(m20261123_000003_create_schedules::Migration),
             Box::new(m20261123_000004_create_reminders::Migration),
+            Box::new(m20261203_000005_create_access_tokens::Migration),
         ]
     }
 }

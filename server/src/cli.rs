@@ -33,6 +33,21 @@ pub enum Command {
     /// passwords, shift types, schedules, settings and logs; the file itself is only read
     #[command(alias = "import_legacy")]
     ImportLegacy(ImportLegacyArgs),
+    /// After changing SECRET_KEY: re-encrypt the stored robot URLs, signing secrets and
+    /// tokens (sealed under the old key) with the current SECRET_KEY, all or nothing
+    Rekey(RekeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// The previous SECRET_KEY; better passed as OLD_SECRET_KEY (environment or .env),
+    /// which other users cannot see in the process list
+    #[arg(long, value_name = "KEY")]
+    pub old_secret_key: Option<String>,
+    /// The previous key was the built-in development key (SECRET_KEY was unset in
+    /// development)
+    #[arg(long, conflicts_with = "old_secret_key")]
+    pub from_development_key: bool,
 }
 
 #[derive(Debug, Args)]

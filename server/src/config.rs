@@ -30,7 +30,7 @@ pub const PREVIOUS_DATABASE_FILE: &str = "app.db";
 
 /// Used only in development when `SECRET_KEY` is unset; production refuses to start
 /// without a key of its own.
-const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-in-production-0000";
+pub const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-in-production-0000";
 
 /// A configuration value that was present but unusable: names the variable, the value and
 /// what would have been accepted. Its `Display` is the one line printed before exiting.
@@ -81,6 +81,8 @@ fn is_secret_variable(variable: &str) -> bool {
         variable,
         "SECRET_KEY"
             | "API_TOKEN"
+            | "CHECK_TOKEN"
+            | "OUTBOUND_PROXY"
             | "ADMIN_PASSWORD"
             | "CHECK_URL"
             | "WORKING_URL"
@@ -234,6 +236,8 @@ pub struct Config {
     pub session_idle_hours: u32,
     pub session_remember_days: u32,
     pub audit_retention_days: u32,
+    /// Kept import files older than this are deleted.
+    pub upload_retention_days: u32,
     /// `scheme://host[:port]` users type to reach the server, when behind a proxy that
     /// rewrites `Host`; cross-site checks accept it besides the request's own host.
     pub public_origin: Option<String>,
@@ -244,6 +248,9 @@ pub struct Config {
     pub pinned: app::ssr::settings::PinnedSettings,
     /// Robots and checks may live on private addresses and use http (local robots, tests).
     pub allow_private_webhooks: bool,
+    /// Outbound requests go through this proxy; without it the environment's proxy
+    /// variables are ignored.
+    pub outbound_proxy: Option<Secret>,
     /// How often the reminder worker ticks: a divisor of 60 seconds.
     pub reminder_tick_seconds: u32,
     /// Multiplies the robots' rate-limit windows (tests shrink them).
@@ -377,6 +384,7 @@ impl Config {
             session_idle_hours: bounded_number(&var, "SESSION_IDLE_HOURS", 12, 1..=720)?,
             session_remember_days: bounded_number(&var, "SESSION_REMEMBER_DAYS", 7, 1..=365)?,
             audit_retention_days: bounded_number(&var, "AUDIT_RETENTION_DAYS", 180, 1..=3650)?,
+            upload_retention_days: bounded_number(&var, "UPLOAD_RETENTION_DAYS", 30, 1..=3650)?,
             public_origin: var("PUBLIC_URL")
                 .map(|raw| parse_origin(&raw))
                 .transpose()?,
@@ -385,6 +393,9 @@ impl Config {
                 |(variable, value, expected)| ConfigError::new(variable, &value, expected),
             )?,
             allow_private_webhooks: optional_bool(&var, "ALLOW_PRIVATE_WEBHOOKS", false)?,
+            outbound_proxy: var("OUTBOUND_PROXY")
+                .map(|raw| parse_proxy(&raw))
+                .transpose()?,
             reminder_tick_seconds: parse_tick(&var)?,
             robot_rate_window_scale: match var("ROBOT_RATE_WINDOW_SCALE") {
                 None => 1.0,
@@ -538,6 +549,29 @@ fn bounded_number(
 }
 
 /// `PUBLIC_URL` reduced to its origin, `scheme://host[:port]`, lower-cased.
+/// `OUTBOUND_PROXY`: `http://` or `https://` proxy, optionally with credentials.
+fn parse_proxy(raw: &str) -> Result<Secret, ConfigError> {
+    let scheme = raw
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    let host = raw
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or_default())
+        .unwrap_or_default();
+    if !matches!(scheme.as_deref(), Some("http" | "https"))
+        || host.is_empty()
+        || raw.contains(char::is_whitespace)
+    {
+        return Err(ConfigError::new(
+            "OUTBOUND_PROXY",
+            raw,
+            "expected a proxy such as http://proxy.internal:3128",
+        ));
+    }
+    Ok(Secret::new(raw))
+}
+
 fn parse_origin(raw: &str) -> Result<String, ConfigError> {
     let invalid = || {
         ConfigError::new(

@@ -9,6 +9,7 @@ pub mod healthcheck;
 pub mod legacy_cli;
 pub mod log_file;
 pub mod probe;
+pub mod rekey_cli;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::config::Config;
-use server::{admin_cli, backup, db, healthcheck, legacy_cli, startup, telemetry};
+use server::{admin_cli, backup, db, healthcheck, legacy_cli, rekey_cli, startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,6 +63,7 @@ fn main() -> ExitCode {
             Command::CreateAdmin(args) => admin_cli::run(&config, &args).await,
             Command::Backup(args) => backup::run(&config, &args).await,
             Command::ImportLegacy(args) => legacy_cli::run(&config, &args).await,
+            Command::Rekey(args) => rekey_cli::run(&config, &args).await,
             Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
         }
     });

@@ -22,6 +22,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -33,6 +34,7 @@ use tracing::Span;
 use crate::config::{Config, ConfigError, Environment};
 use crate::db;
 use crate::routes::api::SESSION_COOKIE;
+use crate::routes::body_limit::{self, UploadSlots};
 use crate::routes::guard::{self, RequestPolicy};
 use crate::routes::{AppState, api, fallback, health};
 
@@ -45,6 +47,8 @@ const NON_PAGE_CSP: &str =
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// In-flight requests get this long to finish after a shutdown signal.
+/// Below this, `API_TOKEN` (an admin credential) is guessable enough to warn about.
+const MIN_API_TOKEN_CHARS: usize = 32;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Creates `DATA_DIR`, `LOG_DIR`, `UPLOAD_DIR` and the SQLite file's directory, reporting
@@ -79,14 +83,30 @@ pub struct Application {
     tick_seconds: u32,
 }
 
+/// Connections the kernel may hold for us before we accept them (capped by the system's
+/// `net.core.somaxconn`). The default of 128 overflows when a team signs in at nine: the
+/// kernel then answers with SYN cookies, some of which fail, and those clients get a reset.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with `LISTEN_BACKLOG`; tests bind their random ports through this too.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 impl Application {
     /// Connects and migrates the database, then binds `HOST:PORT`.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let db = db::open(config).await?;
         let addr = config.socket_addr();
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} (HOST/PORT)"))?;
+        let listener =
+            listen(addr).with_context(|| format!("cannot listen on {addr} (HOST/PORT)"))?;
         let clock: Arc<dyn Clock> = match &config.test_clock_file {
             Some(path) => {
                 tracing::warn!(path = %path.display(), "TEST_CLOCK_FILE: the clock reads this file");
@@ -117,6 +137,7 @@ impl Application {
             .local_addr()
             .unwrap_or_else(|_| config.socket_addr());
         let services = build_services(config, db.clone(), clock)?;
+        seal_stored_secrets(config, &services).await?;
         prepare_accounts(config, &services).await?;
         suggest_legacy_import(config, &services).await;
         spawn_housekeeping(services.clone());
@@ -203,13 +224,47 @@ pub fn build_services(
     let mut settings = RuntimeSettings::new(config.timezone);
     settings.pinned = config.pinned.clone();
     settings.allow_private_webhooks = config.allow_private_webhooks;
+    settings.outbound_proxy = config
+        .outbound_proxy
+        .as_ref()
+        .map(|proxy| proxy.expose().to_owned());
     settings.rate_window_scale = config.robot_rate_window_scale;
     settings.dingtalk_api_base = config.dingtalk_api_base.clone();
     settings.audit_retention_days = config.audit_retention_days;
+    settings.upload_retention_days = config.upload_retention_days;
     settings.session_idle = time::Duration::hours(i64::from(config.session_idle_hours));
     settings.session_remember = time::Duration::days(i64::from(config.session_remember_days));
     settings.upload_dir = Some(config.upload_dir.clone());
-    Services::new(db, clock, settings).map_err(|error| anyhow::anyhow!("{error}"))
+    let secrets = app::ssr::secret_box::SecretBox::from_secret_key(config.secret_key.expose());
+    Services::new(db, clock, settings, secrets).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// Seals robot URLs, signing secrets and tokens still stored in plaintext (from before
+/// encryption, or written by an older version) and warns about values the current
+/// `SECRET_KEY` cannot open.
+async fn seal_stored_secrets(config: &Config, services: &Services) -> anyhow::Result<()> {
+    let report = app::ssr::secret_store::seal_plaintext(services)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot encrypt the stored secrets: {error}"))?;
+    if report.sealed_plaintext > 0 {
+        tracing::info!(
+            count = report.sealed_plaintext,
+            "stored robot URLs, secrets and tokens are now encrypted with a key derived from SECRET_KEY"
+        );
+    }
+    if !report.unreadable.is_empty() {
+        let hint = if config.secret_key_is_development_default {
+            "SECRET_KEY is unset, so the built-in development key is in use: set the SECRET_KEY              they were stored with"
+        } else {
+            "SECRET_KEY has changed since they were stored: run `dingding-attendance rekey`              with OLD_SECRET_KEY set to the previous key (or enter them again)"
+        };
+        tracing::warn!(
+            count = report.unreadable.len(),
+            places = %report.unreadable.join(", "),
+            "stored secrets cannot be decrypted and are not used: {hint}"
+        );
+    }
+    Ok(())
 }
 
 /// First run: creates the admin account; every run: warns while an admin still has the
@@ -247,9 +302,12 @@ async fn prepare_accounts(config: &Config, services: &Services) -> anyhow::Resul
     if config
         .api_token
         .as_ref()
-        .is_some_and(|token| token.expose().len() < 16)
+        .is_some_and(|token| token.expose().len() < MIN_API_TOKEN_CHARS)
     {
-        tracing::warn!("API_TOKEN is shorter than 16 characters: use `openssl rand -hex 32`");
+        tracing::warn!(
+            "API_TOKEN is shorter than {MIN_API_TOKEN_CHARS} characters and grants admin rights: \
+             use `openssl rand -hex 32`, or personal access tokens"
+        );
     }
     Ok(())
 }
@@ -299,8 +357,28 @@ fn spawn_housekeeping(services: Services) {
                 Ok(0) | Err(_) => {}
                 Ok(count) => tracing::info!(count, "audit entries past retention removed"),
             }
+            prune_uploads(&services).await;
         }
     });
+}
+
+/// Deletes kept import files past `UPLOAD_RETENTION_DAYS`.
+async fn prune_uploads(services: &Services) {
+    let Some(dir) = services.settings.upload_dir.clone() else {
+        return;
+    };
+    let retention =
+        Duration::from_secs(u64::from(services.settings.upload_retention_days) * 24 * 3600);
+    let now = std::time::SystemTime::from(services.clock.now());
+    let pruned =
+        tokio::task::spawn_blocking(move || app::ssr::uploads::prune_expired(&dir, retention, now))
+            .await;
+    match pruned {
+        Ok(Ok(0)) => {}
+        Ok(Ok(count)) => tracing::info!(count, "kept uploads past retention removed"),
+        Ok(Err(error)) => tracing::warn!(%error, "cannot remove old uploads"),
+        Err(error) => tracing::warn!(%error, "removing old uploads failed"),
+    }
 }
 
 fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
@@ -359,21 +437,37 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
         })
         .merge(api::router())
         .route("/api/{*path}", any(fallback::api_not_found))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_services,
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_services, app::shell))
         .layer(middleware::from_fn_with_state(
             services.settings.clone(),
             guard::session_rules,
+        ))
+        // Inside the auth layer: whether the caller is signed in decides the limit.
+        .layer(middleware::from_fn_with_state(
+            UploadSlots::default(),
+            body_limit::limit_body,
         ))
         .layer(auth_layer)
         .layer(middleware::from_fn_with_state(
             policy.clone(),
             guard::reject_cross_site,
         ))
-        .layer(middleware::from_fn_with_state(policy, guard::client_meta))
+        .layer(middleware::from_fn_with_state(
+            policy.clone(),
+            guard::client_meta,
+        ))
+        .layer(middleware::from_fn_with_state(
+            policy,
+            guard::reject_foreign_host,
+        ))
         .layer(CompressionLayer::new())
+        // A bug that panics in a handler must cost one request a 500, never the
+        // connection (or, with panic=abort, the process); `handlers_never_panic_on_input`
+        // probes the API for such bugs.
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -382,12 +476,15 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
             TraceLayer::new_for_http()
                 // The path only: query strings may carry tokens.
                 .make_span_with(|request: &Request<Body>| {
-                    tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+                    let path = logged_path(request.uri().path());
+                    tracing::info_span!("http", method = %request.method(), path = %path)
                 })
                 .on_request(())
-                .on_response(|response: &Response<Body>, latency: Duration, _span: &Span| {
-                    tracing::info!(status = response.status().as_u16(), ?latency, "request");
-                }),
+                .on_response(
+                    |response: &Response<Body>, latency: Duration, _span: &Span| {
+                        tracing::info!(status = response.status().as_u16(), ?latency, "request");
+                    },
+                ),
         )
         // Added after the layers: container health probes every few seconds would drown
         // the request log.
@@ -410,6 +507,26 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
             HeaderValue::from_static("same-origin"),
         ))
         .with_state(state)
+}
+
+/// The path as the request log shows it: a calendar feed's path is its secret, so only
+/// the route is logged.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with(app::ssr::calendar_feed::FEED_PATH) {
+        "/api/calendar/<token>"
+    } else {
+        path
+    }
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    tracing::error!("a request handler panicked");
+    crate::routes::error::ApiError::custom(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "服务器内部错误",
+        None,
+    )
 }
 
 /// Warnings about the configuration, logged once logging is up, whatever the command.

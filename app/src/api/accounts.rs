@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use super::types::{
-    AuditEntry, AuditQuery, Listed, NewUser, Page, SessionInfo, UserPatch, UserQuery, UserView,
+    AccessTokenView, AuditEntry, AuditQuery, CreatedAccessToken, Listed, NewAccessToken, NewUser,
+    Page, SessionInfo, UserPatch, UserQuery, UserView,
 };
 use crate::AppError;
 
@@ -256,6 +257,43 @@ pub async fn list_audit(query: AuditQuery) -> Result<Page<Listed<AuditEntry>>, A
                 local_time: Some(services.settings.local_minute(entry.created_at)),
                 item: entry,
             }))
+        }
+        .await,
+    )
+}
+
+/// The signed-in user's personal access tokens.
+#[server(prefix = "/api/fn", endpoint = "list_access_tokens", input = Json)]
+pub async fn list_access_tokens() -> Result<Vec<AccessTokenView>, AppError> {
+    server::respond(
+        async move {
+            let actor = server::session_actor().await?;
+            crate::ssr::access_tokens::list(&server::services(), &actor).await
+        }
+        .await,
+    )
+}
+
+/// Creates a personal access token; the answer holds the token this once.
+#[server(prefix = "/api/fn", endpoint = "create_access_token", input = Json)]
+pub async fn create_access_token(request: NewAccessToken) -> Result<CreatedAccessToken, AppError> {
+    server::respond(
+        async move {
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            crate::ssr::access_tokens::create(&server::services(), &actor, &meta, request).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_access_token", input = Json)]
+pub async fn revoke_access_token(id: i32) -> Result<(), AppError> {
+    server::respond(
+        async move {
+            let meta = server::request_meta().await;
+            let actor = server::session_actor().await?;
+            crate::ssr::access_tokens::revoke(&server::services(), &actor, &meta, id).await
         }
         .await,
     )

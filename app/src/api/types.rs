@@ -43,10 +43,13 @@ pub struct UserView {
 pub struct NewUser {
     pub username: String,
     /// At least 8 characters, not the username, not a well-known password.
+    #[cfg_attr(feature = "ssr", schema(min_length = 8))]
     pub password: String,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// 11-digit mainland China mobile number (empty: none).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^(1[3-9][0-9]{9})?$"))]
     pub mobile: Option<String>,
     #[serde(default)]
     pub dingtalk_user_id: Option<String>,
@@ -83,7 +86,10 @@ pub struct UserPatch {
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(value_type = Option<String>, pattern = "^(1[3-9][0-9]{9})?$")
+    )]
     pub mobile: Option<Option<String>>,
     #[serde(
         default,
@@ -151,6 +157,8 @@ impl<T> Page<T> {
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
+/// The highest page number any list accepts.
+pub const MAX_PAGE: u64 = 1_000_000;
 
 /// Filters for the user list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +167,7 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 pub struct UserQuery {
     /// Matches username, display name, mobile or e-mail (case-insensitive substring).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(max_length = 64))]
     pub q: Option<String>,
     /// `admin` or `member`.
     #[serde(default)]
@@ -167,9 +176,11 @@ pub struct UserQuery {
     pub active: Option<bool>,
     /// 1-based page number (default 1).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 100))]
     pub per_page: Option<u64>,
 }
 
@@ -201,16 +212,23 @@ pub struct AuditQuery {
     pub user_id: Option<i32>,
     /// Event kind name, e.g. `login_failed`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(max_length = 48))]
     pub kind: Option<String>,
-    /// First day, `YYYY-MM-DD`, in the server's time zone.
+    /// First day, `YYYY-MM-DD`, in the server's time zone (empty: no bound).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"))]
     pub from: Option<String>,
-    /// Last day (inclusive), `YYYY-MM-DD`.
+    /// Last day (inclusive), `YYYY-MM-DD`, not before `from` (empty: no bound).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"))]
     pub to: Option<String>,
+    /// 1-based page number (default 1).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 100))]
     pub per_page: Option<u64>,
 }
 
@@ -272,24 +290,33 @@ pub struct NewShift {
     pub label: String,
     /// `#rrggbb` (default `#1677ff`).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub color: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub start: String,
+    #[cfg_attr(feature = "ssr", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub end: String,
     #[serde(default)]
     pub rest: Option<bool>,
-    /// Default 15.
+    /// 0–1440 minutes; default 15.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(maximum = 1440))]
     pub remind_before_min: Option<u32>,
-    /// Default `WORK_OVERTIME`.
+    /// 0–1440 minutes; default `WORK_OVERTIME`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(maximum = 1440))]
     pub remind_after_min: Option<u32>,
     /// 0–10 follow-ups; default the global setting.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(maximum = 10))]
     pub follow_up_count: Option<u32>,
     /// 1–240 minutes between follow-ups; default the global setting.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 240))]
     pub follow_up_every_min: Option<u32>,
+    /// At most 200 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
     pub note: Option<String>,
     #[serde(default)]
     pub active: Option<bool>,
@@ -306,21 +333,25 @@ pub struct ShiftPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub color: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub start: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub end: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(maximum = 1440))]
     pub remind_before_min: Option<u32>,
     #[serde(
         default,
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>, maximum = 1440))]
     pub remind_after_min: Option<Option<u32>>,
     /// `null` follows the global setting again.
     #[serde(
@@ -328,21 +359,21 @@ pub struct ShiftPatch {
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>, maximum = 10))]
     pub follow_up_count: Option<Option<u32>>,
     #[serde(
         default,
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>, minimum = 1, maximum = 240))]
     pub follow_up_every_min: Option<Option<u32>>,
     #[serde(
         default,
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, max_length = 200))]
     pub note: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -667,12 +698,19 @@ pub struct ChannelView {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     pub name: String,
+    /// `dingtalk`, `feishu`, `wecom` or `generic`; empty or absent: what the URL shows.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = "^(dingtalk|feishu|wecom|generic)?$")
+    )]
     pub kind: Option<String>,
     pub url: String,
     #[serde(default)]
     pub secret: Option<String>,
+    /// `text` (default) or `markdown`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^(text|markdown)?$"))]
     pub format: Option<String>,
     #[serde(default)]
     pub user_id: Option<i32>,
@@ -692,6 +730,10 @@ pub struct ChannelPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = "^(dingtalk|feishu|wecom|generic)?$")
+    )]
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -703,6 +745,7 @@ pub struct ChannelPatch {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub secret: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^(text|markdown)?$"))]
     pub format: Option<String>,
     #[serde(
         default,
@@ -823,11 +866,16 @@ pub struct DeliveryView {
 pub struct DeliveryQuery {
     #[serde(default)]
     pub user_id: Option<i32>,
-    /// `clock_in` or `clock_out`.
+    /// `clock_in` or `clock_out` (empty: both).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(pattern = "^(clock_in|clock_out)?$"))]
     pub kind: Option<String>,
-    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed` or `disabled`.
+    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed` or `disabled` (empty: all).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        param(pattern = "^(pending|sending|sent|skipped|missed|failed|disabled)?$")
+    )]
     pub status: Option<String>,
     /// Reminder dates from (inclusive).
     #[serde(default)]
@@ -836,10 +884,13 @@ pub struct DeliveryQuery {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", param(value_type = Option<String>, format = Date))]
     pub to: Option<NaiveDate>,
+    /// 1-based page number (default 1).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u64>,
-    /// At most 100 (default 50).
+    /// Items per page, 1–100 (default 50).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 100))]
     pub per_page: Option<u64>,
 }
 
@@ -853,6 +904,7 @@ pub struct NewPunch {
     #[serde(default)]
     pub username: Option<String>,
     /// `clock_in` or `clock_out`.
+    #[cfg_attr(feature = "ssr", schema(pattern = "^(clock_in|clock_out)$"))]
     pub kind: String,
     /// RFC 3339; default now.
     #[serde(default)]
@@ -896,4 +948,44 @@ pub struct Dashboard {
     pub worker: WorkerStatus,
     pub admin: bool,
     pub user_names: Vec<(i32, String)>,
+}
+
+/// A personal access token as its owner sees it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccessTokenView {
+    pub id: i32,
+    pub name: String,
+    pub scope: crate::domain::access_token::TokenScope,
+    /// The token's first characters, e.g. `dda_pat_Ab3x`.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    /// `null`: never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expired: bool,
+}
+
+/// A token to create for the signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAccessToken {
+    /// What the token is for, 1–64 characters.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 64))]
+    pub name: String,
+    /// `read`, `write`, or (admins only) `admin`.
+    pub scope: crate::domain::access_token::TokenScope,
+    /// Days until it expires, 1–3650; `null` or absent: never.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 3650))]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A new token: `token` is shown this once and cannot be read again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreatedAccessToken {
+    pub token: String,
+    pub info: AccessTokenView,
 }

@@ -247,8 +247,16 @@ pub fn parse_mobile(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
+/// Ids every platform reads as "everyone" (WeCom `@all` in `mentioned_list`, Feishu
+/// `<at user_id="all">`) or that look like it; compared case-insensitively, without `@`.
+const GROUP_MENTION_IDS: [&str; 7] = [
+    "all", "everyone", "here", "channel", "atall", "isatall", "at_all",
+];
+
 /// A user id on a chat platform (DingTalk userId, Feishu open_id, WeCom userid): up to 64
-/// characters of ASCII letters, digits and `_ - . @ :`.
+/// characters of ASCII letters, digits and `_ - . @ :`, starting with a letter or digit,
+/// and never an id the platforms treat as a mention of the whole group: a member who set
+/// their own id to `@all` would make the team robot @everyone with each reminder.
 pub fn parse_platform_id(
     field: &'static str,
     raw: Option<&str>,
@@ -274,6 +282,16 @@ pub fn parse_platform_id(
                 describe_char(bad)
             ),
         ));
+    }
+    let bare = value.trim_start_matches('@').to_ascii_lowercase();
+    if GROUP_MENTION_IDS.contains(&bare.as_str()) {
+        return Err(FieldError::new(
+            field,
+            format!("“{value}”会让机器人提醒群里所有人，不能作为个人的 ID"),
+        ));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(FieldError::new(field, "必须以英文字母或数字开头"));
     }
     Ok(Some(value.to_owned()))
 }
@@ -451,6 +469,45 @@ mod tests {
         assert_eq!(error.field, "dingtalk_user_id");
         assert!(parse_platform_id("x", Some("张三")).is_err());
         assert!(parse_platform_id("x", Some(&"a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn platform_ids_cannot_mention_the_whole_group() {
+        for (field, raw) in [
+            ("wecom_user_id", "@all"),
+            ("wecom_user_id", "@ALL"),
+            ("feishu_open_id", "all"),
+            ("feishu_open_id", " All "),
+            ("dingtalk_user_id", "isAtAll"),
+            ("dingtalk_user_id", "everyone"),
+            ("wecom_user_id", "@zhangsan"),
+            ("wecom_user_id", "_x"),
+            ("feishu_open_id", "-1"),
+        ] {
+            let error = parse_platform_id(field, Some(raw)).unwrap_err();
+            assert_eq!(error.field, field, "{raw}");
+        }
+        assert!(
+            parse_platform_id("wecom_user_id", Some("@all"))
+                .unwrap_err()
+                .message
+                .contains("所有人")
+        );
+        for ok in [
+            "zhangsan",
+            "zhang.san@corp",
+            "manager4220",
+            "allen",
+            "all1",
+            "0123",
+        ] {
+            assert_eq!(
+                parse_platform_id("wecom_user_id", Some(ok))
+                    .unwrap()
+                    .as_deref(),
+                Some(ok)
+            );
+        }
     }
 
     #[test]

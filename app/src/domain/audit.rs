@@ -7,13 +7,18 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
-    /// A login being checked; becomes `Login`, `LoginFailed` or `LoginThrottled`.
+    /// A login being checked, written by versions before in-memory attempt counting; such
+    /// rows remain in older logs.
     LoginAttempt,
     Login,
     LoginFailed,
     LoginThrottled,
     Logout,
     PasswordChanged,
+    /// A wrong current password when changing one's own password.
+    PasswordChangeFailed,
+    /// Password change refused after too many wrong current passwords.
+    PasswordChangeThrottled,
     PasswordReset,
     ProfileUpdated,
     UserCreated,
@@ -36,6 +41,10 @@ pub enum AuditKind {
     ChannelDeleted,
     DeliveryRetried,
     PunchRecorded,
+    AccessTokenCreated,
+    AccessTokenRevoked,
+    /// A wrong bearer token (personal token or `API_TOKEN`) was presented.
+    BearerFailed,
     /// `import-legacy` wrote data from the Flask original.
     LegacyImported,
     /// An entry of the original's `system_logs`, carried over by `import-legacy`.
@@ -43,13 +52,15 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 35] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
         Self::LoginThrottled,
         Self::Logout,
         Self::PasswordChanged,
+        Self::PasswordChangeFailed,
+        Self::PasswordChangeThrottled,
         Self::PasswordReset,
         Self::ProfileUpdated,
         Self::UserCreated,
@@ -72,6 +83,9 @@ impl AuditKind {
         Self::ChannelDeleted,
         Self::DeliveryRetried,
         Self::PunchRecorded,
+        Self::AccessTokenCreated,
+        Self::AccessTokenRevoked,
+        Self::BearerFailed,
         Self::LegacyImported,
         Self::LegacyLog,
     ];
@@ -84,6 +98,8 @@ impl AuditKind {
             Self::LoginThrottled => "login_throttled",
             Self::Logout => "logout",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailed => "password_change_failed",
+            Self::PasswordChangeThrottled => "password_change_throttled",
             Self::PasswordReset => "password_reset",
             Self::ProfileUpdated => "profile_updated",
             Self::UserCreated => "user_created",
@@ -106,6 +122,9 @@ impl AuditKind {
             Self::ChannelDeleted => "channel_deleted",
             Self::DeliveryRetried => "delivery_retried",
             Self::PunchRecorded => "punch_recorded",
+            Self::AccessTokenCreated => "access_token_created",
+            Self::AccessTokenRevoked => "access_token_revoked",
+            Self::BearerFailed => "bearer_failed",
             Self::LegacyImported => "legacy_imported",
             Self::LegacyLog => "legacy_log",
         }
@@ -123,6 +142,8 @@ impl AuditKind {
             Self::LoginThrottled => "登录被限制",
             Self::Logout => "退出登录",
             Self::PasswordChanged => "修改密码",
+            Self::PasswordChangeFailed => "修改密码失败（当前密码错误）",
+            Self::PasswordChangeThrottled => "修改密码被限制",
             Self::PasswordReset => "重置密码",
             Self::ProfileUpdated => "修改个人资料",
             Self::UserCreated => "创建用户",
@@ -145,6 +166,9 @@ impl AuditKind {
             Self::ChannelDeleted => "删除通知渠道",
             Self::DeliveryRetried => "重发提醒",
             Self::PunchRecorded => "记录打卡",
+            Self::AccessTokenCreated => "创建访问令牌",
+            Self::AccessTokenRevoked => "吊销访问令牌",
+            Self::BearerFailed => "API 令牌错误",
             Self::LegacyImported => "导入旧系统数据",
             Self::LegacyLog => "旧系统日志",
         }

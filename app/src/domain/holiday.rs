@@ -19,6 +19,9 @@ pub const HOLIDAY_NAME_MAX_CHARS: usize = 32;
 pub const HOLIDAY_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// More days than any real year lists; a larger file is not a holiday-cn file.
 pub const HOLIDAY_FILE_MAX_DAYS: usize = 400;
+/// A holiday-cn year file is a few KiB; the JSON is read into memory whole, so its size is
+/// bounded before that (nesting is bounded by serde_json's recursion limit).
+pub const HOLIDAY_FILE_MAX_BYTES: usize = 1024 * 1024;
 
 /// One listed day of a statutory year: an off day (`off_day`) or a make-up workday.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +62,12 @@ impl HolidayFileError {
 pub fn parse_holiday_cn(json: &str) -> Result<HolidayYear, HolidayFileError> {
     use serde_json::Value;
 
+    if json.len() > HOLIDAY_FILE_MAX_BYTES {
+        return Err(HolidayFileError::new(format!(
+            "文件超过 {} MiB，不像是 holiday-cn 的年份文件",
+            HOLIDAY_FILE_MAX_BYTES / 1024 / 1024
+        )));
+    }
     let root: Value = serde_json::from_str(json).map_err(|error| {
         HolidayFileError::new(format!(
             "不是有效的 JSON（第 {} 行第 {} 列）",
@@ -958,6 +967,28 @@ mod tests {
                 let message = file_error(&json);
                 assert!(message.contains(hint), "{json}: {message}");
             }
+        }
+
+        #[test]
+        fn oversized_deep_or_wide_holiday_files_are_refused_cleanly() {
+            let oversized = format!(
+                r#"{{"year":2026,"days":[],"pad":"{}"}}"#,
+                "x".repeat(HOLIDAY_FILE_MAX_BYTES)
+            );
+            assert_eq!(
+                file_error(&oversized),
+                "文件超过 1 MiB，不像是 holiday-cn 的年份文件"
+            );
+            // Nesting far beyond serde_json's recursion limit: an error, not a stack overflow.
+            let deep = format!(
+                r#"{{"year":2026,"days":{}{}}}"#,
+                "[".repeat(200_000),
+                "]".repeat(200_000)
+            );
+            assert!(file_error(&deep).starts_with("不是有效的 JSON"));
+            // Just under the size bound, as many values as fit: refused by the day count.
+            let wide = format!(r#"{{"year":2026,"days":[{}0]}}"#, "0,".repeat(500_000));
+            assert_eq!(file_error(&wide), "days 有 500001 条，最多 400 条");
         }
 
         #[test]

@@ -1,6 +1,7 @@
 //! Pure rules and types shared by the server and the browser: no async, no I/O, no ORM,
 //! and no reading of the clock (callers pass the time in).
 
+pub mod access_token;
 pub mod account;
 pub mod audit;
 pub mod holiday;
@@ -11,6 +12,7 @@ pub mod period;
 pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod punch_check;
+pub mod redact;
 pub mod reminder;
 #[cfg(feature = "ssr")]
 pub mod robot;
@@ -22,6 +24,10 @@ pub mod throttle;
 mod time;
 
 pub use account::{FieldError, Role, Username};
+
+/// The largest schedule file (or batch of schedule writes) accepted: checked by the browser
+/// before uploading, by the server's body limit and by the parsers.
+pub const MAX_UPLOAD_FILE_BYTES: usize = 16 * 1024 * 1024;
 pub use time::{Minutes, Timezone};
 
 /// A value that does not satisfy its rule. `expected` says what would be accepted.

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
+use super::account::parse_platform_id;
+use super::redact::mask_url;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -216,15 +219,11 @@ impl RobotRequest {
     }
 }
 
-/// The query string holds the robot's token, so it is left out.
+/// The URL holds the robot's token (in the query, or the path for Feishu), so it is masked.
 impl fmt::Debug for RobotRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match self.url.split_once('?') {
-            Some((base, _)) => format!("{base}?…"),
-            None => self.url.clone(),
-        };
         f.debug_struct("RobotRequest")
-            .field("url", &url)
+            .field("url", &mask_url(&self.url))
             .field("body", &self.body)
             .field("headers", &self.headers)
             .finish()
@@ -233,6 +232,7 @@ impl fmt::Debug for RobotRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RobotError {
+    /// Holds the URL as shown ([`mask_url`]), never its token.
     #[error("Webhook 地址无效：“{0}”，应以 http:// 或 https:// 开头")]
     InvalidUrl(String),
     #[error("{what}最多 {limit} 字节，这条有 {actual} 字节：请缩短提醒模板")]
@@ -257,6 +257,84 @@ fn present(value: &Option<String>) -> Option<&str> {
         .filter(|value| !value.is_empty())
 }
 
+/// A recipient's id or mobile fit to mention: what `parse_platform_id` / `parse_mobile`
+/// would accept. Values stored before those rules (or written straight to the database)
+/// that would mention the whole group or break out of the mention markup are left out.
+fn mention(value: &Option<String>) -> Option<&str> {
+    present(value).filter(|value| parse_platform_id("id", Some(value)).is_ok())
+}
+
+/// A mobile fit to mention: digits, with the `+86-` forms DingTalk also understands.
+fn mention_mobile(value: &Option<String>) -> Option<&str> {
+    present(value).filter(|value| {
+        value.chars().any(|c| c.is_ascii_digit())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-'))
+    })
+}
+
+/// `value` (a person's name, a shift name: text members or admins type) made inert for the
+/// platform's markup, so it cannot add a mention (`<at user_id="all">`, WeCom `<@userid>`),
+/// a link, an image or formatting when it is put into a message. Markup characters become
+/// their full-width forms: they read the same to a person, and no renderer treats them as
+/// markup (backslash escapes are not honoured by every platform's renderer). The template
+/// around the value is the admin's and keeps its markup.
+pub fn escape(platform: Platform, format: MessageFormat, value: &str) -> String {
+    let special: fn(char) -> bool = match (platform, format) {
+        // Feishu text messages interpret `<at …>` and other tags, and `[text](url)` links.
+        (Platform::Feishu, MessageFormat::Text) => |c| matches!(c, '<' | '>' | '&' | '[' | ']'),
+        (Platform::DingTalk | Platform::Feishu | Platform::WeCom, MessageFormat::Markdown) => |c| {
+            matches!(
+                c,
+                '\\' | '`'
+                    | '*'
+                    | '_'
+                    | '~'
+                    | '#'
+                    | '['
+                    | ']'
+                    | '('
+                    | ')'
+                    | '<'
+                    | '>'
+                    | '!'
+                    | '|'
+                    | '&'
+                    | '$'
+            )
+        },
+        // Plain text elsewhere: DingTalk and WeCom mention only who is in the lists; the
+        // generic webhook's receiver decides what its text means.
+        _ => return value.to_owned(),
+    };
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        let line_start = at_start;
+        at_start = c == '\n';
+        let markdown = format == MessageFormat::Markdown;
+        let list_marker = markdown && line_start && matches!(c, '-' | '+');
+        // `http://…` would be turned into a link by markdown renderers that autolink.
+        let autolink = markdown && c == ':' && chars.peek() == Some(&'/');
+        if special(c) || list_marker || autolink {
+            out.push(full_width(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The full-width form of a printable ASCII character.
+fn full_width(c: char) -> char {
+    match c {
+        '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
 /// The request that delivers `message` to the robot at `url`. `now` is used for the
 /// signature timestamps; `secret` is ignored by WeCom (its key is in the URL).
 pub fn build_request(
@@ -271,7 +349,7 @@ pub fn build_request(
     let (host, _) = host_and_path(url);
     let lower = url.to_ascii_lowercase();
     if host.is_empty() || !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(RobotError::InvalidUrl(url.to_owned()));
+        return Err(RobotError::InvalidUrl(mask_url(url)));
     }
     let secret = secret.map(str::trim).filter(|secret| !secret.is_empty());
     let mut headers = vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned())];
@@ -312,8 +390,8 @@ fn dingtalk(
         None => url.to_owned(),
     };
     let recipient = &message.recipient;
-    let mobile = present(&recipient.mobile);
-    let user_id = present(&recipient.dingtalk_user_id);
+    let mobile = mention_mobile(&recipient.mobile);
+    let user_id = mention(&recipient.dingtalk_user_id);
     let at = json!({
         "atMobiles": mobile.into_iter().collect::<Vec<_>>(),
         "atUserIds": user_id.into_iter().collect::<Vec<_>>(),
@@ -362,13 +440,18 @@ fn feishu(
     message: &OutgoingMessage,
     now: DateTime<Utc>,
 ) -> Result<String, RobotError> {
-    let open_id = present(&message.recipient.feishu_open_id);
+    let open_id = mention(&message.recipient.feishu_open_id);
     let mut body = match format {
         MessageFormat::Text => {
             let text = match open_id {
                 Some(id) => format!(
                     "<at user_id=\"{id}\">{}</at> {}",
-                    message.recipient.name, message.text
+                    escape(
+                        Platform::Feishu,
+                        MessageFormat::Text,
+                        &message.recipient.name
+                    ),
+                    message.text
                 ),
                 None => message.text.clone(),
             };
@@ -400,7 +483,7 @@ fn feishu(
 
 fn wecom(format: MessageFormat, message: &OutgoingMessage) -> Result<String, RobotError> {
     let recipient = &message.recipient;
-    let user_id = present(&recipient.wecom_user_id);
+    let user_id = mention(&recipient.wecom_user_id);
     let body = match format {
         MessageFormat::Text => {
             check_size("企业微信文本消息", WECOM_TEXT_MAX_BYTES, message.text.len())?;
@@ -409,7 +492,7 @@ fn wecom(format: MessageFormat, message: &OutgoingMessage) -> Result<String, Rob
                 "text": {
                     "content": message.text,
                     "mentioned_list": user_id.into_iter().collect::<Vec<_>>(),
-                    "mentioned_mobile_list": present(&recipient.mobile).into_iter().collect::<Vec<_>>(),
+                    "mentioned_mobile_list": mention_mobile(&recipient.mobile).into_iter().collect::<Vec<_>>(),
                 },
             })
         }
@@ -1346,7 +1429,103 @@ mod tests {
         );
         let debug = format!("{request:?}");
         assert!(!debug.contains("access_token=abc"), "{debug}");
-        assert!(debug.contains("https://oapi.dingtalk.com/robot/send?…"));
+        assert!(debug.contains("https://oapi.dingtalk.com/robot/send?access_token=***"));
+        let error = build_request(
+            Platform::DingTalk,
+            "oapi.dingtalk.com/robot/send?access_token=SECRETTOKEN123",
+            None,
+            MessageFormat::Text,
+            &message(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(!error.to_string().contains("SECRETTOKEN123"), "{error}");
+    }
+
+    #[test]
+    fn names_cannot_add_mentions_links_or_markup() {
+        let hostile = "<at user_id=\"all\">所有人</at>[点我](http://evil.example)**粗**<@all>";
+        assert_eq!(
+            escape(Platform::Feishu, MessageFormat::Text, hostile),
+            "＜at user_id=\"all\"＞所有人＜/at＞［点我］(http://evil.example)**粗**＜@all＞"
+        );
+        for platform in [Platform::DingTalk, Platform::Feishu, Platform::WeCom] {
+            assert_eq!(
+                escape(platform, MessageFormat::Markdown, hostile),
+                "＜at user＿id=\"all\"＞所有人＜/at＞［点我］（http：//evil.example）＊＊粗＊＊＜@all＞",
+                "{platform}"
+            );
+            assert_eq!(
+                escape(
+                    platform,
+                    MessageFormat::Markdown,
+                    "# 标题\n- 列表 a-b ![x](y) `c` _d_ ~e~ |f| \\g $h$"
+                ),
+                "＃ 标题\n－ 列表 a-b ！［x］（y） ｀c｀ ＿d＿ ～e～ ｜f｜ ＼g ＄h＄"
+            );
+        }
+        // Plain-text robots show text as it is; ordinary names are never changed.
+        for platform in [Platform::DingTalk, Platform::WeCom, Platform::Generic] {
+            assert_eq!(escape(platform, MessageFormat::Text, hostile), hostile);
+        }
+        for platform in Platform::ALL {
+            for format in MessageFormat::ALL {
+                assert_eq!(escape(platform, format, "张三 A班 09:00"), "张三 A班 09:00");
+            }
+        }
+    }
+
+    #[test]
+    fn stored_ids_that_mention_everyone_are_not_mentioned() {
+        let mut message = message();
+        message.recipient.mobile = Some("@all".into());
+        message.recipient.dingtalk_user_id = Some("all".into());
+        message.recipient.feishu_open_id = Some("all\"><at user_id=\"all".into());
+        message.recipient.wecom_user_id = Some("@all".into());
+        let dingtalk = body(&build(
+            Platform::DingTalk,
+            DINGTALK_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        ));
+        assert_eq!(dingtalk["at"]["atMobiles"], json!([]));
+        assert_eq!(dingtalk["at"]["atUserIds"], json!([]));
+        assert_eq!(dingtalk["text"]["content"], "【上班提醒】张三，您好！");
+        let feishu = body(&build(
+            Platform::Feishu,
+            FEISHU_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        ));
+        assert_eq!(feishu["content"]["text"], "【上班提醒】张三，您好！");
+        let wecom = body(&build(
+            Platform::WeCom,
+            WECOM_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        ));
+        assert_eq!(wecom["text"]["mentioned_list"], json!([]));
+        assert_eq!(wecom["text"]["mentioned_mobile_list"], json!([]));
+    }
+
+    #[test]
+    fn the_feishu_mention_name_is_escaped() {
+        let mut message = message();
+        message.recipient.name = "</at><at user_id=\"all\">".into();
+        let request = build(
+            Platform::Feishu,
+            FEISHU_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        );
+        assert_eq!(
+            body(&request)["content"]["text"],
+            "<at user_id=\"ou_7d8a6e6df7621556ce0d21922b676706\">＜/at＞＜at user_id=\"all\"＞</at> 【上班提醒】张三，您好！"
+        );
     }
 
     fn permanent(verdict: RobotVerdict) -> String {

@@ -136,19 +136,26 @@ impl Template {
     }
 
     pub fn render(&self, vars: &TemplateVars) -> String {
+        self.render_escaped(vars, str::to_owned)
+    }
+
+    /// Like `render`, with every substituted value passed through `escape` first: the
+    /// template is the admin's markup, the values (a member's own name, shift names) are
+    /// text that must not become markup in the robot's message.
+    pub fn render_escaped(&self, vars: &TemplateVars, escape: impl Fn(&str) -> String) -> String {
         let mut out = String::with_capacity(self.0.len() + 64);
         let minutes = vars.minutes.to_string();
         // Cannot fail: `parse` ran the same scan.
         let _ = segments(&self.0, |segment| match segment {
             Segment::Text(text) => out.push_str(text),
-            Segment::Variable(name) => out.push_str(match name {
+            Segment::Variable(name) => out.push_str(&escape(match name {
                 "name" => &vars.name,
                 "shift" => &vars.shift,
                 "date" => &vars.date,
                 "start" => &vars.start,
                 "end" => &vars.end,
                 _ => &minutes,
-            }),
+            })),
         });
         out
     }
@@ -282,6 +289,17 @@ mod tests {
         assert_eq!(
             template.render(&vars()),
             "张三/早班/2026-03-02/09:00-18:00/15分钟/张三"
+        );
+    }
+
+    #[test]
+    fn escaping_applies_to_values_only() {
+        let template = Template::parse("**{name}**：{shift}").unwrap();
+        let mut vars = vars();
+        vars.name = "<b>".into();
+        assert_eq!(
+            template.render_escaped(&vars, |value| value.replace('<', "&lt;")),
+            "**&lt;b>**：早班"
         );
     }
 

@@ -61,16 +61,7 @@ pub async fn record(
     now: DateTime<Utc>,
     event: AuditEvent<'_>,
 ) -> Result<(), AppError> {
-    record_returning_id(db, now, event).await.map(|_| ())
-}
-
-/// Records an event and returns its id (ids only grow, so they order events exactly).
-pub async fn record_returning_id(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    event: AuditEvent<'_>,
-) -> Result<i64, AppError> {
-    let row = audit_log::ActiveModel {
+    audit_log::ActiveModel {
         created_at: Set(now),
         kind: Set(event.kind.as_str().to_owned()),
         actor_user_id: Set(event.actor_user_id),
@@ -84,7 +75,7 @@ pub async fn record_returning_id(
     .insert(db)
     .await
     .map_err(super::db_error)?;
-    Ok(row.id)
+    Ok(())
 }
 
 fn parse_day(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
@@ -188,114 +179,139 @@ pub async fn prune(services: &Services) -> Result<u64, AppError> {
     Ok(result.rows_affected)
 }
 
-/// Times of the failed (and still unsettled) logins recorded before entry `before_id` for a username key and
-/// for an IP, within the window, for throttling. For the username, only failures after its
-/// last successful login count.
-pub async fn recent_login_failures(
+/// Failed logins from the log that the throttle counts (`domain::throttle::LoginHistory`),
+/// newest first, within the window starting at `since`.
+#[derive(Debug, Default)]
+pub struct LoginFailures {
+    /// For the username from the address, since the username's last successful login.
+    pub pair: Vec<DateTime<Utc>>,
+    /// From the address, any username.
+    pub address: Vec<DateTime<Utc>>,
+    /// For the username from any address, since its last successful login.
+    pub username: Vec<DateTime<Utc>>,
+    /// Whether the username has signed in from the address before (within retention).
+    pub known_address: bool,
+}
+
+/// The most failures read per question: every limit and the slowdown's cap are reached
+/// well below it, and the newest decide the wait.
+const FAILURES_READ: u64 = 64;
+
+fn same_ip(ip: Option<&str>) -> Condition {
+    match ip {
+        Some(ip) => Condition::all().add(audit_log::Column::Ip.eq(ip)),
+        None => Condition::all().add(audit_log::Column::Ip.is_null()),
+    }
+}
+
+/// Reads what the login throttle needs for `username_key` from `ip`.
+pub async fn login_failures(
     db: &impl ConnectionTrait,
     username_key: &str,
     ip: Option<&str>,
     since: DateTime<Utc>,
-    before_id: i64,
-) -> Result<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>), AppError> {
-    let last_success_id = audit_log::Entity::find()
-        .select_only()
-        .column(audit_log::Column::Id)
-        .filter(audit_log::Column::Kind.eq(AuditKind::Login.as_str()))
-        .filter(audit_log::Column::Subject.eq(username_key))
-        .filter(audit_log::Column::Id.lt(before_id))
-        .order_by_desc(audit_log::Column::Id)
-        .into_tuple::<i64>()
+) -> Result<LoginFailures, AppError> {
+    let successes = || {
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Kind.eq(AuditKind::Login.as_str()))
+            .filter(audit_log::Column::Subject.eq(username_key))
+    };
+    let newest_id = |select: sea_orm::Select<audit_log::Entity>| {
+        select
+            .select_only()
+            .column(audit_log::Column::Id)
+            .order_by_desc(audit_log::Column::Id)
+            .limit(1)
+            .into_tuple::<i64>()
+    };
+    let last_success_id = newest_id(successes())
         .one(db)
         .await
         .map_err(super::db_error)?
         .unwrap_or(0);
-    let failures = |column: audit_log::Column, value: &str, after_id: i64, kinds: &[AuditKind]| {
+    let known_address = last_success_id > 0
+        && newest_id(successes().filter(same_ip(ip)))
+            .one(db)
+            .await
+            .map_err(super::db_error)?
+            .is_some();
+    let failures = || {
         audit_log::Entity::find()
+            .filter(audit_log::Column::Kind.eq(AuditKind::LoginFailed.as_str()))
+            .filter(audit_log::Column::CreatedAt.gt(since))
+    };
+    let of_username = || {
+        failures()
+            .filter(audit_log::Column::Subject.eq(username_key))
+            .filter(audit_log::Column::Id.gt(last_success_id))
+    };
+    let times = |select: sea_orm::Select<audit_log::Entity>| {
+        select
             .select_only()
             .column(audit_log::Column::CreatedAt)
-            .filter(audit_log::Column::Kind.is_in(kinds.iter().map(|kind| kind.as_str())))
-            .filter(column.eq(value))
-            .filter(audit_log::Column::CreatedAt.gt(since))
-            .filter(audit_log::Column::Id.gt(after_id))
-            .filter(audit_log::Column::Id.lt(before_id))
             .order_by_desc(audit_log::Column::Id)
-            .limit(50)
+            .limit(FAILURES_READ)
             .into_tuple::<DateTime<Utc>>()
     };
-    // Attempts still being checked count against their username, so a burst of guesses
-    // sent at once cannot all pass before the first ones are settled; they do not count
-    // against the IP, where they would throttle an office logging in at nine.
-    let by_username = failures(
-        audit_log::Column::Subject,
-        username_key,
-        last_success_id,
-        &[AuditKind::LoginFailed, AuditKind::LoginAttempt],
-    )
-    .all(db)
-    .await
-    .map_err(super::db_error)?;
-    let by_ip = match ip {
-        Some(ip) => failures(audit_log::Column::Ip, ip, 0, &[AuditKind::LoginFailed])
+    Ok(LoginFailures {
+        pair: times(of_username().filter(same_ip(ip)))
             .all(db)
             .await
             .map_err(super::db_error)?,
-        None => Vec::new(),
-    };
-    Ok((by_username, by_ip))
+        address: times(failures().filter(same_ip(ip)))
+            .all(db)
+            .await
+            .map_err(super::db_error)?,
+        username: times(of_username())
+            .all(db)
+            .await
+            .map_err(super::db_error)?,
+        known_address,
+    })
 }
 
-/// Whether a throttled attempt for this username or IP was logged in the window before
-/// entry `before_id`.
-pub async fn throttle_logged_before(
+/// Times of `kind` entries about `subject` within the window starting at `since`, newest
+/// first (failed current passwords of a user, for throttling password changes).
+pub async fn recent_about(
     db: &impl ConnectionTrait,
-    username_key: &str,
+    kind: AuditKind,
+    subject: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, AppError> {
+    audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::CreatedAt)
+        .filter(audit_log::Column::Kind.eq(kind.as_str()))
+        .filter(audit_log::Column::Subject.eq(subject))
+        .filter(audit_log::Column::CreatedAt.gt(since))
+        .order_by_desc(audit_log::Column::Id)
+        .limit(FAILURES_READ)
+        .into_tuple::<DateTime<Utc>>()
+        .all(db)
+        .await
+        .map_err(super::db_error)
+}
+
+/// Whether a refusal of `kind` about this subject or (when given) from this IP was logged
+/// in the window: a client hammering a blocked check adds one line per window, not one
+/// per request.
+pub async fn throttle_logged(
+    db: &impl ConnectionTrait,
+    kind: AuditKind,
+    subject: &str,
     ip: Option<&str>,
     since: DateTime<Utc>,
-    before_id: i64,
 ) -> Result<bool, AppError> {
-    let mut about = Condition::any().add(audit_log::Column::Subject.eq(username_key));
+    let mut about = Condition::any().add(audit_log::Column::Subject.eq(subject));
     if let Some(ip) = ip {
         about = about.add(audit_log::Column::Ip.eq(ip));
     }
     let count = audit_log::Entity::find()
-        .filter(audit_log::Column::Kind.eq(AuditKind::LoginThrottled.as_str()))
+        .filter(audit_log::Column::Kind.eq(kind.as_str()))
         .filter(audit_log::Column::CreatedAt.gt(since))
-        .filter(audit_log::Column::Id.lt(before_id))
         .filter(about)
         .count(db)
         .await
         .map_err(super::db_error)?;
     Ok(count > 0)
-}
-
-/// Changes what a recorded login attempt turned out to be.
-pub async fn settle_login_attempt(
-    db: &impl ConnectionTrait,
-    id: i64,
-    kind: AuditKind,
-    actor: Option<(i32, &str)>,
-    detail: Option<String>,
-) -> Result<(), AppError> {
-    let mut row = audit_log::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(id),
-        kind: Set(kind.as_str().to_owned()),
-        detail: Set(detail),
-        ..Default::default()
-    };
-    if let Some((user_id, username)) = actor {
-        row.actor_user_id = Set(Some(user_id));
-        row.actor_name = Set(truncate(username, 64));
-    }
-    row.update(db).await.map_err(super::db_error)?;
-    Ok(())
-}
-
-/// Removes a recorded login attempt (a throttled retry already logged once).
-pub async fn forget_login_attempt(db: &impl ConnectionTrait, id: i64) -> Result<(), AppError> {
-    audit_log::Entity::delete_by_id(id)
-        .exec(db)
-        .await
-        .map_err(super::db_error)?;
-    Ok(())
 }

@@ -253,10 +253,7 @@ impl Actor {
     pub fn require_user(&self) -> Result<&SessionUser, AppError> {
         match self {
             Self::User(user) => Ok(user),
-            Self::ApiToken => Err(AppError::invalid(
-                "authorization",
-                "API 令牌不代表具体用户，请使用会话登录",
-            )),
+            Self::ApiToken => Err(AppError::NotAPerson),
         }
     }
 }

@@ -19,7 +19,8 @@ const FUTURE_DAYS: u64 = 366;
 /// Where feeds are served; the token follows, then `.ics`.
 pub const FEED_PATH: &str = "/api/calendar/";
 
-fn digest(token: &str) -> String {
+/// The hex SHA-256 stored in place of a bearer secret (feed URLs, access tokens).
+pub(super) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

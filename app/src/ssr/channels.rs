@@ -9,11 +9,13 @@ use sea_orm::{
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{channel, user};
+use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use super::{Clock, Services, db_error};
 use crate::AppError;
 use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 use crate::domain::audit::AuditKind;
+use crate::domain::redact::Secrets;
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{
     self, MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict,
@@ -131,15 +133,22 @@ pub async fn target_of(
         if !row.active {
             return Err(format!("通知渠道“{}”已停用", row.name));
         }
-        return Ok(target_of_row(&row));
+        // Nothing unreadable is ever sent: the delivery fails with the reason instead.
+        return open_row(&services.secrets, &row)
+            .map(|row| target_of_row(&row))
+            .map_err(|error| format!("通知渠道“{}”{error}", row.name));
     }
-    let default = match kind {
-        ReminderKind::ClockIn => settings.working.as_ref(),
-        ReminderKind::ClockOut => settings.no_work.as_ref(),
+    let (default, key, variable) = match kind {
+        ReminderKind::ClockIn => (settings.working.as_ref(), "working_url", "WORKING_URL"),
+        ReminderKind::ClockOut => (settings.no_work.as_ref(), "no_work_url", "NO_WORK_URL"),
     };
     let robot = default.ok_or_else(|| {
-        "没有可用的通知渠道：请在“通知渠道”里添加机器人，或设置 WORKING_URL / NO_WORK_URL"
-            .to_owned()
+        if settings.unreadable.contains(&key) {
+            format!("默认机器人（{variable}）{}", secret_box::UNREADABLE)
+        } else {
+            "没有可用的通知渠道：请在“通知渠道”里添加机器人，或设置 WORKING_URL / NO_WORK_URL"
+                .to_owned()
+        }
     })?;
     Ok(Target {
         platform: Platform::detect(&robot.url),
@@ -147,6 +156,50 @@ pub async fn target_of(
         secret: robot.secret.clone(),
         format: settings.message_format,
     })
+}
+
+/// The row with its URL and secret opened: the one place stored channel secrets are read.
+fn open_row(secrets: &SecretBox, row: &channel::Model) -> Result<channel::Model, SecretError> {
+    Ok(channel::Model {
+        url: secrets.open(&channel_aad("url", row.id), &row.url)?,
+        secret: secrets.open_opt(&channel_aad("secret", row.id), row.secret.as_deref())?,
+        ..row.clone()
+    })
+}
+
+/// The URL and secret of row `id` in stored (sealed) form: the one place they are written.
+fn seal_fields(
+    secrets: &SecretBox,
+    id: i32,
+    url: Option<&str>,
+    secret: Option<Option<&str>>,
+) -> Result<(Option<String>, Option<Option<String>>), SecretError> {
+    let url = url
+        .map(|url| secrets.seal(&channel_aad("url", id), url))
+        .transpose()?;
+    let secret = secret
+        .map(|secret| {
+            secret
+                .map(|secret| secrets.seal(&channel_aad("secret", id), secret))
+                .transpose()
+        })
+        .transpose()?;
+    Ok((url, secret))
+}
+
+/// The view of a stored row; one whose secrets do not open says so in place of its URL.
+fn stored_view(
+    secrets: &SecretBox,
+    row: &channel::Model,
+    user_name: Option<String>,
+) -> ChannelView {
+    match open_row(secrets, row) {
+        Ok(open) => to_view(&open, user_name),
+        Err(error) => ChannelView {
+            url: error.to_string(),
+            ..to_view(row, user_name)
+        },
+    }
 }
 
 fn target_of_row(row: &channel::Model) -> Target {
@@ -211,7 +264,13 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>
     let names = user_names(services).await?;
     Ok(rows
         .iter()
-        .map(|row| to_view(row, row.user_id.and_then(|id| names.get(&id).cloned())))
+        .map(|row| {
+            stored_view(
+                &services.secrets,
+                row,
+                row.user_id.and_then(|id| names.get(&id).cloned()),
+            )
+        })
         .collect())
 }
 
@@ -240,7 +299,8 @@ pub async fn get(services: &Services, actor: &Actor, id: i32) -> Result<ChannelV
         actor.require_self_or_admin(owner)?;
     }
     let names = user_names(services).await?;
-    Ok(to_view(
+    Ok(stored_view(
+        &services.secrets,
         &row,
         row.user_id.and_then(|id| names.get(&id).cloned()),
     ))
@@ -349,11 +409,13 @@ pub async fn create(
     let secret = parse_secret(input.secret.as_deref())?;
     let now = services.clock.now();
     let txn = services.begin_write().await?;
+    // Sealed values name their row, so the row is inserted first and filled in the same
+    // transaction.
     let created = channel::ActiveModel {
         name: Set(name),
         platform: Set(platform.as_str().to_owned()),
-        url: Set(url),
-        secret: Set(secret),
+        url: Set(String::new()),
+        secret: Set(None),
         format: Set(format.as_str().to_owned()),
         user_id: Set(user_id),
         clock_in: Set(clock_in),
@@ -366,12 +428,22 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(db_error)?;
+    let (sealed_url, sealed_secret) = seal_fields(
+        &services.secrets,
+        created.id,
+        Some(&url),
+        Some(secret.as_deref()),
+    )?;
+    let mut sealed = created.clone().into_active_model();
+    sealed.url = Set(sealed_url.unwrap_or_default());
+    sealed.secret = Set(sealed_secret.flatten());
+    sealed.update(&txn).await.map_err(db_error)?;
     audit::record(
         &txn,
         now,
         AuditEvent::by(actor, AuditKind::ChannelCreated, meta)
             .about(&created.name)
-            .detail(format!("{} {}", platform.label(), mask_url(&created.url))),
+            .detail(format!("{} {}", platform.label(), mask_url(&url))),
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
@@ -390,21 +462,35 @@ pub async fn update(
     if let Some(name) = &patch.name {
         model.name = Set(parse_name(name)?);
     }
-    let url = match &patch.url {
-        Some(raw) => {
-            let url = services.outbound.check_url("url", raw)?.to_string();
-            model.url = Set(url.clone());
-            url
-        }
-        None => row.url.clone(),
+    let new_url = match &patch.url {
+        Some(raw) => Some(services.outbound.check_url("url", raw)?.to_string()),
+        None => None,
     };
     if patch.kind.is_some() || patch.url.is_some() {
+        let url = match &new_url {
+            Some(url) => url.clone(),
+            // Only opened when the platform is detected from the stored URL.
+            None => open_row(&services.secrets, &row)?.url,
+        };
         model.platform = Set(parse_platform(patch.kind.as_deref(), &url)?
             .as_str()
             .to_owned());
     }
-    if let Some(secret) = &patch.secret {
-        model.secret = Set(parse_secret(secret.as_deref())?);
+    let new_secret = match &patch.secret {
+        Some(secret) => Some(parse_secret(secret.as_deref())?),
+        None => None,
+    };
+    let (sealed_url, sealed_secret) = seal_fields(
+        &services.secrets,
+        id,
+        new_url.as_deref(),
+        new_secret.as_ref().map(Option::as_deref),
+    )?;
+    if let Some(url) = sealed_url {
+        model.url = Set(url);
+    }
+    if let Some(secret) = sealed_secret {
+        model.secret = Set(secret);
     }
     if let Some(format) = &patch.format {
         model.format = Set(parse_format(Some(format))?.as_str().to_owned());
@@ -464,6 +550,18 @@ pub async fn test(
     id: i32,
 ) -> Result<ChannelTestResult, AppError> {
     let row = find(services, actor, id).await?;
+    let row = match open_row(&services.secrets, &row) {
+        Ok(row) => row,
+        Err(error) => {
+            return Ok(ChannelTestResult {
+                ok: false,
+                verdict: "permanent".to_owned(),
+                http_status: None,
+                answer: String::new(),
+                message: error.to_string(),
+            });
+        }
+    };
     let settings = settings::effective(services).await?;
     let me = match actor.user_id() {
         Some(me) => user::Entity::find_by_id(me)
@@ -518,6 +616,11 @@ async fn send_test(
         idempotency_key: format!("test-{}", now.timestamp_millis()),
         context: serde_json::json!({"kind": "test"}),
     };
+    // The result is shown to whoever runs the test, a member for their own channel: no
+    // token of the robot's URL or secret may come back in it.
+    let secrets = Secrets::new()
+        .with_url(&target.url)
+        .with(target.secret.as_deref().unwrap_or_default());
     let request = match robot::build_request(
         target.platform,
         &target.url,
@@ -535,7 +638,7 @@ async fn send_test(
                 verdict: "permanent".to_owned(),
                 http_status: None,
                 answer: String::new(),
-                message: error.to_string(),
+                message: secrets.redact(&error.to_string()),
             };
         }
     };
@@ -549,7 +652,7 @@ async fn send_test(
             verdict: "network".to_owned(),
             http_status: None,
             answer: String::new(),
-            message: error.message,
+            message: secrets.redact(&error.message),
         },
         Ok(answer) => {
             let verdict = robot::classify(target.platform, answer.status, &answer.body);
@@ -562,8 +665,8 @@ async fn send_test(
                 ok,
                 verdict: name.to_owned(),
                 http_status: Some(answer.status),
-                answer: answer.body.chars().take(2000).collect(),
-                message,
+                answer: secrets.redact(&answer.body).chars().take(2000).collect(),
+                message: secrets.redact(&message),
             }
         }
     }

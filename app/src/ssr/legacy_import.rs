@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -16,7 +15,8 @@ use sea_orm::{
 use super::Services;
 use super::audit::{self, AuditEvent, SYSTEM_ACTOR};
 use super::auth::RequestMeta;
-use super::entity::{audit_log, schedule, setting, shift, user};
+use super::entity::{audit_log, schedule, shift, user};
+use super::secret_box::SecretBox;
 use super::settings;
 use super::shifts::DEFAULT_REMIND_BEFORE_MIN;
 use crate::AppError;
@@ -168,7 +168,7 @@ pub async fn read_legacy(db: &DatabaseConnection, path: &Path) -> Result<Legacy,
 }
 
 /// What is here, as the plan compares it.
-async fn read_ours(db: &impl ConnectionTrait) -> Result<Ours, ImportError> {
+async fn read_ours(db: &impl ConnectionTrait, secrets: &SecretBox) -> Result<Ours, ImportError> {
     let users = user::Entity::find()
         .all(db)
         .await?
@@ -213,15 +213,8 @@ async fn read_ours(db: &impl ConnectionTrait) -> Result<Ours, ImportError> {
             note: row.note,
         })
         .collect();
-    let settings = setting::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|row| {
-            let value = serde_json::from_str::<String>(&row.value).ok()?;
-            Some((row.key, value))
-        })
-        .collect();
+    // Opened as the settings page reads them: sealed values compare by their plaintext.
+    let settings = settings::read_stored(db, secrets).await?.into_values();
     let imported_logs = audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::Detail)
@@ -266,14 +259,14 @@ pub async fn import(
             .unwrap_or_else(|| SettingCheck::Invalid("not a setting here".to_owned()))
     };
     if dry_run {
-        let ours = read_ours(&services.db).await?;
+        let ours = read_ours(&services.db, &services.secrets).await?;
         return Ok(legacy::plan(legacy, &ours, &context, check).report);
     }
     let txn = services.begin_write().await?;
-    let ours = read_ours(&txn).await?;
+    let ours = read_ours(&txn, &services.secrets).await?;
     let plan = legacy::plan(legacy, &ours, &context, check);
     if plan.report.changes() > 0 {
-        write(&txn, &plan, context.now).await?;
+        write(&txn, &services.secrets, &plan, context.now).await?;
         audit::record(
             &txn,
             context.now,
@@ -307,13 +300,14 @@ fn summary(report: &Report) -> String {
 
 async fn write(
     txn: &DatabaseTransaction,
+    secrets: &SecretBox,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<(), ImportError> {
     let user_ids = write_users(txn, plan, now).await?;
     let shift_ids = write_shifts(txn, plan, now).await?;
     write_schedules(txn, plan, &user_ids, &shift_ids).await?;
-    write_settings(txn, plan, now).await?;
+    write_settings(txn, secrets, plan, now).await?;
     write_logs(txn, plan, &user_ids).await
 }
 
@@ -479,24 +473,13 @@ async fn write_schedules(
 
 async fn write_settings(
     txn: &DatabaseTransaction,
+    secrets: &SecretBox,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<(), ImportError> {
     for planned in &plan.settings {
-        // Stored as JSON text, as the settings page stores them.
-        let json = serde_json::to_string(&planned.value).map_err(|_| AppError::Internal)?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(planned.key.to_owned()),
-            value: Set(json),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
-                .to_owned(),
-        )
-        .exec(txn)
-        .await?;
+        // As the settings page stores them: secrets sealed.
+        settings::write_stored(txn, secrets, planned.key, &planned.value, now).await?;
     }
     Ok(())
 }

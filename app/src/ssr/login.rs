@@ -1,10 +1,10 @@
 //! Checking a login attempt: throttling, constant-time verification, audit.
 //!
-//! Every attempt is written to the audit log *before* the password is checked, and the
-//! throttle counts only the entries recorded before it. Concurrent attempts (even in
-//! several server processes) are thereby ordered by the database: a burst of simultaneous
-//! guesses for one username cannot all slip past the limit while the first hashes run.
-//! The attempt's entry then becomes a `login`, a `login_failed` or a `login_throttled`.
+//! The attempt is reserved among the running ones (`attempts`) before the throttle reads
+//! the failures from the audit log, and released after its own outcome is written there,
+//! so simultaneous guesses cannot slip past a limit while the first hashes run. The policy
+//! itself is `domain::throttle`. Each checked attempt leaves one `login` or `login_failed`
+//! entry; refused ones leave one `login_throttled` entry per window.
 
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
@@ -16,11 +16,11 @@ use super::{Services, db_error, users};
 use crate::AppError;
 use crate::domain::account::{PASSWORD_MAX_CHARS, check_new_password, username_key};
 use crate::domain::audit::AuditKind;
-use crate::domain::throttle::{self, LoginVerdict};
+use crate::domain::throttle::{self, LoginHistory, LoginVerdict};
 
 /// Verifies a username and password. Unknown users, inactive users and wrong passwords
-/// get the same answer after the same amount of work; too many recent failures for the
-/// username or the client's IP get `TooManyAttempts` without checking anything.
+/// get the same answer after the same amount of work; attempts the throttle refuses get
+/// `TooManyAttempts` without checking anything.
 pub async fn login(
     services: &Services,
     username: &str,
@@ -33,40 +33,52 @@ pub async fn login(
     let now = services.clock.now();
     let since = now - throttle::window();
     let ip = meta.ip.map(|ip| ip.to_string());
-    let attempt = audit::record_returning_id(
-        &services.db,
-        now,
-        AuditEvent {
-            kind: AuditKind::LoginAttempt,
-            actor_user_id: None,
-            actor_name: &typed_name,
-            subject: Some(&key),
-            meta,
-            detail: None,
-        },
-    )
-    .await?;
-    let (by_username, by_ip) =
-        audit::recent_login_failures(&services.db, &key, ip.as_deref(), since, attempt).await?;
-    let remaining = match throttle::login_verdict(&by_username, &by_ip, now) {
+    // Held until this attempt's outcome is in the log (the end of this function).
+    let (_running, in_flight) = services.attempts.reserve_login(&key, meta.ip)?;
+    let failures = audit::login_failures(&services.db, &key, ip.as_deref(), since).await?;
+    let history = LoginHistory {
+        pair_failures: &failures.pair,
+        address_failures: &failures.address,
+        username_failures: &failures.username,
+        in_flight,
+        known_address: failures.known_address,
+    };
+    let remaining = match throttle::login_verdict(&history, now) {
         LoginVerdict::Blocked { retry_after_secs } => {
-            audit::settle_login_attempt(
+            if !audit::throttle_logged(
                 &services.db,
-                attempt,
                 AuditKind::LoginThrottled,
-                None,
-                Some(format!("{retry_after_secs} 秒后可重试")),
+                &key,
+                ip.as_deref(),
+                since,
             )
-            .await?;
-            // A client hammering a blocked login adds one line per window, not thousands.
-            if audit::throttle_logged_before(&services.db, &key, ip.as_deref(), since, attempt)
-                .await?
+            .await?
             {
-                audit::forget_login_attempt(&services.db, attempt).await?;
+                audit::record(
+                    &services.db,
+                    now,
+                    AuditEvent {
+                        kind: AuditKind::LoginThrottled,
+                        actor_user_id: None,
+                        actor_name: &typed_name,
+                        subject: Some(&key),
+                        meta,
+                        detail: Some(format!("{retry_after_secs} 秒后可重试")),
+                    },
+                )
+                .await?;
             }
             return Err(AppError::TooManyAttempts { retry_after_secs });
         }
         LoginVerdict::Allowed { remaining } => remaining,
+    };
+    let failed = |detail: Option<String>| AuditEvent {
+        kind: AuditKind::LoginFailed,
+        actor_user_id: None,
+        actor_name: &typed_name,
+        subject: Some(&key),
+        meta,
+        detail,
     };
 
     let candidate = if key.is_empty() {
@@ -106,12 +118,17 @@ pub async fn login(
                 row.updated_at = Set(now);
             }
             let user = row.update(&txn).await.map_err(db_error)?;
-            audit::settle_login_attempt(
+            audit::record(
                 &txn,
-                attempt,
-                AuditKind::Login,
-                Some((user.id, &user.username)),
-                None,
+                now,
+                AuditEvent {
+                    kind: AuditKind::Login,
+                    actor_user_id: Some(user.id),
+                    actor_name: &user.username,
+                    subject: Some(&key),
+                    meta,
+                    detail: None,
+                },
             )
             .await?;
             txn.commit().await.map_err(db_error)?;
@@ -119,21 +136,13 @@ pub async fn login(
         }
         // Only someone who knows the password learns that the account exists.
         Some(_) if verified => {
-            audit::settle_login_attempt(
-                &services.db,
-                attempt,
-                AuditKind::LoginFailed,
-                None,
-                Some("账号已停用".to_owned()),
-            )
-            .await?;
+            audit::record(&services.db, now, failed(Some("账号已停用".to_owned()))).await?;
             Err(AppError::AccountDisabled)
         }
         _ => {
-            audit::settle_login_attempt(&services.db, attempt, AuditKind::LoginFailed, None, None)
-                .await?;
+            audit::record(&services.db, now, failed(None)).await?;
             Err(AppError::InvalidCredentials {
-                remaining_attempts: u32::try_from(remaining.saturating_sub(1)).ok(),
+                remaining_attempts: u32::try_from(remaining).ok(),
             })
         }
     }

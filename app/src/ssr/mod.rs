@@ -1,5 +1,7 @@
 //! Server-only services shared by server functions, the REST API and (later) the worker.
 
+pub mod access_tokens;
+pub mod attempts;
 pub mod audit;
 pub mod auth;
 pub mod batch;
@@ -18,9 +20,12 @@ pub mod password;
 pub mod reminders;
 pub mod schedule_import;
 pub mod schedules;
+pub mod secret_box;
+pub mod secret_store;
 pub mod session_store;
 pub mod settings;
 pub mod shifts;
+pub mod uploads;
 pub mod users;
 
 use std::sync::Arc;
@@ -72,6 +77,10 @@ pub struct RuntimeSettings {
     pub session_remember: time::Duration,
     /// Where uploaded import files are kept (`UPLOAD_DIR`); `None` keeps nothing.
     pub upload_dir: Option<std::path::PathBuf>,
+    /// Kept uploads older than this many days are deleted (`UPLOAD_RETENTION_DAYS`).
+    pub upload_retention_days: u32,
+    /// `OUTBOUND_PROXY`: robots and checks go through it; without it, no proxy at all.
+    pub outbound_proxy: Option<String>,
 }
 
 impl RuntimeSettings {
@@ -94,6 +103,8 @@ impl RuntimeSettings {
             session_idle: time::Duration::hours(12),
             session_remember: time::Duration::days(7),
             upload_dir: None,
+            upload_retention_days: 30,
+            outbound_proxy: None,
         }
     }
 }
@@ -105,10 +116,16 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<RuntimeSettings>,
     pub passwords: Passwords,
+    /// Password checks still running, for the throttle.
+    pub attempts: Arc<attempts::RunningAttempts>,
     pub outbound: outbound::Outbound,
     pub dispatcher: Arc<reminders::dispatch::Dispatcher>,
     pub heartbeat: Arc<reminders::Heartbeat>,
     pub dingtalk_tokens: Arc<reminders::check::TokenCache>,
+    /// Seals robot URLs, signing secrets and tokens at rest (key from `SECRET_KEY`).
+    pub secrets: secret_box::SecretBox,
+    /// Import files being parsed at once (`schedule_import::MAX_CONCURRENT_PARSES`).
+    pub import_parses: Arc<tokio::sync::Semaphore>,
     /// Whether an active admin still has the original's `admin123` (refreshed at start and
     /// after every password or admin change).
     default_password_in_use: Arc<AtomicBool>,
@@ -119,17 +136,26 @@ impl Services {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         settings: RuntimeSettings,
+        secrets: secret_box::SecretBox,
     ) -> Result<Self, AppError> {
         let started_at = clock.now();
         Ok(Self {
             db,
             clock,
-            outbound: outbound::Outbound::new(settings.allow_private_webhooks)?,
+            outbound: outbound::Outbound::new(
+                settings.allow_private_webhooks,
+                settings.outbound_proxy.as_deref(),
+            )?,
             settings: Arc::new(settings),
             passwords: Passwords::new()?,
+            attempts: Arc::default(),
             dispatcher: Arc::default(),
             heartbeat: Arc::new(reminders::Heartbeat::new(started_at)),
             dingtalk_tokens: Arc::default(),
+            secrets,
+            import_parses: Arc::new(tokio::sync::Semaphore::new(
+                schedule_import::MAX_CONCURRENT_PARSES,
+            )),
             default_password_in_use: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -183,10 +209,10 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             axum::http::StatusCode::from_u16(error.status())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
         );
-        if let AppError::TooManyAttempts { retry_after_secs } = error {
+        if let Some(retry_after_secs) = error.retry_after_secs() {
             response.insert_header(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*retry_after_secs),
+                axum::http::HeaderValue::from(retry_after_secs),
             );
         }
     }

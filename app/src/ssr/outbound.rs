@@ -15,6 +15,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::AppError;
+use crate::domain::redact::{Secrets, mask_url};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -47,8 +48,20 @@ pub struct SendError {
 }
 
 impl Outbound {
-    pub fn new(allow_private: bool) -> Result<Self, AppError> {
-        let client = reqwest::Client::builder()
+    /// `proxy`: `OUTBOUND_PROXY`. Without it the process environment's `HTTP(S)_PROXY` /
+    /// `ALL_PROXY` are ignored: a proxy resolves names itself, beyond our private-address
+    /// guard, so it is used only when an admin names one on purpose.
+    pub fn new(allow_private: bool, proxy: Option<&str>) -> Result<Self, AppError> {
+        let builder = match proxy {
+            None => reqwest::Client::builder().no_proxy(),
+            Some(url) => {
+                reqwest::Client::builder().proxy(reqwest::Proxy::all(url).map_err(|error| {
+                    tracing::error!(error = %error.without_url(), "OUTBOUND_PROXY is not usable");
+                    AppError::Internal
+                })?)
+            }
+        };
+        let client = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -133,8 +146,10 @@ impl Outbound {
         body: String,
         headers: &[(String, String)],
     ) -> Result<Answer, SendError> {
+        let secrets = secrets_of(url, &[], headers);
+        let shown = mask_url(url);
         let url = self.check_url("url", url).map_err(|error| SendError {
-            message: error.to_string(),
+            message: secrets.redact(&error.to_string()),
             retryable: false,
         })?;
         let mut request = self
@@ -148,7 +163,7 @@ impl Outbound {
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        self.finish(request).await
+        self.finish(request, &secrets, &shown).await
     }
 
     /// GETs a URL with query parameters and extra headers.
@@ -158,53 +173,118 @@ impl Outbound {
         query: &[(String, String)],
         headers: &[(String, String)],
     ) -> Result<Answer, SendError> {
+        let secrets = secrets_of(url, query, headers);
+        let shown = mask_url(url);
         let url = self.check_url("url", url).map_err(|error| SendError {
-            message: error.to_string(),
+            message: secrets.redact(&error.to_string()),
             retryable: false,
         })?;
         let mut request = self.client.get(url).query(query);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        self.finish(request).await
+        self.finish(request, &secrets, &shown).await
     }
 
-    async fn finish(&self, request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
-        let response = request.send().await.map_err(describe)?;
+    async fn finish(
+        &self,
+        request: reqwest::RequestBuilder,
+        secrets: &Secrets,
+        shown_url: &str,
+    ) -> Result<Answer, SendError> {
+        let failed = |error: reqwest::Error| {
+            let error = describe(error, secrets);
+            tracing::warn!(url = %shown_url, error = %error.message, "outbound request failed");
+            error
+        };
+        let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(describe)?;
+        let bytes = response.bytes().await.map_err(failed)?;
         let cut = &bytes[..bytes.len().min(MAX_ANSWER_BYTES)];
+        // A server that echoes our request (URL, token) back must not get it stored. Only
+        // the request's own values go: a token endpoint's fresh token is still parsed.
         Ok(Answer {
             status,
-            body: String::from_utf8_lossy(cut).into_owned(),
+            body: secrets.redact_values(&String::from_utf8_lossy(cut)),
         })
     }
 }
 
-/// A network failure in words an admin can act on.
-fn describe(error: reqwest::Error) -> SendError {
+/// The credentials of one request: the URL's query values and long path segments, the
+/// extra query pairs and the values of credential headers.
+fn secrets_of(url: &str, query: &[(String, String)], headers: &[(String, String)]) -> Secrets {
+    let mut secrets = Secrets::new().with_url(url);
+    for (_, value) in query {
+        secrets = secrets.with(value);
+    }
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if ["token", "authorization", "secret", "signature", "key"]
+            .iter()
+            .any(|word| name.contains(word))
+            && name != "idempotency-key"
+        {
+            secrets = secrets.with(value.trim_start_matches("Bearer ").trim());
+        }
+    }
+    secrets
+}
+
+/// A network failure in words an admin can act on, with no URL in it: reqwest's own text
+/// names the full URL, query string (the robot's token) included, so it is dropped with
+/// `without_url` and whatever the rest of the chain says is redacted too.
+fn describe(error: reqwest::Error, secrets: &Secrets) -> SendError {
     use std::error::Error as _;
+    let error = error.without_url();
     let mut detail = error.to_string();
     let mut source = error.source();
-    let mut refused_private = false;
     while let Some(inner) = source {
-        let text = inner.to_string();
-        refused_private |= text.contains(PRIVATE_MARK);
-        detail = format!("{detail}: {text}");
+        detail = format!("{detail}: {inner}");
         source = inner.source();
     }
-    let message = if refused_private {
-        format!("目标解析到内网、本机或元数据地址，已拒绝；{PRIVATE_HINT}")
+    let detail = secrets.redact(&detail);
+    let lower = detail.to_ascii_lowercase();
+    let refused_private = detail.contains(PRIVATE_MARK);
+    let cause = if refused_private {
+        return SendError {
+            message: format!("目标解析到内网、本机或元数据地址，已拒绝；{PRIVATE_HINT}"),
+            retryable: false,
+        };
     } else if error.is_timeout() {
-        "请求超时".to_owned()
+        "请求超时"
+    } else if [
+        "dns error",
+        "lookup address",
+        "name or service",
+        "no such host",
+    ]
+    .iter()
+    .any(|mark| lower.contains(mark))
+    {
+        "无法解析域名"
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "invalidcontenttype",
+        "corrupt message",
+    ]
+    .iter()
+    .any(|mark| lower.contains(mark))
+    {
+        "TLS（https）握手失败"
+    } else if lower.contains("connection refused") {
+        "连接被拒绝（目标端口没有服务在监听）"
     } else if error.is_connect() {
-        format!("无法连接：{detail}")
+        "无法连接"
+    } else if error.is_body() || error.is_decode() {
+        "读取应答失败"
     } else {
-        format!("网络错误：{detail}")
+        "网络错误"
     };
     SendError {
-        message,
-        retryable: !refused_private,
+        message: format!("{cause}：{detail}"),
+        retryable: true,
     }
 }
 
@@ -318,7 +398,7 @@ mod tests {
 
     #[test]
     fn urls_must_be_https_and_public() {
-        let strict = Outbound::new(false).expect("client");
+        let strict = Outbound::new(false, None).expect("client");
         assert!(
             strict
                 .check_url("url", "https://oapi.dingtalk.com/robot/send?access_token=x")
@@ -340,7 +420,7 @@ mod tests {
             let error = strict.check_url("url", raw).expect_err(raw).to_string();
             assert!(error.contains(needle), "{raw}: {error}");
         }
-        let relaxed = Outbound::new(true).expect("client");
+        let relaxed = Outbound::new(true, None).expect("client");
         assert!(
             relaxed
                 .check_url("url", "http://127.0.0.1:9/robot/send")

@@ -1,7 +1,7 @@
 //! Paging parameters, validated once for every list.
 
 use crate::AppError;
-use crate::api::types::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::api::types::{DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -11,10 +11,24 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn new(page: Option<u64>, per_page: Option<u64>) -> Result<Self, AppError> {
+        Self::with_default_size(page, per_page, DEFAULT_PAGE_SIZE)
+    }
+
+    /// Like `new`, for a list whose page size is `default_per_page` when none is asked for.
+    pub fn with_default_size(
+        page: Option<u64>,
+        per_page: Option<u64>,
+        default_per_page: u64,
+    ) -> Result<Self, AppError> {
         let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(DEFAULT_PAGE_SIZE);
-        if page == 0 || page > 1_000_000 {
-            return Err(AppError::invalid("page", "应为 1 到 1000000 之间的整数"));
+        let per_page = per_page.unwrap_or(default_per_page);
+        // Out-of-range numbers are refused, not clamped: an offset past i64 is not a
+        // query the database can run.
+        if page == 0 || page > MAX_PAGE {
+            return Err(AppError::invalid(
+                "page",
+                format!("应为 1 到 {MAX_PAGE} 之间的整数"),
+            ));
         }
         if per_page == 0 || per_page > MAX_PAGE_SIZE {
             return Err(AppError::invalid(
@@ -46,5 +60,11 @@ mod tests {
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(None, Some(101)).is_err());
         assert!(PageRequest::new(None, Some(0)).is_err());
+        assert!(PageRequest::new(Some(u64::MAX), None).is_err());
+        assert!(PageRequest::new(Some(MAX_PAGE + 1), None).is_err());
+        let last = PageRequest::new(Some(MAX_PAGE), Some(MAX_PAGE_SIZE)).unwrap();
+        assert!(i64::try_from(last.offset()).is_ok());
+        let deliveries = PageRequest::with_default_size(None, None, 50).unwrap();
+        assert_eq!(deliveries.limit(), 50);
     }
 }

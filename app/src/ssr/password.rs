@@ -1,23 +1,36 @@
 //! Password hashing with argon2id at OWASP's recommended parameters (19 MiB, 2 passes,
 //! 1 lane: argon2's defaults). Hashing is CPU- and memory-heavy, so it runs on
-//! `HASH_THREADS` dedicated threads: a burst of logins queues instead of multiplying memory
-//! use. Dedicated threads matter for memory, not only CPU: the allocator keeps each
-//! thread's freed 19 MiB block for reuse, so hashing on the shared blocking pool (dozens of
-//! threads) left hundreds of MiB resident after a burst of logins.
+//! `HASH_THREADS` dedicated threads behind a bounded queue: a burst of logins waits for a
+//! place or is told to come back (`AppError::Busy`, 503 with `Retry-After`) instead of
+//! queueing without end, and at most `HASH_THREADS` working memories exist at once. Each
+//! hash takes its working memory when it starts and gives it back to the system when it
+//! ends, so an idle server holds none.
 
-use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 use crate::AppError;
 use crate::domain::legacy::{Pbkdf2Digest, WerkzeugHash, WerkzeugMethod};
 
 const HASH_THREADS: usize = 2;
+/// Hashes that may wait for a thread. Logins from one address are limited to 20 at once by
+/// the throttle, so one address alone never fills it; each waiting hash costs a fraction
+/// of a second of the threads' time.
+const HASH_QUEUE: usize = 32;
 const SALT_LEN: usize = 16;
+
+/// The working memory is reserved with at least this many 1 KiB blocks, above glibc's
+/// largest dynamic mmap threshold (32 MiB on 64-bit): such an allocation is a private
+/// mapping that `free` unmaps at once. A 19 MiB allocation would instead raise the
+/// threshold, come from the thread's heap and stay resident after the hash (two threads
+/// kept 38 MiB for the life of the process). Only the blocks argon2 uses are touched, so
+/// the rest of the reservation never becomes resident.
+const RESERVED_BLOCKS: usize = 33 * 1024;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -29,6 +42,9 @@ const DUMMY_PASSWORD: &str = "dummy password for timing equalisation";
 pub struct Passwords {
     /// Dropping the last sender ends the worker threads.
     jobs: mpsc::Sender<Job>,
+    /// One permit per hash running or waiting; a job holds its permit until it is done,
+    /// even when the request that wanted it has gone.
+    places: Arc<Semaphore>,
     dummy_hash: Arc<str>,
 }
 
@@ -38,13 +54,7 @@ impl std::fmt::Debug for Passwords {
     }
 }
 
-thread_local! {
-    /// Each hashing thread's argon2 working memory (19 MiB), allocated once and reused:
-    /// allocating it per hash left the allocator holding hundreds of MiB after a burst.
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs argon2 with this thread's reusable memory.
+/// Runs argon2 with working memory taken for this hash and released after it.
 fn compute(
     algorithm: Algorithm,
     version: Version,
@@ -55,12 +65,9 @@ fn compute(
 ) -> Result<(), argon2::Error> {
     let blocks = params.block_count();
     let argon2 = Argon2::new(algorithm, version, params);
-    MEMORY.with_borrow_mut(|memory| {
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
-    })
+    let mut memory: Vec<Block> = Vec::with_capacity(blocks.max(RESERVED_BLOCKS));
+    memory.resize(blocks, Block::default());
+    argon2.hash_password_into_with_memory(password, salt, out, &mut memory)
 }
 
 fn internal(error: impl std::fmt::Display) -> AppError {
@@ -135,8 +142,7 @@ fn verify_blocking(password: &str, stored_hash: &str) -> bool {
 /// werkzeug's `check_password_hash`: PBKDF2-HMAC or scrypt over the password's UTF-8 bytes
 /// with the salt's UTF-8 bytes, compared in constant time. The parameters were bounded when
 /// the hash was parsed. It runs only until an account's first login here, which replaces
-/// the hash; meanwhile its cost differs from argon2's (and scrypt allocates its 32 MiB per
-/// check instead of reusing the thread's block), which is accepted for the move-in period.
+/// the hash; meanwhile its cost differs from argon2's (scrypt takes 32 MiB per check), which is accepted for the move-in period.
 fn verify_werkzeug(password: &str, stored_hash: &str) -> bool {
     let hash = match WerkzeugHash::parse(stored_hash) {
         Ok(hash) => hash,
@@ -190,9 +196,14 @@ pub fn needs_upgrade(stored_hash: &str) -> bool {
 impl Passwords {
     /// Starts the hashing threads and computes the dummy hash (a few tens of milliseconds).
     pub fn new() -> Result<Self, AppError> {
+        Self::with_capacity(HASH_THREADS, HASH_QUEUE)
+    }
+
+    /// `threads` hashing threads and room for `waiting` more hashes in the queue.
+    fn with_capacity(threads: usize, waiting: usize) -> Result<Self, AppError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
-        for index in 0..HASH_THREADS {
+        for index in 0..threads {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("password-hash-{index}"))
@@ -213,7 +224,6 @@ impl Passwords {
                     AppError::Internal
                 })?;
         }
-        // On a worker too, so no other thread keeps argon2 memory.
         let (reply, answer) = mpsc::channel();
         jobs.send(Box::new(move || {
             let _ = reply.send(hash_blocking(DUMMY_PASSWORD));
@@ -222,6 +232,7 @@ impl Passwords {
         let dummy_hash = answer.recv().map_err(internal)??;
         Ok(Self {
             jobs,
+            places: Arc::new(Semaphore::new(threads + waiting)),
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -251,10 +262,18 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
+        let place = Arc::clone(&self.places)
+            .try_acquire_owned()
+            .map_err(|_| AppError::Busy {
+                retry_after_secs: 1,
+            })?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = reply.send(work());
+                let result = work();
+                // Free before answering, so the place is back when the caller goes on.
+                drop(place);
+                let _ = reply.send(result);
             }))
             .map_err(|_| AppError::Internal)?;
         answer.await.map_err(|_| {
@@ -307,6 +326,46 @@ mod tests {
             .to_string();
         assert!(passwords.verify("pa55word!", Some(&theirs)).await.unwrap());
         assert!(!passwords.verify("pa55word?", Some(&theirs)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once_and_frees_its_places() {
+        let passwords = Passwords::with_capacity(1, 1).unwrap();
+        // The only thread is held by the first job; the second waits in the queue.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let first = tokio::spawn({
+            let passwords = passwords.clone();
+            async move {
+                passwords
+                    .run(move || {
+                        let _ = started.send(());
+                        let _ = hold.recv();
+                    })
+                    .await
+            }
+        });
+        running.await.unwrap();
+        let waiting = tokio::spawn({
+            let passwords = passwords.clone();
+            async move { passwords.hash("waits its turn").await }
+        });
+        // The waiting hash has taken the last place once it is queued.
+        while passwords.places.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            passwords.verify("one too many", None).await,
+            Err(AppError::Busy {
+                retry_after_secs: 1
+            })
+        );
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert!(waiting.await.unwrap().unwrap().starts_with("$argon2id$"));
+        // Every place is back: requests are served again.
+        assert!(!passwords.verify("wrong", None).await.unwrap());
+        assert_eq!(passwords.places.available_permits(), 2);
     }
 
     /// Made with werkzeug 3.1's `generate_password_hash("secret", method)`; small work

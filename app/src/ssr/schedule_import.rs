@@ -3,6 +3,9 @@
 //! as every calendar edit, and the file is kept under `UPLOAD_DIR`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -15,8 +18,13 @@ use crate::AppError;
 use crate::api::types::{ImportReport, ImportRow, ImportSummary, ScheduleWrite};
 use crate::domain::account::username_key;
 use crate::domain::schedule_file::{
-    ExportRow, FileFormat, Lookup, PreviewRow, RowStatus, ShiftMatch, parse, preview, write_csv,
+    ExportRow, FileError, FileFormat, Lookup, PARSE_BUDGET_SECS, ParsedFile, PreviewRow, RowStatus,
+    ShiftMatch, parse, preview, write_csv,
 };
+
+/// Parses running at once: each holds a blocking thread and up to `MAX_UNZIPPED_BYTES` of
+/// work, so a few uploads cannot take every blocking thread or pile up memory.
+pub const MAX_CONCURRENT_PARSES: usize = 2;
 
 /// An uploaded file and what to do with it.
 pub struct Upload<'a> {
@@ -62,15 +70,8 @@ pub async fn import(
     meta: &RequestMeta,
     upload: Upload<'_>,
 ) -> Result<ImportReport, AppError> {
-    // Parsing a 50,000-row file (or decompressing an XLSX) is CPU work: keep it off the
-    // request threads.
-    let (format, bytes) = (upload.format, upload.bytes.to_vec());
-    let parsed = tokio::task::spawn_blocking(move || parse(format, &bytes))
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "import parser failed");
-            AppError::Internal
-        })?
+    let parsed = parse_within_budget(services, upload.format, upload.bytes)
+        .await?
         .map_err(|error| AppError::invalid("file", error.message))?;
     let fixed_user = match upload.format {
         FileFormat::DataJson => {
@@ -169,6 +170,55 @@ pub async fn import(
     Ok(report)
 }
 
+/// Parses off the request threads (a 50,000-row file or an XLSX to decompress is CPU
+/// work), at most `MAX_CONCURRENT_PARSES` at once, within `PARSE_BUDGET_SECS` of wall-clock
+/// time counted from the request (waiting for a slot included). When the budget runs out
+/// the request is answered at once and the parse, told through its stop flag, ends itself
+/// within a few milliseconds; it keeps its slot until then.
+async fn parse_within_budget(
+    services: &Services,
+    format: FileFormat,
+    bytes: &[u8],
+) -> Result<Result<ParsedFile, FileError>, AppError> {
+    let budget = Duration::from_secs(PARSE_BUDGET_SECS);
+    let deadline = tokio::time::Instant::now() + budget;
+    let Ok(slot) = tokio::time::timeout_at(
+        deadline,
+        Arc::clone(&services.import_parses).acquire_owned(),
+    )
+    .await
+    else {
+        return Ok(Err(FileError::new(format!(
+            "服务器正忙于解析其他导入文件，{PARSE_BUDGET_SECS} 秒内没有空闲，请稍后重试"
+        ))));
+    };
+    let slot = slot.map_err(|error| {
+        tracing::error!(%error, "import parse slots closed");
+        AppError::Internal
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let bytes = bytes.to_vec();
+    let task = tokio::task::spawn_blocking({
+        let stop = Arc::clone(&stop);
+        move || {
+            let _slot = slot;
+            parse(format, &bytes, &stop)
+        }
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "import parser failed");
+            Err(AppError::Internal)
+        }
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            tracing::warn!(%format, "import parse stopped: time budget ran out");
+            Ok(Err(FileError::over_budget()))
+        }
+    }
+}
+
 fn summarise(rows: &[PreviewRow]) -> ImportSummary {
     let mut summary = ImportSummary {
         rows: rows.len(),
@@ -232,7 +282,7 @@ async fn keep_upload(services: &Services, actor: &Actor, upload: &Upload<'_>) {
     let Some(dir) = services.settings.upload_dir.as_ref() else {
         return;
     };
-    let dir = dir.join("imports");
+    let folder = super::uploads::owner_dir(dir, actor.user_id());
     let stamp = services.clock.now().format("%Y%m%d-%H%M%S");
     let original: String = upload
         .file_name
@@ -248,15 +298,7 @@ async fn keep_upload(services: &Services, actor: &Actor, upload: &Upload<'_>) {
         .take(80)
         .collect();
     let name = format!("{stamp}-{}-{original}", username_key(actor.name()));
-    let path = dir.join(name);
-    let result = async {
-        tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&path, upload.bytes).await
-    }
-    .await;
-    if let Err(error) = result {
-        tracing::warn!(%error, path = %path.display(), "could not keep the imported file");
-    }
+    super::uploads::keep(folder, name, upload.bytes.to_vec()).await;
 }
 
 /// A CSV of a range (`date,username,shift,note`, the import's own columns, so it

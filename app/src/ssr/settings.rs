@@ -5,13 +5,15 @@
 //! environment's, else the database's, else the default; it is read from the database each
 //! time it is needed (one small query), so two processes sharing a database agree at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sea_orm::{EntityTrait, sea_query::OnConflict};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
 
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::setting;
+use super::secret_box::{self, SecretBox};
 use super::{Services, db_error};
 use crate::AppError;
 use crate::api::types::{
@@ -144,10 +146,19 @@ const DEFINITIONS: &[Definition] = &[
         default: "",
     },
     Definition {
+        key: "check_token",
+        group: CHECK,
+        label: "检测接口令牌（CHECK_TOKEN）",
+        help: "发给检测接口（AirScript-Token 头或 Bearer），只用于对外请求，不能用来调用本系统。",
+        kind: Kind::Secret,
+        env: Some("CHECK_TOKEN"),
+        default: "",
+    },
+    Definition {
         key: "api_token",
         group: CHECK,
-        label: "API 令牌（API_TOKEN）",
-        help: "检测接口的令牌（AirScript-Token 或 Bearer），也用于调用本系统 API。",
+        label: "安装级 API 令牌（API_TOKEN）",
+        help: "以管理员身份调用本系统 API（兼容原版），从不发往外部。建议改用个人资料页的个人访问令牌。",
         kind: Kind::Secret,
         env: Some("API_TOKEN"),
         default: "",
@@ -250,6 +261,88 @@ fn definition(key: &str) -> Option<&'static Definition> {
     DEFINITIONS.iter().find(|def| def.key == key)
 }
 
+/// Tokens, secrets and URLs that carry tokens are sealed at rest.
+fn is_sealed(def: &Definition) -> bool {
+    matches!(def.kind, Kind::Secret | Kind::SecretUrl)
+}
+
+/// Whether the setting `key` is stored sealed (for the start-up sweep and `rekey`).
+pub fn is_sealed_key(key: &str) -> bool {
+    definition(key).is_some_and(is_sealed)
+}
+
+/// The stored settings, opened: what no other code needs to know is sealed.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    values: HashMap<String, String>,
+    /// Sealed values that do not open with the current `SECRET_KEY`.
+    unreadable: BTreeSet<&'static str>,
+}
+
+impl Stored {
+    /// The opened values, key → value.
+    pub fn into_values(self) -> HashMap<String, String> {
+        self.values
+    }
+}
+
+/// Reads every stored setting, opening sealed ones; the one place settings are read.
+pub async fn read_stored(db: &impl ConnectionTrait, secrets: &SecretBox) -> Result<Stored, DbErr> {
+    let rows = setting::Entity::find().all(db).await?;
+    let mut stored = Stored::default();
+    for row in rows {
+        let Ok(value) = serde_json::from_str::<String>(&row.value) else {
+            continue;
+        };
+        match definition(&row.key).filter(|def| is_sealed(def)) {
+            None => {
+                stored.values.insert(row.key, value);
+            }
+            Some(def) => match secrets.open(&secret_box::setting_aad(def.key), &value) {
+                Ok(value) => {
+                    stored.values.insert(row.key, value);
+                }
+                Err(_) => {
+                    stored.unreadable.insert(def.key);
+                }
+            },
+        }
+    }
+    Ok(stored)
+}
+
+/// Stores one setting's value (already in stored form, "" = default), sealing it when the
+/// setting is secret; the one place settings are written.
+pub async fn write_stored(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    key: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let value = match definition(key) {
+        Some(def) if is_sealed(def) && !value.is_empty() => {
+            secrets.seal(&secret_box::setting_aad(def.key), value)?
+        }
+        _ => value.to_owned(),
+    };
+    let json = serde_json::to_string(&value).map_err(|_| AppError::Internal)?;
+    setting::Entity::insert(setting::ActiveModel {
+        key: sea_orm::Set(key.to_owned()),
+        value: sea_orm::Set(json),
+        updated_at: sea_orm::Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(setting::Column::Key)
+            .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// The environment variables that pin settings, by setting key; parsed and validated by
 /// the server's configuration at start-up.
 #[derive(Clone, Default)]
@@ -316,12 +409,17 @@ pub struct ReminderSettings {
     pub message_format: MessageFormat,
     pub check_mode: CheckMode,
     pub check_url: Option<String>,
+    /// Sent to the punch-check service; never accepted here.
+    pub check_token: Option<String>,
     pub api_token: Option<String>,
     pub dingtalk_app_key: Option<String>,
     pub dingtalk_app_secret: Option<String>,
     pub working: Option<DefaultRobot>,
     pub no_work: Option<DefaultRobot>,
     pub templates: HashMap<TemplateKind, Template>,
+    /// Stored secret settings that do not open with the current `SECRET_KEY` (and so count
+    /// as unset), by key.
+    pub unreadable: Vec<&'static str>,
 }
 
 impl ReminderSettings {
@@ -413,30 +511,22 @@ pub fn check_imported_value(
     })
 }
 
-/// The stored values, key → value.
-async fn stored(services: &Services) -> Result<HashMap<String, String>, AppError> {
-    let rows = setting::Entity::find()
-        .all(&services.db)
+/// The stored values, opened.
+async fn stored(services: &Services) -> Result<Stored, AppError> {
+    read_stored(&services.db, &services.secrets)
         .await
-        .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let value = serde_json::from_str::<String>(&row.value).ok()?;
-            Some((row.key, value))
-        })
-        .collect())
+        .map_err(db_error)
 }
 
 fn resolve<'a>(
     def: &Definition,
     pinned: &'a PinnedSettings,
-    stored: &'a HashMap<String, String>,
+    stored: &'a Stored,
 ) -> (Option<&'a str>, SettingSource) {
     if let Some(value) = pinned.get(def.key) {
         return (Some(value), SettingSource::Environment);
     }
-    match stored.get(def.key).map(String::as_str) {
+    match stored.values.get(def.key).map(String::as_str) {
         Some(value) if !value.is_empty() && normalise(def, value, None).is_ok() => {
             (Some(value), SettingSource::Database)
         }
@@ -463,7 +553,7 @@ pub async fn effective(services: &Services) -> Result<ReminderSettings, AppError
     Ok(build(&services.settings.pinned, &stored))
 }
 
-fn build(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> ReminderSettings {
+fn build(pinned: &PinnedSettings, stored: &Stored) -> ReminderSettings {
     let text = |key: &str| -> Option<String> {
         let def = definition(key)?;
         let (value, _) = resolve(def, pinned, stored);
@@ -516,19 +606,26 @@ fn build(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> ReminderS
             .unwrap_or(MessageFormat::Text),
         check_mode,
         check_url,
+        check_token: text("check_token"),
         api_token: text("api_token"),
         dingtalk_app_key: text("dingtalk_app_key"),
         dingtalk_app_secret: text("dingtalk_app_secret"),
         working: robot("working_url", "working_secret"),
         no_work: robot("no_work_url", "no_work_secret"),
         templates,
+        unreadable: stored
+            .unreadable
+            .iter()
+            .copied()
+            .filter(|key| pinned.get(key).is_none())
+            .collect(),
     }
 }
 
 /// The settings from pinned values alone (tests).
 #[cfg(test)]
 pub fn test_settings(pinned: PinnedSettings) -> ReminderSettings {
-    build(&pinned, &HashMap::new())
+    build(&pinned, &Stored::default())
 }
 
 /// `…` plus the last four characters: enough to recognise, not to use.
@@ -551,32 +648,7 @@ pub fn mask_secret(value: &str) -> String {
 /// A URL with its query and any long path segment hidden: the scheme, host and path shape
 /// tell admins which robot it is; the token stays on the server.
 pub fn mask_url(value: &str) -> String {
-    match reqwest::Url::parse(value) {
-        Ok(url) => {
-            let path: Vec<String> = url
-                .path()
-                .split('/')
-                .map(|part| {
-                    if part.len() > 16 {
-                        format!("{}…", &part[..4.min(part.len())])
-                    } else {
-                        part.to_owned()
-                    }
-                })
-                .collect();
-            let query = if url.query().is_some() { "?…" } else { "" };
-            format!(
-                "{}://{}{}{}",
-                url.scheme(),
-                url.host_str().unwrap_or_default(),
-                url.port()
-                    .map(|port| format!(":{port}"))
-                    .unwrap_or_default(),
-                path.join("/") + query
-            )
-        }
-        Err(_) => mask_secret(value),
-    }
+    crate::domain::redact::mask_url(value)
 }
 
 fn input(def: &Definition) -> SettingInput {
@@ -610,13 +682,16 @@ fn input(def: &Definition) -> SettingInput {
     }
 }
 
-fn view_of(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> SettingsView {
+fn view_of(pinned: &PinnedSettings, stored: &Stored) -> SettingsView {
     let effective = build(pinned, stored);
     let fields = DEFINITIONS
         .iter()
         .map(|def| {
             let (value, source) = resolve(def, pinned, stored);
+            let unreadable =
+                source == SettingSource::Default && stored.unreadable.contains(def.key);
             let shown = match (def.kind, value) {
+                _ if unreadable => secret_box::UNREADABLE.to_owned(),
                 (Kind::Secret, Some(value)) => mask_secret(value),
                 (Kind::SecretUrl, Some(value)) => mask_url(value),
                 (Kind::Template(kind), _) => effective.template(kind).as_str().to_owned(),
@@ -635,8 +710,12 @@ fn view_of(pinned: &PinnedSettings, stored: &HashMap<String, String>) -> Setting
                 },
                 input: input(def),
                 value: shown,
-                is_set: value.is_some(),
-                source,
+                is_set: value.is_some() || unreadable,
+                source: if unreadable {
+                    SettingSource::Database
+                } else {
+                    source
+                },
                 env_var: def.env.map(str::to_owned),
             }
         })
@@ -681,20 +760,7 @@ pub async fn update(
     let txn = services.begin_write().await?;
     let mut changed = Vec::new();
     for (def, value) in &writes {
-        let json = serde_json::to_string(value).map_err(|_| AppError::Internal)?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: sea_orm::Set(def.key.to_owned()),
-            value: sea_orm::Set(json),
-            updated_at: sea_orm::Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
-                .to_owned(),
-        )
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        write_stored(&txn, &services.secrets, def.key, value, now).await?;
         let shown = match def.kind {
             Kind::Secret | Kind::SecretUrl if !value.is_empty() => "（已更新）".to_owned(),
             _ if value.is_empty() => "（恢复默认）".to_owned(),
@@ -716,11 +782,14 @@ pub async fn update(
 mod tests {
     use super::*;
 
-    fn stored(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    fn stored(pairs: &[(&str, &str)]) -> Stored {
+        Stored {
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            unreadable: BTreeSet::new(),
+        }
     }
 
     #[test]
@@ -753,11 +822,11 @@ mod tests {
             "https://www.kdocs.cn/api/v3/ide/file/x/script/y/sync_task",
         );
         assert_eq!(
-            build(&pinned, &HashMap::new()).check_mode,
+            build(&pinned, &Stored::default()).check_mode,
             CheckMode::AirScript
         );
         assert_eq!(
-            build(&PinnedSettings::default(), &HashMap::new()).check_mode,
+            build(&PinnedSettings::default(), &Stored::default()).check_mode,
             CheckMode::Local
         );
     }
@@ -770,11 +839,11 @@ mod tests {
                 "working_url",
                 "https://oapi.dingtalk.com/robot/send?access_token=abcdef0123456789abcdef",
             );
-        let view = view_of(&pinned, &HashMap::new());
+        let view = view_of(&pinned, &Stored::default());
         let values: Vec<&str> = view.fields.iter().map(|f| f.value.as_str()).collect();
         assert!(values.contains(&"已设置（…cdef）"), "{values:?}");
         assert!(
-            values.contains(&"https://oapi.dingtalk.com/robot/send?…"),
+            values.contains(&"https://oapi.dingtalk.com/robot/send?access_token=***"),
             "{values:?}"
         );
         assert!(!values.iter().any(|v| v.contains("0123456789abcdef")));
@@ -806,7 +875,7 @@ mod tests {
 
     #[test]
     fn templates_default_to_the_originals_wording() {
-        let settings = build(&PinnedSettings::default(), &HashMap::new());
+        let settings = build(&PinnedSettings::default(), &Stored::default());
         assert!(
             settings
                 .template(TemplateKind::ClockIn)

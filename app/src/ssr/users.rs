@@ -21,6 +21,7 @@ use crate::domain::account::{
     parse_platform_id,
 };
 use crate::domain::audit::AuditKind;
+use crate::domain::throttle::{self, LoginVerdict};
 use crate::domain::{FieldError, Role};
 
 pub fn to_view(model: &user::Model) -> UserView {
@@ -440,10 +441,20 @@ pub async fn reset_password(
     session_store::end_user_sessions(&txn, id, None)
         .await
         .map_err(db_error)?;
+    // A reset means the account may be in the wrong hands: whatever else lets someone in
+    // as this user (calendar feed URL, API tokens) stops working too.
+    let feeds = super::entity::calendar_feed::Entity::delete_by_id(id)
+        .exec(&txn)
+        .await
+        .map_err(db_error)?
+        .rows_affected;
+    let tokens = super::access_tokens::revoke_all(&txn, id).await?;
     audit::record(
         &txn,
         now,
-        AuditEvent::by(actor, AuditKind::PasswordReset, meta).about(&updated.username_key),
+        AuditEvent::by(actor, AuditKind::PasswordReset, meta)
+            .about(&updated.username_key)
+            .detail(format!("已吊销日历订阅 {feeds} 个、访问令牌 {tokens} 个")),
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
@@ -471,16 +482,57 @@ pub async fn change_own_password(
     if current_password == new_password {
         return Err(FieldError::new("new", "新密码不能与当前密码相同").into());
     }
+    // A stolen session must not become an unlimited oracle for the password: wrong
+    // current passwords are logged and limited like failed logins.
+    let now = services.clock.now();
+    let since = now - throttle::window();
+    let (_running, in_flight) = services.attempts.reserve_password_change(me.id)?;
+    let failures = audit::recent_about(
+        &services.db,
+        AuditKind::PasswordChangeFailed,
+        &target.username_key,
+        since,
+    )
+    .await?;
+    if let LoginVerdict::Blocked { retry_after_secs } =
+        throttle::password_change_verdict(&failures, in_flight, now)
+    {
+        if !audit::throttle_logged(
+            &services.db,
+            AuditKind::PasswordChangeThrottled,
+            &target.username_key,
+            None,
+            since,
+        )
+        .await?
+        {
+            audit::record(
+                &services.db,
+                now,
+                AuditEvent::by(actor, AuditKind::PasswordChangeThrottled, meta)
+                    .about(&target.username_key)
+                    .detail(format!("{retry_after_secs} 秒后可重试")),
+            )
+            .await?;
+        }
+        return Err(AppError::TooManyAttempts { retry_after_secs });
+    }
     if current_password.chars().count() > account::PASSWORD_MAX_CHARS
         || !services
             .passwords
             .verify(current_password, Some(&target.password_hash))
             .await?
     {
+        audit::record(
+            &services.db,
+            now,
+            AuditEvent::by(actor, AuditKind::PasswordChangeFailed, meta)
+                .about(&target.username_key),
+        )
+        .await?;
         return Err(FieldError::new("current", "当前密码不正确").into());
     }
     let password_hash = services.passwords.hash(new_password).await?;
-    let now = services.clock.now();
     let txn = services.begin_write().await?;
     let mut row = target.into_active_model();
     row.password_hash = Set(password_hash);

@@ -3,9 +3,14 @@
 
 use crate::AppError;
 
-/// The file chosen in the input with this id: its name and its bytes.
+/// The file chosen in the input with this id: its name and its bytes. A file over
+/// `max_bytes` is refused before it is read or sent (the server would refuse it too, and
+/// may cut the connection while a large body is still being sent).
 #[cfg(feature = "hydrate")]
-pub async fn read_chosen_file(input_id: &str) -> Result<(String, Vec<u8>), AppError> {
+pub async fn read_chosen_file(
+    input_id: &str,
+    max_bytes: usize,
+) -> Result<(String, Vec<u8>), AppError> {
     use wasm_bindgen::JsCast;
     let file = leptos::prelude::document()
         .get_element_by_id(input_id)
@@ -13,6 +18,12 @@ pub async fn read_chosen_file(input_id: &str) -> Result<(String, Vec<u8>), AppEr
         .and_then(|input| input.files())
         .and_then(|files| files.get(0))
         .ok_or_else(|| AppError::invalid("file", "请先选择文件"))?;
+    if file.size() > max_bytes as f64 {
+        return Err(AppError::invalid(
+            "file",
+            format!("不能超过 {} MiB", max_bytes / 1024 / 1024),
+        ));
+    }
     let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
         .map_err(|_| AppError::invalid("file", "无法读取该文件"))?;
@@ -20,7 +31,10 @@ pub async fn read_chosen_file(input_id: &str) -> Result<(String, Vec<u8>), AppEr
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub async fn read_chosen_file(_input_id: &str) -> Result<(String, Vec<u8>), AppError> {
+pub async fn read_chosen_file(
+    _input_id: &str,
+    _max_bytes: usize,
+) -> Result<(String, Vec<u8>), AppError> {
     Err(AppError::Internal)
 }
 

@@ -60,10 +60,10 @@ fn status_of(error: &AppError) -> StatusCode {
 }
 
 fn with_retry_after(mut response: Response, error: &AppError) -> Response {
-    if let AppError::TooManyAttempts { retry_after_secs } = error {
+    if let Some(retry_after_secs) = error.retry_after_secs() {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     }
     if matches!(
         error,
@@ -107,5 +107,40 @@ pub fn reject(path: &str, error: AppError) -> Response {
         with_retry_after(response, &error)
     } else {
         ApiError(error).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_to_retry_later_say_when() {
+        for (error, status) in [
+            (
+                AppError::TooManyAttempts {
+                    retry_after_secs: 600,
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                AppError::Busy {
+                    retry_after_secs: 1,
+                },
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ] {
+            let seconds = error.retry_after_secs().expect("a wait");
+            for response in [
+                ApiError(error.clone()).into_response(),
+                reject("/api/fn/login", error.clone()),
+            ] {
+                assert_eq!(response.status(), status);
+                assert_eq!(
+                    response.headers().get(header::RETRY_AFTER),
+                    Some(&HeaderValue::from(seconds))
+                );
+            }
+        }
     }
 }

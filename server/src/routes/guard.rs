@@ -144,6 +144,59 @@ pub async fn reject_cross_site(
     reject(request.uri().path(), AppError::CrossOrigin)
 }
 
+/// Whether a request's `Host` is one this server answers to. With `PUBLIC_URL` set, only
+/// that host, or a name no public DNS can point at us: an IP literal (direct or LAN
+/// access), `localhost`, or a single-label name (a container or proxy upstream such as
+/// `web:5000`). This defeats DNS rebinding, where a page on the attacker's own domain,
+/// re-resolved to this server's address, would otherwise read our answers.
+fn host_is_ours(headers: &HeaderMap, policy: &RequestPolicy) -> bool {
+    let Some(public) = policy.public_origin.as_deref().and_then(authority_of) else {
+        return true;
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let matches_public = |host: &str| strip_default_port(host) == public;
+    if policy.trust_proxy && header("x-forwarded-host").is_some_and(matches_public) {
+        return true;
+    }
+    let Some(host) = header("host") else {
+        // HTTP/1.0 without Host: not a browser page on some other name.
+        return true;
+    };
+    if matches_public(host) {
+        return true;
+    }
+    let name = host_name(host);
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok()
+        || (!name.is_empty() && !name.contains('.'))
+}
+
+/// `host[:port]` or `[v6]:port` → the name or address alone.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// Refuses requests addressed to a host name other than `PUBLIC_URL`'s (see `host_is_ours`).
+pub async fn reject_foreign_host(
+    State(policy): State<SharedPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if host_is_ours(request.headers(), &policy) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host = ?request.headers().get(header::HOST), "request for another host refused");
+    super::error::ApiError::custom(
+        axum::http::StatusCode::MISDIRECTED_REQUEST,
+        "misdirected_request",
+        "此地址不属于本服务（Host 与 PUBLIC_URL 不符）",
+        None,
+    )
+}
+
 /// Files that are public whatever the session: the compiled site and the few static
 /// files in `public/`. Listed exactly, so a future route cannot become public by accident.
 fn is_public_asset(path: &str) -> bool {
@@ -237,6 +290,49 @@ mod tests {
             map.insert(*name, HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn with_public_url_only_its_host_and_unroutable_names_are_served() {
+        let open = RequestPolicy::default();
+        assert!(host_is_ours(&headers(&[("host", "evil.example")]), &open));
+        let policy = RequestPolicy {
+            trust_proxy: false,
+            public_origin: Some("https://kaoqin.example.com".to_owned()),
+        };
+        for host in [
+            "kaoqin.example.com",
+            "KAOQIN.example.com:443",
+            "127.0.0.1:5000",
+            "192.168.1.20",
+            "[::1]:5000",
+            "localhost:5000",
+            "web:5000",
+        ] {
+            assert!(host_is_ours(&headers(&[("host", host)]), &policy), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "kaoqin.example.com.evil.example",
+            "kaoqin.example.com:8443",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(
+                !host_is_ours(&headers(&[("host", host)]), &policy),
+                "{host}"
+            );
+        }
+        // X-Forwarded-Host counts only behind a trusted proxy.
+        let forwarded = headers(&[
+            ("host", "upstream.internal"),
+            ("x-forwarded-host", "kaoqin.example.com"),
+        ]);
+        assert!(!host_is_ours(&forwarded, &policy));
+        let behind_proxy = RequestPolicy {
+            trust_proxy: true,
+            ..policy
+        };
+        assert!(host_is_ours(&forwarded, &behind_proxy));
     }
 
     #[test]

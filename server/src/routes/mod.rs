@@ -1,6 +1,7 @@
 //! HTTP routes outside the Leptos app: health, the REST API, middleware and error mapping.
 
 pub mod api;
+pub mod body_limit;
 pub mod error;
 pub mod fallback;
 pub mod guard;

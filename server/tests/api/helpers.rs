@@ -12,7 +12,8 @@ use server::config::Config;
 use server::probe::{self, ProbeResponse};
 use server::startup::Application;
 use tempfile::TempDir;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -48,12 +49,23 @@ pub struct Caller {
     pub bearer: Option<String>,
     /// An `Origin` header, for cross-site tests.
     pub origin: Option<String>,
+    /// An `X-Forwarded-For` header: the client's address when the app trusts its proxy
+    /// (`TRUST_PROXY=true`).
+    pub forwarded_for: Option<String>,
 }
 
 impl Caller {
     pub fn bearer(token: &str) -> Self {
         Self {
             bearer: Some(token.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// An anonymous caller at `ip`, as a trusted proxy reports it.
+    pub fn at(ip: &str) -> Self {
+        Self {
+            forwarded_for: Some(ip.to_owned()),
             ..Self::default()
         }
     }
@@ -113,6 +125,9 @@ impl TestApp {
         }
         if let Some(origin) = &caller.origin {
             headers.push(("Origin", origin));
+        }
+        if let Some(forwarded_for) = &caller.forwarded_for {
+            headers.push(("X-Forwarded-For", forwarded_for));
         }
         if let Some(content_type) = content_type {
             headers.push(("Content-Type", content_type));
@@ -199,8 +214,19 @@ impl TestApp {
     }
 
     pub async fn try_login(&self, username: &str, password: &str) -> ProbeResponse {
+        self.try_login_as(&Caller::default(), username, password)
+            .await
+    }
+
+    /// A login attempt by `caller` (e.g. from another address, see [`Caller::at`]).
+    pub async fn try_login_as(
+        &self,
+        caller: &Caller,
+        username: &str,
+        password: &str,
+    ) -> ProbeResponse {
         self.json_as(
-            &Caller::default(),
+            caller,
             "POST",
             "/api/v1/session",
             serde_json::json!({"username": username, "password": password}),
@@ -253,7 +279,8 @@ impl TestApp {
         spawn_in(dir, &pairs, clock).await
     }
 
-    async fn stop_keeping_dir(mut self) -> TempDir {
+    /// Stops the server and hands back its directory (database, logs) for the next step.
+    pub async fn stop_keeping_dir(mut self) -> TempDir {
         self.signal_stop();
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("clean stop");
@@ -345,7 +372,7 @@ async fn spawn_in(dir: TempDir, extra: &[(&str, &str)], clock: Arc<dyn Clock>) -
     let db = server::db::connect_and_migrate(&config.database)
         .await
         .expect("database");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = server::startup::listen(([127, 0, 0, 1], 0).into()).expect("bind");
     let application = Application::with_listener(&config, listener, db.clone(), clock.clone())
         .await
         .expect("application");
@@ -449,4 +476,92 @@ pub fn wait_for_exit(child: Child) -> Output {
     rx.recv_timeout(TIMEOUT)
         .expect("server did not exit in time")
         .expect("wait")
+}
+
+/// A raw HTTP/1.1 connection, for bodies that are declared but never (fully) sent: a
+/// server that refuses a body before reading it may close the connection while a client
+/// is still sending, so oversized bodies are declared, not sent.
+pub struct RawConnection {
+    stream: BufReader<TcpStream>,
+}
+
+impl RawConnection {
+    pub async fn open(app: &TestApp) -> Self {
+        let address = app.base_url.trim_start_matches("http://");
+        let stream = TcpStream::connect(address).await.expect("connect");
+        Self {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream.get_mut().write_all(bytes).await.expect("write");
+    }
+
+    pub async fn head(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        self.send(head.as_bytes()).await;
+    }
+
+    /// Declares a body of `length` bytes with `headers`, sends only its first byte and
+    /// answers the status and body: how a test shows a body is refused unread.
+    pub async fn declare_body(
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        length: usize,
+    ) -> (u16, String) {
+        let mut connection = Self::open(app).await;
+        let length = length.to_string();
+        let mut all = headers.to_vec();
+        all.push(("Content-Length", &length));
+        connection.head(method, path, &all).await;
+        connection.send(b"{").await;
+        connection.read_answer().await
+    }
+
+    /// The next status line's code and the headers after it (a `100 Continue` counts).
+    pub async fn read_head(&mut self) -> (u16, String) {
+        let mut head = String::new();
+        let read = tokio::time::timeout(TIMEOUT, async {
+            loop {
+                let mut line = String::new();
+                let n = self.stream.read_line(&mut line).await.expect("read");
+                assert!(n > 0, "connection closed before an answer: {head}");
+                if line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "no answer within 20 s: {head}");
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        (status, head)
+    }
+
+    /// A final answer's status and body (which must have a Content-Length).
+    pub async fn read_answer(&mut self) -> (u16, String) {
+        let (status, head) = self.read_head().await;
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
 }

@@ -655,6 +655,59 @@ async fn reminders_switched_off_are_computed_and_recorded_but_not_sent() {
     );
 }
 
+/// The punch check sends `CHECK_TOKEN`; `API_TOKEN`, which authenticates here, never
+/// leaves the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_punch_check_sends_its_own_token_never_the_api_token() {
+    use axum::http::HeaderMap;
+    let seen: Arc<std::sync::Mutex<Vec<HeaderMap>>> = Arc::default();
+    let recorder = seen.clone();
+    let router = axum::Router::new().route(
+        "/airscript",
+        axum::routing::post(move |headers: HeaderMap| {
+            let recorder = recorder.clone();
+            async move {
+                recorder.lock().expect("headers").push(headers);
+                axum::Json(json!({"data": {"result": {"打卡检测": "上班未打卡"}}}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let check_url = format!("http://{}/airscript", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let rig = rig(&[
+        ("CHECK_MODE", "airscript"),
+        ("CHECK_URL", &check_url),
+        ("CHECK_TOKEN", "airscript-token-of-the-check"),
+    ])
+    .await;
+    let person = rig.person("wang", Some("13800138041"), None).await;
+    rig.channel(json!({"name": "组", "kind": "generic", "url": rig.robots.generic_url("team")}))
+        .await;
+    rig.schedule(&[person], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "sent", "{rows:#?}");
+    let seen = seen.lock().expect("headers").clone();
+    assert_eq!(seen.len(), 1, "one check before the reminder");
+    assert_eq!(
+        seen[0].get("airscript-token").and_then(|v| v.to_str().ok()),
+        Some("airscript-token-of-the-check")
+    );
+    let outward: Vec<String> = seen
+        .iter()
+        .flat_map(|headers| headers.values())
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .chain(rig.robots.requests().into_iter().flat_map(|(a, b)| [a, b]))
+        .collect();
+    assert!(
+        outward.iter().all(|text| !text.contains(API_TOKEN)),
+        "API_TOKEN left the server: {outward:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_urls_must_be_public_https_and_secrets_never_come_back() {
     let app = spawn_app_with(&[]).await;

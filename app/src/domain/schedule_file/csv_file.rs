@@ -2,17 +2,23 @@
 //! ("CSV (逗号分隔)" on Chinese Windows), or UTF-16 ("Unicode 文本", tab-separated).
 
 use std::borrow::Cow;
+use std::sync::atomic::AtomicBool;
 
 use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 
 use super::export::unescape_formula;
 use super::table::{Cell, Table};
-use super::{FileError, ParsedFile, describe_binary};
+use super::{
+    FileError, MAX_CELL_BYTES, MAX_CELLS_PER_ROW, MAX_LINE_BYTES, ParsedFile, check_budget,
+    describe_binary,
+};
 
 const NOT_TEXT: &str = "不是 CSV 文本文件";
 
-pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
+pub(super) fn parse(bytes: &[u8], stop: &AtomicBool) -> Result<ParsedFile, FileError> {
     let text = decode(bytes)?;
+    check_budget(stop)?;
+    check_line_lengths(&text)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -36,6 +42,19 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
             .position()
             .map_or(0, |position| usize::try_from(position.byte()).unwrap_or(0));
         let line = lines.line_at(offset);
+        check_budget(stop)?;
+        // A quoted field may span lines, so the record is bounded as well as each line.
+        if record.as_slice().len() > MAX_LINE_BYTES {
+            return Err(line_too_long(line));
+        }
+        if record.len() > MAX_CELLS_PER_ROW {
+            return Err(FileError::new(format!(
+                "第 {line} 行有超过 {MAX_CELLS_PER_ROW} 个字段，不像是排班表"
+            )));
+        }
+        if record.iter().any(|field| field.len() > MAX_CELL_BYTES) {
+            return Err(FileError::cell_too_long(line));
+        }
         let cells = record
             .iter()
             .map(|field| Cell::Text(unescape_formula(field).to_owned()))
@@ -44,6 +63,35 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
         table.push(line, cells)?;
     }
     table.finish()
+}
+
+/// Refuses a physical line over `MAX_LINE_BYTES` before the CSV reader buffers it.
+fn check_line_lengths(text: &str) -> Result<(), FileError> {
+    let too_long = text
+        .split(['\n', '\r'])
+        .position(|line| line.len() > MAX_LINE_BYTES);
+    match too_long {
+        Some(index) => Err(line_too_long(line_of_index(text, index))),
+        None => Ok(()),
+    }
+}
+
+/// The 1-based line number of the `index`-th piece of `text` split on `\r` and `\n`.
+fn line_of_index(text: &str, index: usize) -> usize {
+    let mut counter = LineCounter::new(text);
+    let offset: usize = text
+        .split(['\n', '\r'])
+        .take(index)
+        .map(|piece| piece.len() + 1)
+        .sum();
+    counter.line_at(offset)
+}
+
+fn line_too_long(line: usize) -> FileError {
+    FileError::new(format!(
+        "第 {line} 行超过 {} KiB，不像是排班表",
+        MAX_LINE_BYTES / 1024
+    ))
 }
 
 /// The 1-based line of a byte offset, counted forwards as records are read: the CSV
@@ -157,7 +205,8 @@ fn detect_delimiter(text: &str) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FileFormat, LineError, MAX_ROWS, parse as parse_file};
+    use super::super::test_support::parse_file;
+    use super::super::{FileFormat, LineError, MAX_ROWS};
     use super::*;
     use crate::domain::schedule_file::test_support::line;
 
@@ -372,6 +421,44 @@ mod tests {
         assert_eq!(
             csv(&text).unwrap_err().message,
             "最多 50000 行排班，这个文件超过了，请拆分成几个文件分批导入"
+        );
+    }
+
+    #[test]
+    fn overlong_lines_records_fields_and_rows_are_refused_naming_the_bound() {
+        let header = "日期,用户名,班次\n";
+        let long_line = format!("{header}2026-01-05,a,{}\n", "x".repeat(MAX_LINE_BYTES));
+        assert_eq!(
+            csv(&long_line).unwrap_err().message,
+            "第 2 行超过 256 KiB，不像是排班表"
+        );
+        // Counted by the line the user sees, with CRLF and lone CR too.
+        let crlf = format!(
+            "{header}\r\n2026-01-05,a,A\r{}",
+            "x".repeat(MAX_LINE_BYTES + 1)
+        );
+        assert_eq!(
+            csv(&crlf).unwrap_err().message,
+            "第 4 行超过 256 KiB，不像是排班表"
+        );
+        // Short lines, one quoted field spanning them all.
+        let spanning = format!(
+            "{header}2026-01-05,a,\"{}\"\n",
+            "xxxxxxxxxxxxxxx\n".repeat(MAX_LINE_BYTES / 16 + 1)
+        );
+        assert_eq!(
+            csv(&spanning).unwrap_err().message,
+            "第 2 行超过 256 KiB，不像是排班表"
+        );
+        let long_field = format!("{header}2026-01-05,a,{}\n", "x".repeat(MAX_CELL_BYTES + 1));
+        assert_eq!(
+            csv(&long_field).unwrap_err().message,
+            "第 2 行有单元格超过 128 KiB，不像是排班表"
+        );
+        let wide = format!("{header}2026-01-05,a,A{}\n", ",".repeat(MAX_CELLS_PER_ROW));
+        assert_eq!(
+            csv(&wide).unwrap_err().message,
+            "第 2 行有超过 256 个字段，不像是排班表"
         );
     }
 }

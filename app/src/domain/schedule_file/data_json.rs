@@ -4,15 +4,21 @@
 //! reader keeps the line of every key, which serde_json's values do not, so each problem
 //! points at the line of its day.
 
+use std::sync::atomic::AtomicBool;
+
 use chrono::NaiveDate;
 
-use super::{FileError, FileLine, LineError, MAX_ROWS, ParsedFile, describe_binary, shown};
+use super::{
+    FileError, FileLine, LineError, MAX_CELL_BYTES, MAX_JSON_VALUES, MAX_ROWS, ParsedFile,
+    check_budget, describe_binary, shown,
+};
 
 const EXAMPLE: &str = r#"{"2026": {"1": {"5": "A班", "6": "休"}}}"#;
 /// Deeper nesting is no data.json; the limit keeps recursion bounded on hostile input.
 const MAX_DEPTH: usize = 32;
 
-pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
+pub(super) fn parse(bytes: &[u8], stop: &AtomicBool) -> Result<ParsedFile, FileError> {
+    check_budget(stop)?;
     if let Some(kind) = describe_binary(bytes) {
         return Err(FileError::new(format!(
             "不是 data.json 文件（看起来是 {kind}）"
@@ -21,12 +27,15 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes)
         .map_err(|_| FileError::new("不是 data.json 文件：应为 UTF-8 编码的 JSON 文本"))?;
-    let root = Reader::new(text).document().map_err(|error| {
-        FileError::new(format!(
-            "data.json 格式错误（第 {} 行）：{}",
-            error.line, error.message
-        ))
-    })?;
+    let root = Reader::new(text, stop)
+        .document()
+        .map_err(|error| match error.kind {
+            SyntaxErrorKind::Stopped => FileError::over_budget(),
+            SyntaxErrorKind::Syntax => FileError::new(format!(
+                "data.json 格式错误（第 {} 行）：{}",
+                error.line, error.message
+            )),
+        })?;
     let Value::Object(years) = root else {
         return Err(FileError::new(format!(
             "data.json 的最外层应为按年、月、日排列的对象，例如 {EXAMPLE}"
@@ -174,6 +183,14 @@ struct Member {
 struct SyntaxError {
     line: usize,
     message: String,
+    kind: SyntaxErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyntaxErrorKind {
+    Syntax,
+    /// The caller's time budget ran out.
+    Stopped,
 }
 
 /// JSON (RFC 8259) plus trailing commas in objects and arrays.
@@ -182,15 +199,20 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: usize,
+    /// Values read so far, bounded by `MAX_JSON_VALUES`: every one becomes an allocation.
+    values: usize,
+    stop: &'a AtomicBool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, stop: &'a AtomicBool) -> Self {
         Self {
             text,
             bytes: text.as_bytes(),
             pos: 0,
             line: 1,
+            values: 0,
+            stop,
         }
     }
 
@@ -208,6 +230,7 @@ impl<'a> Reader<'a> {
         SyntaxError {
             line: self.line,
             message: message.into(),
+            kind: SyntaxErrorKind::Syntax,
         }
     }
 
@@ -246,7 +269,18 @@ impl<'a> Reader<'a> {
 
     fn value(&mut self, depth: usize) -> Result<Value, SyntaxError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("嵌套层数过多"));
+            return Err(self.error(format!("嵌套超过 {MAX_DEPTH} 层")));
+        }
+        self.values += 1;
+        if self.values > MAX_JSON_VALUES {
+            return Err(self.error(format!("值超过 {MAX_JSON_VALUES} 个，不像是 data.json")));
+        }
+        if self.values.is_multiple_of(1024) && check_budget(self.stop).is_err() {
+            return Err(SyntaxError {
+                line: self.line,
+                message: String::new(),
+                kind: SyntaxErrorKind::Stopped,
+            });
         }
         match self.peek() {
             Some(b'{') => self.object(depth),
@@ -342,6 +376,7 @@ impl<'a> Reader<'a> {
                     return Err(SyntaxError {
                         line: start_line,
                         message: "文字缺少结尾的引号（文件不完整？）".to_owned(),
+                        kind: SyntaxErrorKind::Syntax,
                     });
                 }
                 Some(b'"') => {
@@ -349,10 +384,19 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     return Ok(out);
                 }
+                // The byte at `pos` would make the string this long.
+                Some(_) if out.len() + (self.pos - run_start) >= MAX_CELL_BYTES => {
+                    return Err(SyntaxError {
+                        line: start_line,
+                        message: format!("文字超过 {} KiB", MAX_CELL_BYTES / 1024),
+                        kind: SyntaxErrorKind::Syntax,
+                    });
+                }
                 Some(b'\n') => {
                     return Err(SyntaxError {
                         line: start_line,
                         message: "文字缺少结尾的引号".to_owned(),
+                        kind: SyntaxErrorKind::Syntax,
                     });
                 }
                 Some(b'\\') => {
@@ -420,7 +464,8 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FileFormat, parse as parse_file};
+    use super::super::test_support::parse_file;
+    use super::super::{FileFormat, MAX_CELL_BYTES, MAX_JSON_VALUES};
     use super::*;
 
     fn json(text: &str) -> Result<ParsedFile, FileError> {
@@ -548,7 +593,7 @@ mod tests {
         let deep = "[".repeat(10_000);
         assert_eq!(
             json(&deep).unwrap_err().message,
-            "data.json 格式错误（第 1 行）：嵌套层数过多"
+            "data.json 格式错误（第 1 行）：嵌套超过 32 层"
         );
     }
 
@@ -570,5 +615,30 @@ mod tests {
         assert_eq!(key_number("-1", 2), None);
         assert_eq!(key_number(" 7 ", 2), Some(7));
         assert_eq!(key_number("2026", 4), Some(2026));
+    }
+
+    #[test]
+    fn too_many_values_or_an_overlong_string_are_refused_naming_the_bound() {
+        let many = format!(
+            r#"{{"2026": {{"1": {{"5": [{}0]}}}}}}"#,
+            "0,".repeat(MAX_JSON_VALUES)
+        );
+        assert_eq!(
+            json(&many).unwrap_err().message,
+            "data.json 格式错误（第 1 行）：值超过 200000 个，不像是 data.json"
+        );
+        let long = format!(
+            r#"{{"2026": {{"1": {{"5": "{}"}}}}}}"#,
+            "班".repeat(MAX_CELL_BYTES / 3 + 1)
+        );
+        assert_eq!(
+            json(&long).unwrap_err().message,
+            "data.json 格式错误（第 1 行）：文字超过 128 KiB"
+        );
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            json(&deep).unwrap_err().message,
+            "data.json 格式错误（第 1 行）：嵌套超过 32 层"
+        );
     }
 }

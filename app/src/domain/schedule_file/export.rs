@@ -74,7 +74,8 @@ pub(super) fn unescape_formula(field: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FileFormat, FileLine, parse};
+    use super::super::test_support::parse_file;
+    use super::super::{FileFormat, FileLine};
     use super::*;
 
     fn row(day: u32, username: &str, shift: &str, note: Option<&str>) -> ExportRow {
@@ -129,7 +130,7 @@ mod tests {
             row(5, "x", "+早", Some("@mention")),
             row(6, "y", "''", Some("'")),
         ];
-        let parsed = parse(FileFormat::Csv, write_csv(&rows).as_bytes()).unwrap();
+        let parsed = parse_file(FileFormat::Csv, write_csv(&rows).as_bytes()).unwrap();
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         let back: Vec<ExportRow> = parsed
             .lines

@@ -182,7 +182,8 @@ pub fn preview(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FileFormat, FileLine, LineError, parse};
+    use super::super::test_support::parse_file;
+    use super::super::{FileFormat, FileLine, LineError};
     use super::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -228,7 +229,7 @@ mod tests {
     }
 
     fn csv(text: &str) -> ParsedFile {
-        parse(FileFormat::Csv, text.as_bytes()).unwrap()
+        parse_file(FileFormat::Csv, text.as_bytes()).unwrap()
     }
 
     fn statuses(rows: &[PreviewRow]) -> Vec<(usize, RowStatus)> {
@@ -367,7 +368,7 @@ mod tests {
 
     #[test]
     fn data_json_lines_belong_to_the_fixed_user_and_rest_is_a_shift() {
-        let parsed = parse(
+        let parsed = parse_file(
             FileFormat::DataJson,
             "{\"2026\": {\"1\": {\"5\": \"A班\", \"6\": \"休\", \"7\": \"X\"}}}".as_bytes(),
         )
@@ -395,7 +396,7 @@ mod tests {
             let user = if index % 2 == 0 { "zhangsan" } else { "lisi" };
             text.push_str(&format!("{day},{user},A班,第 {index} 行\n"));
         }
-        let parsed = parse(FileFormat::Csv, text.as_bytes()).unwrap();
+        let parsed = parse_file(FileFormat::Csv, text.as_bytes()).unwrap();
         assert_eq!(parsed.lines.len(), 50_000);
         assert!(parsed.errors.is_empty());
         let rows = run(&parsed, None);

@@ -1,6 +1,7 @@
 //! SeaORM entities: the tables as the services see them. Only `ssr` code touches these;
 //! the browser gets the view types in `api`.
 
+pub mod access_token;
 pub mod audit_log;
 pub mod calendar_feed;
 pub mod channel;

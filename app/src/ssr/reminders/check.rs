@@ -13,6 +13,7 @@ use super::super::settings::ReminderSettings;
 use super::super::{Services, db_error};
 use crate::AppError;
 use crate::domain::punch_check::{self, CheckMode};
+use crate::domain::redact::Secrets;
 use crate::domain::reminder::ReminderKind;
 
 /// An outside check gets this long before the reminder goes out anyway.
@@ -95,8 +96,18 @@ async fn outside(
     row: &delivery::Model,
     kind: ReminderKind,
 ) -> CheckOutcome {
-    let failed =
-        |why: String| CheckOutcome::Failed(format!("{}失败：{why}，照常提醒", mode.label()));
+    // Why a check failed is stored on the delivery and shown to its member: no credential
+    // (ours, or a token the check service answered with) may be in it.
+    let credentials = Secrets::new()
+        .with(settings.api_token.as_deref().unwrap_or_default())
+        .with(settings.dingtalk_app_secret.as_deref().unwrap_or_default());
+    let failed = |why: String| {
+        CheckOutcome::Failed(format!(
+            "{}失败：{}，照常提醒",
+            mode.label(),
+            credentials.redact(&why)
+        ))
+    };
     let answer_of = |punched: bool, label: &str| {
         if punched {
             CheckOutcome::Punched(format!("{label}：已打卡"))
@@ -104,7 +115,7 @@ async fn outside(
             CheckOutcome::NotPunched(format!("{label}：未打卡"))
         }
     };
-    let token = settings.api_token.clone().unwrap_or_default();
+    let token = settings.check_token.clone().unwrap_or_default();
     match mode {
         CheckMode::AirScript => {
             let Some(url) = &settings.check_url else {

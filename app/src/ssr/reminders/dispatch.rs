@@ -18,6 +18,7 @@ use super::super::{Clock, Services, SystemClock, db_error, shifts};
 use super::check::{self, CheckOutcome};
 use super::status;
 use crate::AppError;
+use crate::domain::redact::Secrets;
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{self, OutgoingMessage, Pacer, RateLimit, RobotVerdict};
 use crate::domain::template::{TemplateKind, TemplateVars};
@@ -320,7 +321,12 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
         &person,
         shift_row.as_ref(),
         span,
+        &target,
     );
+    // Every text stored from here on is shown in delivery history, to members too.
+    let secrets = Secrets::new()
+        .with_url(&target.url)
+        .with(target.secret.as_deref().unwrap_or_default());
     let request = match robot::build_request(
         target.platform,
         &target.url,
@@ -331,7 +337,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
     ) {
         Ok(request) => request,
         Err(error) => {
-            let mut step = Step::end(status::FAILED, error.to_string());
+            let mut step = Step::end(status::FAILED, secrets.redact(&error.to_string()));
             step.check_result = Some(check_result);
             return step;
         }
@@ -345,7 +351,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
             RobotVerdict::Accepted => {
                 return Step {
                     status: status::SENT,
-                    answer: Some(answer.body.chars().take(500).collect()),
+                    answer: Some(secrets.redact(&answer.body).chars().take(500).collect()),
                     check_result: Some(check_result),
                     sent_at: Some(services.clock.now()),
                     next_attempt_at: None,
@@ -358,8 +364,8 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
         Err(error) => RobotVerdict::Permanent(error.message),
     };
     let mut step = match verdict {
-        RobotVerdict::Retryable(message) => retry_step(row, now, message),
-        RobotVerdict::Permanent(message) => Step::end(status::FAILED, message),
+        RobotVerdict::Retryable(message) => retry_step(row, now, secrets.redact(&message)),
+        RobotVerdict::Permanent(message) => Step::end(status::FAILED, secrets.redact(&message)),
         RobotVerdict::Accepted => Step::end(status::SENT, ""),
     };
     step.sent_to_robot = true;
@@ -435,6 +441,8 @@ async fn finish(
     Ok(())
 }
 
+// Everything a message is made of; grouping them would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
 fn message_for(
     services: &Services,
     settings: &ReminderSettings,
@@ -443,6 +451,7 @@ fn message_for(
     person: &user::Model,
     shift_row: Option<&shift::Model>,
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    target: &Target,
 ) -> OutgoingMessage {
     let template_kind = match (kind, row.sequence) {
         (ReminderKind::ClockIn, 0) => TemplateKind::ClockIn,
@@ -470,7 +479,11 @@ fn message_for(
         end,
         minutes: u32::try_from(minutes.unsigned_abs()).unwrap_or(0),
     };
-    let text = settings.template(template_kind).render(&vars);
+    let text = settings
+        .template(template_kind)
+        .render_escaped(&vars, |value| {
+            robot::escape(target.platform, target.format, value)
+        });
     OutgoingMessage {
         title: template_kind.label().to_owned(),
         text,

@@ -14,6 +14,7 @@ use super::super::audit::{self, AuditEvent};
 use super::super::auth::{Actor, RequestMeta};
 use super::super::channels::ChannelBook;
 use super::super::entity::{delivery, punch, shift, user};
+use super::super::page::PageRequest;
 use super::super::{Services, db_error, schedules, settings, shifts};
 use super::{rules, status};
 use crate::AppError;
@@ -22,13 +23,14 @@ use crate::api::types::{
     UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
 };
 use crate::domain::audit::AuditKind;
+use crate::domain::redact::redact_named;
 use crate::domain::reminder::{self, NoReminder, ReminderKind};
 
 /// The preview's default span.
 const UPCOMING_DAYS: i64 = 7;
 /// A worker that has not ticked for this long is stalled (the health check answers 503).
 pub const STALLED_AFTER: Duration = Duration::minutes(3);
-const MAX_PER_PAGE: u64 = 100;
+const DELIVERIES_PER_PAGE: u64 = 50;
 
 fn rfc3339(services: &Services, at: DateTime<Utc>) -> String {
     at.with_timezone(&services.settings.timezone.tz())
@@ -158,8 +160,9 @@ fn delivery_view(
         status: row.status,
         channel: row.channel_name,
         attempts: row.attempts,
-        answer: row.answer,
-        check_result: row.check_result,
+        // Rows written before answers were redacted may still quote a robot URL.
+        answer: row.answer.as_deref().map(redact_named),
+        check_result: row.check_result.as_deref().map(redact_named),
     }
 }
 
@@ -209,14 +212,13 @@ pub async fn deliveries(
     if let Some(to) = query.to {
         select = select.filter(delivery::Column::Date.lte(to));
     }
-    let per_page = query.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
-    let page = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::with_default_size(query.page, query.per_page, DELIVERIES_PER_PAGE)?;
     let total = select.clone().count(&services.db).await.map_err(db_error)?;
     let rows = select
         .order_by_desc(delivery::Column::DueAt)
         .order_by_desc(delivery::Column::Id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        .offset(page.offset())
+        .limit(page.limit())
         .all(&services.db)
         .await
         .map_err(db_error)?;

@@ -14,6 +14,7 @@ pub fn field_label(field: &str) -> &str {
         "feishu_open_id" => "飞书 open_id",
         "wecom_user_id" => "企业微信 userid",
         "email" => "邮箱",
+        "file" => "文件",
         "role" => "角色",
         "active" => "状态",
         "password" => "密码",

@@ -1,8 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::UserPatch;
-use crate::api::{ChangePassword, update_profile};
+use crate::api::types::{AccessTokenView, NewAccessToken, UserPatch};
+use crate::api::{
+    ChangePassword, create_access_token, list_access_tokens, revoke_access_token, update_profile,
+};
+use crate::domain::access_token::{EXPIRY_CHOICES, NAME_MAX_CHARS, TokenScope};
 use crate::domain::account::PASSWORD_MIN_CHARS;
 use crate::ui::components::form::{ActionResult, ContactFields, describe_error};
 use crate::ui::session::SessionContext;
@@ -117,9 +120,195 @@ pub fn ProfilePage() -> impl IntoView {
                     .await
                     .ok()
                     .flatten()
-                    .map(|info| view! { <ProfileForm user=info.user save /> })
+                    .map(|info| {
+                        let role = info.user.role;
+                        view! {
+                            <ProfileForm user=info.user save />
+                            <AccessTokens role />
+                        }
+                    })
             })}
         </Transition>
+    }
+}
+
+fn expiry_label(days: Option<u32>) -> String {
+    match days {
+        Some(days) => format!("{days} 天"),
+        None => "永不过期".to_owned(),
+    }
+}
+
+fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    // Shown in China time, like the rest of the UI.
+    at.with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Personal access tokens for scripts calling the REST API: created here, shown once.
+#[component]
+fn AccessTokens(role: crate::domain::Role) -> impl IntoView {
+    let create = Action::new(|request: &NewAccessToken| {
+        let request = request.clone();
+        async move { create_access_token(request).await }
+    });
+    let revoke = Action::new(|id: &i32| {
+        let id = *id;
+        async move { revoke_access_token(id).await }
+    });
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_access_tokens(),
+    );
+    let name = RwSignal::new(String::new());
+    let scope = RwSignal::new(TokenScope::Read.as_str().to_owned());
+    let expiry = RwSignal::new("90".to_owned());
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        create.dispatch(NewAccessToken {
+            name: name.get(),
+            scope: TokenScope::parse(&scope.get()).unwrap_or(TokenScope::Read),
+            expires_in_days: expiry.get().parse().ok(),
+        });
+    };
+    let scopes = TokenScope::allowed_for(role);
+    view! {
+        <section class="card" data-testid="access-tokens">
+            <h2>"个人访问令牌"</h2>
+            <p class="muted hint">
+                "脚本调用本系统 API 时使用（"<code>"Authorization: Bearer <令牌>"</code>
+                "）。令牌只代表您本人，权限不超过您的角色；只读令牌不能修改数据。令牌只在创建时显示一次。"
+            </p>
+            <form class="form" on:submit=submit data-testid="new-token-form">
+                <label>
+                    "名称"
+                    <input
+                        bind:value=name
+                        name="token_name"
+                        required
+                        maxlength=NAME_MAX_CHARS.to_string()
+                        placeholder="例如：考勤脚本"
+                    />
+                </label>
+                <label>
+                    "权限"
+                    <select name="token_scope" bind:value=scope>
+                        {scopes
+                            .iter()
+                            .map(|scope| {
+                                view! { <option value=scope.as_str()>{scope.label()}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "有效期"
+                    <select name="token_expiry" bind:value=expiry>
+                        {EXPIRY_CHOICES
+                            .iter()
+                            .map(|days| {
+                                let value = days.map(|d| d.to_string()).unwrap_or_default();
+                                view! { <option value=value>{expiry_label(*days)}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="button" disabled=move || create.pending().get()>
+                    "创建令牌"
+                </button>
+            </form>
+            {move || match create.value().get() {
+                Some(Ok(created)) => view! {
+                    <div class="alert ok" role="status">
+                        <p>"令牌已创建。请立即复制保存，它不会再次显示："</p>
+                        <code class="token" data-testid="new-token">{created.token}</code>
+                    </div>
+                }
+                    .into_any(),
+                Some(Err(error)) => view! {
+                    <p class="alert error" role="alert">{describe_error(&error)}</p>
+                }
+                    .into_any(),
+                None => ().into_any(),
+            }}
+            <ActionResult value=move || revoke.value().get() success="令牌已吊销" />
+            <Transition fallback=|| view! { <p class="muted">"加载中…"</p> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Err(error) => view! {
+                            <p class="alert error" role="alert">{describe_error(&error)}</p>
+                        }
+                            .into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted empty-state">"还没有令牌。"</p>
+                        }
+                            .into_any(),
+                        Ok(list) => view! { <TokenTable list revoke /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TokenTable(
+    list: Vec<AccessTokenView>,
+    revoke: Action<i32, Result<(), crate::AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="table" data-testid="token-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"名称"</th>
+                        <th scope="col">"权限"</th>
+                        <th scope="col">"令牌开头"</th>
+                        <th scope="col">"过期"</th>
+                        <th scope="col">"最近使用"</th>
+                        <th scope="col">"操作"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|token| {
+                            let id = token.id;
+                            let expires = match (token.expired, token.expires_at) {
+                                (true, _) => "已过期".to_owned(),
+                                (false, Some(at)) => short_time(at),
+                                (false, None) => "永不过期".to_owned(),
+                            };
+                            let used = token
+                                .last_used_at
+                                .map(short_time)
+                                .unwrap_or_else(|| "从未使用".to_owned());
+                            view! {
+                                <tr>
+                                    <td>{token.name}</td>
+                                    <td>{token.scope.label()}</td>
+                                    <td><code>{format!("{}…", token.prefix)}</code></td>
+                                    <td>{expires}</td>
+                                    <td>{used}</td>
+                                    <td>
+                                        <button
+                                            type="button"
+                                            class="button ghost danger"
+                                            on:click=move |_| {
+                                                revoke.dispatch(id);
+                                            }
+                                        >
+                                            "吊销"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 

@@ -28,7 +28,11 @@ pub fn HolidaysPage() -> impl IntoView {
     let reload = move || version.update(|v| *v += 1);
 
     let import = Action::new_local(|_: &()| async move {
-        let (_, bytes) = read_chosen_file(FILE_INPUT_ID).await?;
+        let (_, bytes) = read_chosen_file(
+            FILE_INPUT_ID,
+            crate::domain::holiday::HOLIDAY_FILE_MAX_BYTES,
+        )
+        .await?;
         let text = String::from_utf8(bytes)
             .map_err(|_| crate::AppError::invalid("file", "文件不是 UTF-8 文本"))?;
         import_holiday_file(text).await

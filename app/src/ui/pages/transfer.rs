@@ -101,7 +101,8 @@ fn ImportSection(
         let dry_run = *dry_run;
         let (chosen_format, user) = (format.get_untracked(), user.get_untracked());
         async move {
-            let (name, bytes) = read_chosen_file(FILE_INPUT_ID).await?;
+            let (name, bytes) =
+                read_chosen_file(FILE_INPUT_ID, crate::domain::MAX_UPLOAD_FILE_BYTES).await?;
             let format = if chosen_format == "auto" {
                 format_for(&name).to_owned()
             } else {

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 
 use super::extract::{ApiActor, ApiQuery};
+use super::responses::{AuthErrors, InvalidErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// Audit log entries, newest first.
@@ -15,10 +16,9 @@ use crate::routes::error::{ApiError, ErrorBody};
     tag = "audit",
     params(AuditQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Page<AuditEntry>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
         (status = 422, description = "A bad date or paging value", body = ErrorBody),
     )
 )]

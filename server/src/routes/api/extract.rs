@@ -2,25 +2,23 @@
 //! whose errors name the offending field.
 
 use app::AppError;
-use app::ssr::auth::{Actor, AuthSession};
-use axum::body::Bytes;
+use app::ssr::access_tokens::{self, BearerRefusal};
+use app::ssr::auth::{Actor, AuthSession, RequestMeta};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::super::AppState;
 use super::super::error::ApiError;
 
-/// JSON bodies larger than this are refused before parsing, unless an endpoint allows more.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Batch schedule writes and uploads (50,000 rows).
-pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub use super::super::body_limit::{MAX_BODY_BYTES, MAX_UPLOAD_BYTES};
 
-/// The caller of a REST endpoint: `Authorization: Bearer <API_TOKEN>` (a service account
-/// with admin rights) or the session cookie. A present but wrong bearer token is refused
-/// even when a session exists, so a misconfigured script fails loudly.
+/// The caller of a REST endpoint: `Authorization: Bearer <token>` (a personal access token,
+/// acting for its owner within its scope, or the installation's `API_TOKEN`, a service
+/// account with admin rights) or the session cookie. A present but wrong bearer token is
+/// refused even when a session exists, so a misconfigured script fails loudly.
 pub struct ApiActor(pub Actor);
 
 impl FromRequestParts<AppState> for ApiActor {
@@ -36,19 +34,32 @@ impl FromRequestParts<AppState> for ApiActor {
                         .strip_prefix("Bearer ")
                         .or_else(|| value.strip_prefix("bearer "))
                 })
-                .map(str::trim);
+                .map(str::trim)
+                .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS);
             let Some(presented) = presented else {
-                return Err(unauthorized("Authorization 头应为 “Bearer <API_TOKEN>”"));
+                return Err(unauthorized("Authorization 头应为 “Bearer <令牌>”"));
             };
-            let token = app::ssr::settings::api_token(&state.services)
+            let meta = parts
+                .extensions
+                .get::<RequestMeta>()
+                .cloned()
+                .unwrap_or_default();
+            let writes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            return match access_tokens::authenticate(&state.services, presented, &meta, writes)
                 .await
-                .map_err(|error| ApiError(error).into_response())?;
-            return match &token {
-                None => Err(unauthorized(
-                    "服务器未配置 API_TOKEN，Bearer 令牌认证已关闭",
+            {
+                Ok(actor) => Ok(Self(actor)),
+                Err(BearerRefusal::Wrong) => Err(unauthorized("API 令牌不正确、已过期或已吊销")),
+                Err(BearerRefusal::NoApiToken) => Err(unauthorized(
+                    "服务器未配置 API_TOKEN，且这不是个人访问令牌（dda_pat_…）",
                 )),
-                Some(token) if token.matches(presented) => Ok(Self(Actor::ApiToken)),
-                Some(_) => Err(unauthorized("API 令牌不正确")),
+                Err(BearerRefusal::ReadOnly) => Err(ApiError::custom(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "只读令牌不能修改数据",
+                    None,
+                )),
+                Err(BearerRefusal::Error(error)) => Err(ApiError(error).into_response()),
             };
         }
         let session = AuthSession::from_request_parts(parts, state)
@@ -61,6 +72,9 @@ impl FromRequestParts<AppState> for ApiActor {
     }
 }
 
+/// Longer bearer values are not tokens of ours; refused before any lookup.
+const MAX_TOKEN_CHARS: usize = 512;
+
 fn unauthorized(message: &str) -> Response {
     let mut response = ApiError::custom(StatusCode::UNAUTHORIZED, "unauthorized", message, None);
     response.headers_mut().insert(
@@ -70,47 +84,102 @@ fn unauthorized(message: &str) -> Response {
     response
 }
 
-/// A JSON body. Malformed JSON is a 400; a field of the wrong type or an unknown field is a
-/// 422 naming the field.
+/// A JSON object body. Malformed JSON is a 400; JSON that is not an object, a field of the
+/// wrong type or an unknown field is a 422 naming the field.
 pub struct ApiJson<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT> {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(ApiError::custom(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "请求体应为 JSON（Content-Type: application/json）",
-                None,
-            ));
-        }
-        let bytes = Bytes::from_request(request, state)
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        read_json(request, LIMIT, JsonShape::Object).await.map(Self)
+    }
+}
+
+/// A JSON array body of up to `MAX_UPLOAD_BYTES` (batch writes); errors as `ApiJson`.
+pub struct ApiJsonList<T>(pub Vec<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonList<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        read_json(request, MAX_UPLOAD_BYTES, JsonShape::Array)
             .await
-            .map_err(IntoResponse::into_response)?;
-        if bytes.len() > LIMIT {
-            return Err(ApiError::custom(
+            .map(Self)
+    }
+}
+
+/// What a body must be at its top level. serde reads a struct from an array too
+/// (`[null, null]` fills the fields in order), which the document does not allow.
+#[derive(Clone, Copy)]
+enum JsonShape {
+    Object,
+    Array,
+}
+
+async fn read_json<T: DeserializeOwned>(
+    request: Request,
+    limit: usize,
+    shape: JsonShape,
+) -> Result<T, Response> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::custom(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求体应为 JSON（Content-Type: application/json）",
+            None,
+        ));
+    }
+    // Read at most `limit` bytes: a larger body is refused while it streams in.
+    let bytes = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::custom(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("请求体不能超过 {} KiB", LIMIT / 1024),
+                format!("请求体不能超过 {} KiB", limit / 1024),
                 None,
-            ));
-        }
-        parse_json(&bytes).map(Self).map_err(|rejection| {
-            ApiError::custom(
-                rejection.status,
-                rejection.code,
-                rejection.message,
-                rejection.field,
             )
-        })
+        })?;
+    let rejection = |rejection: BodyRejection| {
+        ApiError::custom(
+            rejection.status,
+            rejection.code,
+            rejection.message,
+            rejection.field,
+        )
+    };
+    check_shape(&bytes, shape).map_err(rejection)?;
+    parse_json(&bytes).map_err(rejection)
+}
+
+/// Refuses well-formed JSON of the wrong kind at the top level (malformed JSON is left to
+/// the parser, which says where it breaks).
+fn check_shape(bytes: &[u8], shape: JsonShape) -> Result<(), BodyRejection> {
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    let (expected, message) = match shape {
+        JsonShape::Object => (b'{', "请求体应为 JSON 对象"),
+        JsonShape::Array => (b'[', "请求体应为 JSON 数组"),
+    };
+    match first {
+        Some(byte)
+            if *byte != expected
+                && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+        {
+            Err(BodyRejection {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid",
+                message: message.to_owned(),
+                field: None,
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -155,7 +224,8 @@ fn describe_serde_error(message: &str) -> String {
     format!("格式不正确：{message}")
 }
 
-/// A query string; a parameter of the wrong type is a 400 naming it.
+/// A query string; a missing parameter or one of the wrong type or range is a 422 naming
+/// it, like a bad field in a body (400 is kept for bodies that are not JSON at all).
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
@@ -170,7 +240,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|error| {
                 let path = error.path().to_string();
                 ApiError::custom(
-                    StatusCode::BAD_REQUEST,
+                    StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_query",
                     describe_serde_error(&error.into_inner().to_string()),
                     (path != ".").then_some(path),

@@ -10,7 +10,8 @@ use axum::{Extension, Json};
 use serde::Serialize;
 
 use super::extract::ApiActor;
-use crate::routes::error::{ApiError, ErrorBody};
+use super::responses::AuthErrors;
+use crate::routes::error::ApiError;
 
 /// The subscription feed. Unknown or revoked tokens are a plain 404.
 pub async fn calendar_feed(
@@ -44,9 +45,8 @@ pub struct FeedCreated {
     path = "/api/v1/me/calendar-feed",
     tag = "me",
     responses(
+        AuthErrors,
         (status = 201, body = FeedCreated),
-        (status = 401, body = ErrorBody),
-        (status = 422, description = "Called with the API token, which is not a user", body = ErrorBody),
     )
 )]
 pub async fn reset_feed(
@@ -65,9 +65,8 @@ pub async fn reset_feed(
     path = "/api/v1/me/calendar-feed",
     tag = "me",
     responses(
+        AuthErrors,
         (status = 204, description = "Revoked (or there was none)"),
-        (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn revoke_feed(

@@ -13,13 +13,15 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, ApiQuery};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors, UploadErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
-    /// Default: the current year in the server's `TIMEZONE`.
+    /// 2000–2100; default: the current year in the server's `TIMEZONE`.
     #[serde(default)]
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
 }
 
@@ -30,10 +32,9 @@ pub struct YearQuery {
     tag = "holidays",
     params(YearQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = HolidayYearView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn list_holidays(
@@ -54,10 +55,9 @@ pub async fn list_holidays(
     tag = "holidays",
     request_body(content = String, content_type = "application/json", description = "A holiday-cn year file"),
     responses(
+        AuthErrors,
+        UploadErrors,
         (status = 200, body = HolidayYearView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody),
         (status = 422, description = "The file is not valid holiday-cn data; the message says why", body = ErrorBody),
     )
 )]
@@ -67,12 +67,6 @@ pub async fn import_holidays(
     ApiActor(actor): ApiActor,
     body: Bytes,
 ) -> Result<Json<HolidayYearView>, ApiError> {
-    if body.len() > 1024 * 1024 {
-        return Err(ApiError(app::AppError::invalid(
-            "file",
-            "文件不能超过 1 MiB",
-        )));
-    }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError(app::AppError::invalid("file", "文件不是 UTF-8 文本")))?;
     Ok(Json(
@@ -87,10 +81,9 @@ pub async fn import_holidays(
     tag = "holidays",
     request_body = CompanyDayInput,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 200, body = HolidayEntry),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn set_company_day(
@@ -111,10 +104,9 @@ pub async fn set_company_day(
     tag = "holidays",
     params(("date" = String, Path, description = "YYYY-MM-DD")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 204, description = "Removed"),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
     )
 )]
 pub async fn delete_company_day(
@@ -136,10 +128,9 @@ pub async fn delete_company_day(
     tag = "holidays",
     params(DateRange),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Vec<WorkdayView>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn list_workdays(

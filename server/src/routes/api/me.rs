@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson};
+use super::responses::{AuthErrors, JsonErrors, PasswordCheckErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// The signed-in user.
@@ -18,10 +19,9 @@ use crate::routes::error::{ApiError, ErrorBody};
     path = "/api/v1/me",
     tag = "me",
     responses(
+        AuthErrors,
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody),
         (status = 403, description = "The initial password must be changed first", body = ErrorBody),
-        (status = 422, description = "Called with the API token, which is not a user", body = ErrorBody),
     )
 )]
 pub async fn me(
@@ -35,8 +35,10 @@ pub async fn me(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(min_length = 1)]
     pub current: String,
     /// At least 8 characters, not the username, not a well-known password.
+    #[schema(min_length = 8)]
     pub new: String,
 }
 
@@ -47,8 +49,10 @@ pub struct PasswordChange {
     tag = "me",
     request_body = PasswordChange,
     responses(
+        AuthErrors,
+        JsonErrors,
+        PasswordCheckErrors,
         (status = 204, description = "Changed"),
-        (status = 401, body = ErrorBody),
         (status = 422, description = "Wrong current password or a weak new one; `field` says which", body = ErrorBody),
     )
 )]

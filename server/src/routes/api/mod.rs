@@ -7,6 +7,7 @@ mod feed;
 mod holidays;
 mod me;
 mod reminders;
+mod responses;
 mod schedules;
 mod session;
 mod shifts;
@@ -34,10 +35,13 @@ pub const SESSION_COOKIE: &str = "dda_session";
     info(
         title = "dingding-attendance API",
         description = "钉钉打卡提醒系统的 JSON API。认证方式：会话 Cookie（`POST /api/v1/session` 登录获得），\
-                       或 `Authorization: Bearer <API_TOKEN>`（服务账号，拥有管理员权限）。\
+                       或 `Authorization: Bearer <令牌>`：个人访问令牌（`dda_pat_…`，在个人资料页创建，\
+                       代表本人，权限为 read / write / admin 且不超过本人角色），\
+                       或安装级 `API_TOKEN`（服务账号，管理员权限）。\
                        错误统一为 `{\"error\":{\"code\",\"message\",\"field\"}}`。",
     ),
     modifiers(&SecuritySchemes),
+    components(schemas(crate::routes::error::ErrorBody, crate::routes::error::ErrorDetail)),
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "session", description = "Sign in and out"),
@@ -57,12 +61,15 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        responses::add_components(components);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The server's API_TOKEN"))
+                    .description(Some(
+                        "A personal access token (dda_pat_…) or the installation's API_TOKEN",
+                    ))
                     .build(),
             ),
         );
@@ -119,9 +126,9 @@ pub fn router() -> Router<AppState> {
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
         .into();
-    // Batch writes and uploads carry up to 50,000 rows; each extractor applies its own,
-    // smaller limit where it reads JSON.
-    let router = router.layer(DefaultBodyLimit::max(extract::MAX_BATCH_BODY_BYTES));
+    // axum's own extractors (bytes, multipart) stop at this; the real, per-route and
+    // per-caller limit is `body_limit`, applied before any handler runs.
+    let router = router.layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES));
     let router = router.route("/api/calendar/{file}", get(feed::calendar_feed));
     router.route(
         "/api/openapi.json",

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use super::extract::{ApiActor, ApiJson, ApiQuery, parse_id};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// Reminders due in a date range (default the next 7 days), with the reason for each
@@ -24,10 +25,9 @@ use crate::routes::error::{ApiError, ErrorBody};
     tag = "reminders",
     params(UpcomingQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = UpcomingView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn upcoming(
@@ -45,10 +45,9 @@ pub async fn upcoming(
     tag = "reminders",
     params(DeliveryQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Page<DeliveryView>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn list_deliveries(
@@ -66,9 +65,9 @@ pub async fn list_deliveries(
     tag = "reminders",
     params(("id" = i32, Path, description = "Delivery id")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 200, body = DeliveryView),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody),
     )
 )]
@@ -87,7 +86,10 @@ pub async fn retry_delivery(
     get,
     path = "/api/v1/channels",
     tag = "reminders",
-    responses((status = 200, body = Vec<ChannelView>), (status = 401, body = ErrorBody))
+    responses(
+        AuthErrors,
+        (status = 200, body = Vec<ChannelView>),
+    )
 )]
 pub async fn list_channels(
     State(services): State<Services>,
@@ -104,8 +106,9 @@ pub async fn list_channels(
     tag = "reminders",
     request_body = NewChannel,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 201, body = ChannelView),
-        (status = 403, body = ErrorBody),
         (status = 422, description = "e.g. not https, or a private address", body = ErrorBody),
     )
 )]
@@ -130,7 +133,11 @@ pub async fn create_channel(
     path = "/api/v1/channels/{id}",
     tag = "reminders",
     params(("id" = i32, Path, description = "Channel id")),
-    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        AuthErrors,
+        NotFoundErrors,
+        (status = 200, body = ChannelView),
+    )
 )]
 pub async fn get_channel(
     State(services): State<Services>,
@@ -147,7 +154,12 @@ pub async fn get_channel(
     tag = "reminders",
     params(("id" = i32, Path, description = "Channel id")),
     request_body = ChannelPatch,
-    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses(
+        AuthErrors,
+        JsonErrors,
+        NotFoundErrors,
+        (status = 200, body = ChannelView),
+    )
 )]
 pub async fn update_channel(
     State(services): State<Services>,
@@ -167,7 +179,11 @@ pub async fn update_channel(
     path = "/api/v1/channels/{id}",
     tag = "reminders",
     params(("id" = i32, Path, description = "Channel id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        AuthErrors,
+        NotFoundErrors,
+        (status = 204),
+    )
 )]
 pub async fn delete_channel(
     State(services): State<Services>,
@@ -186,7 +202,11 @@ pub async fn delete_channel(
     path = "/api/v1/channels/{id}/test",
     tag = "reminders",
     params(("id" = i32, Path, description = "Channel id")),
-    responses((status = 200, body = ChannelTestResult), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        AuthErrors,
+        NotFoundErrors,
+        (status = 200, body = ChannelTestResult),
+    )
 )]
 pub async fn test_channel(
     State(services): State<Services>,
@@ -202,7 +222,10 @@ pub async fn test_channel(
     get,
     path = "/api/v1/settings",
     tag = "reminders",
-    responses((status = 200, body = SettingsView), (status = 403, body = ErrorBody))
+    responses(
+        AuthErrors,
+        (status = 200, body = SettingsView),
+    )
 )]
 pub async fn get_settings(
     State(services): State<Services>,
@@ -219,10 +242,10 @@ pub async fn get_settings(
     tag = "reminders",
     request_body = SettingsPatch,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 200, body = SettingsView),
-        (status = 403, body = ErrorBody),
         (status = 409, description = "Pinned by an environment variable", body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn update_settings(
@@ -243,10 +266,9 @@ pub async fn update_settings(
     tag = "reminders",
     request_body = NewPunch,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 201, body = PunchView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn create_punch(

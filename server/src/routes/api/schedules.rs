@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
-use super::extract::{ApiActor, ApiJson, ApiQuery, MAX_BATCH_BODY_BYTES};
+use super::extract::{ApiActor, ApiJsonList, ApiQuery, MAX_UPLOAD_BYTES};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, UploadErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// Schedule entries in a range (at most 366 days). Members get their own; admins anyone's,
@@ -24,11 +25,9 @@ use crate::routes::error::{ApiError, ErrorBody};
     tag = "schedules",
     params(ScheduleQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Vec<ScheduleEntry>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn list_schedules(
@@ -49,19 +48,16 @@ pub async fn list_schedules(
     tag = "schedules",
     request_body = Vec<ScheduleWrite>,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 200, body = WriteSummary),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn put_schedules(
     State(services): State<Services>,
     Extension(meta): Extension<RequestMeta>,
     ApiActor(actor): ApiActor,
-    ApiJson(items): ApiJson<Vec<ScheduleWrite>, MAX_BATCH_BODY_BYTES>,
+    ApiJsonList(items): ApiJsonList<ScheduleWrite>,
 ) -> Result<Json<WriteSummary>, ApiError> {
     Ok(Json(
         schedules::write(&services, &actor, &meta, items).await?,
@@ -72,6 +68,7 @@ pub async fn put_schedules(
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// `csv`, `xlsx` or `datajson` (the original system's `data.json`).
+    #[param(pattern = "^(csv|xlsx|datajson)$")]
     pub format: String,
     /// `true` (the default): only preview; `false`: write, if no row has an error.
     #[serde(default)]
@@ -94,11 +91,10 @@ pub struct ImportQuery {
     params(ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file: CSV (UTF-8 or GBK), XLSX or data.json"),
     responses(
+        AuthErrors,
+        InvalidErrors,
+        UploadErrors,
         (status = 200, body = ImportReport),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody),
         (status = 422, description = "The file cannot be read, or (when writing) a row is bad", body = ErrorBody),
     )
 )]
@@ -139,11 +135,11 @@ async fn upload_body(request: Request) -> Result<(Bytes, Option<String>), ApiErr
     let too_large = || {
         ApiError(AppError::invalid(
             "file",
-            format!("文件不能超过 {} MiB", MAX_BATCH_BODY_BYTES / 1024 / 1024),
+            format!("文件不能超过 {} MiB", MAX_UPLOAD_BYTES / 1024 / 1024),
         ))
     };
     if !is_multipart {
-        let bytes = Bytes::from_request(request, &())
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_UPLOAD_BYTES)
             .await
             .map_err(|_| too_large())?;
         return Ok((bytes, None));
@@ -194,11 +190,9 @@ pub struct ExportQuery {
     tag = "schedules",
     params(ExportQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, description = "UTF-8 CSV with BOM", content_type = "text/csv", body = String),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn export_schedules(

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::extract::ApiJson;
+use super::responses::{JsonErrors, PasswordCheckErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -39,10 +40,11 @@ fn session_error(error: impl std::fmt::Display) -> ApiError {
     request_body = LoginRequest,
     security(()),
     responses(
-        (status = 200, description = "Signed in; the `Set-Cookie` header carries the session", body = UserView),
+        JsonErrors,
+        PasswordCheckErrors,
         (status = 401, description = "Wrong username or password (which is never said)", body = ErrorBody),
+        (status = 200, description = "Signed in; the `Set-Cookie` header carries the session", body = UserView),
         (status = 403, description = "Right password, deactivated account", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn create_session(
@@ -68,7 +70,9 @@ pub async fn create_session(
     delete,
     path = "/api/v1/session",
     tag = "session",
-    responses((status = 204, description = "Signed out (also when there was no session)"))
+    responses(
+        (status = 204, description = "Signed out (also when there was no session)"),
+    )
 )]
 pub async fn delete_session(
     State(services): State<Services>,

@@ -10,6 +10,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiActor, ApiJson, ApiQuery, parse_id};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -27,9 +28,9 @@ pub struct ShiftListQuery {
     tag = "shifts",
     params(ShiftListQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Vec<ShiftView>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
     )
 )]
 pub async fn list_shifts(
@@ -49,10 +50,9 @@ pub async fn list_shifts(
     tag = "shifts",
     request_body = NewShift,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 201, description = "Created; `Location` points at it", body = ShiftView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
         (status = 422, description = "A field breaks its rule; `field` says which", body = ErrorBody),
     )
@@ -80,9 +80,9 @@ pub async fn create_shift(
     tag = "shifts",
     params(("id" = i32, Path, description = "Shift id")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 200, body = ShiftView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
     )
 )]
 pub async fn get_shift(
@@ -102,12 +102,11 @@ pub async fn get_shift(
     params(("id" = i32, Path, description = "Shift id")),
     request_body = ShiftPatch,
     responses(
+        AuthErrors,
+        JsonErrors,
+        NotFoundErrors,
         (status = 200, body = ShiftView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn update_shift(
@@ -136,10 +135,9 @@ pub struct ShiftRemoved {
     tag = "shifts",
     params(("id" = i32, Path, description = "Shift id")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 200, body = ShiftRemoved),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
     )
 )]
 pub async fn delete_shift(

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, ApiQuery, parse_id};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// Lists users (admins only).
@@ -20,10 +21,9 @@ use crate::routes::error::{ApiError, ErrorBody};
     tag = "users",
     params(UserQuery),
     responses(
+        AuthErrors,
+        InvalidErrors,
         (status = 200, body = Page<UserView>),
-        (status = 400, description = "A query parameter has the wrong type", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
     )
 )]
 pub async fn list_users(
@@ -42,10 +42,9 @@ pub async fn list_users(
     tag = "users",
     request_body = NewUser,
     responses(
+        AuthErrors,
+        JsonErrors,
         (status = 201, description = "Created; `Location` points at it", body = UserView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
         (status = 409, description = "The username is taken", body = ErrorBody),
         (status = 422, description = "A field breaks its rule; `field` says which", body = ErrorBody),
     )
@@ -73,10 +72,9 @@ pub async fn create_user(
     tag = "users",
     params(("id" = i32, Path, description = "User id")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
     )
 )]
 pub async fn get_user(
@@ -97,12 +95,11 @@ pub async fn get_user(
     params(("id" = i32, Path, description = "User id")),
     request_body = UserPatch,
     responses(
+        AuthErrors,
+        JsonErrors,
+        NotFoundErrors,
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
         (status = 409, description = "Username taken, or the last active admin would be demoted or deactivated", body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn update_user(
@@ -127,10 +124,9 @@ pub async fn update_user(
     tag = "users",
     params(("id" = i32, Path, description = "User id")),
     responses(
+        AuthErrors,
+        NotFoundErrors,
         (status = 200, description = "Deactivated", body = UserView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
         (status = 409, description = "The last active admin cannot be deactivated", body = ErrorBody),
     )
 )]
@@ -154,7 +150,8 @@ pub async fn delete_user(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
-    /// A temporary password; the user must change it at next login.
+    /// A temporary password (at least 8 characters); the user must change it at next login.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 
@@ -167,11 +164,10 @@ pub struct PasswordReset {
     params(("id" = i32, Path, description = "User id")),
     request_body = PasswordReset,
     responses(
+        AuthErrors,
+        JsonErrors,
+        NotFoundErrors,
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     )
 )]
 pub async fn reset_password(
