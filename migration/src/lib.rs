@@ -7,6 +7,7 @@ mod m20261123_000002_create_accounts;
 mod m20261123_000003_create_schedules;
 mod m20261123_000004_create_reminders;
 mod m20261203_000005_create_access_tokens;
+mod m20261203_000006_create_delivery_state;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_schedules::Migration),
             Box::new(m20261123_000004_create_reminders::Migration),
             Box::new(m20261203_000005_create_access_tokens::Migration),
+            Box::new(m20261203_000006_create_delivery_state::Migration),
         ]
     }
 }

@@ -230,11 +230,13 @@ pub fn build_services(
         .map(|proxy| proxy.expose().to_owned());
     settings.rate_window_scale = config.robot_rate_window_scale;
     settings.dingtalk_api_base = config.dingtalk_api_base.clone();
+    settings.service_bases = config.service_bases.clone();
     settings.audit_retention_days = config.audit_retention_days;
     settings.upload_retention_days = config.upload_retention_days;
     settings.session_idle = time::Duration::hours(i64::from(config.session_idle_hours));
     settings.session_remember = time::Duration::days(i64::from(config.session_remember_days));
     settings.upload_dir = Some(config.upload_dir.clone());
+    settings.public_url = config.public_origin.clone();
     let secrets = app::ssr::secret_box::SecretBox::from_secret_key(config.secret_key.expose());
     Services::new(db, clock, settings, secrets).map_err(|error| anyhow::anyhow!("{error}"))
 }
@@ -514,6 +516,8 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
 fn logged_path(path: &str) -> &str {
     if path.starts_with(app::ssr::calendar_feed::FEED_PATH) {
         "/api/calendar/<token>"
+    } else if path.starts_with(app::ssr::action_links::LINK_PATH) {
+        "/r/<token>"
     } else {
         path
     }

@@ -661,6 +661,10 @@ pub struct SettingField {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SettingsView {
     pub fields: Vec<SettingField>,
+    /// `PUBLIC_URL` (its origin): the address of the one-click links in reminders; none
+    /// without it, and the settings page says how to turn them on.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// Changes to settings: key → new value as text (`"true"`, `"15"`, a URL, a template).
@@ -676,7 +680,7 @@ pub struct SettingsPatch(pub std::collections::BTreeMap<String, String>);
 pub struct ChannelView {
     pub id: i32,
     pub name: String,
-    /// `dingtalk`, `feishu`, `wecom` or `generic`.
+    /// The channel kind: `dingtalk`, `feishu`, `wecom`, `generic` or a personal push service.
     pub kind: String,
     /// The URL with its token masked.
     pub url: String,
@@ -690,6 +694,13 @@ pub struct ChannelView {
     /// Any of `clock_in`, `clock_out`.
     pub purposes: Vec<String>,
     pub active: bool,
+    /// Set while the robot refuses us as too fast (DingTalk 130101 and the like): nothing
+    /// is sent to it before this local time (`YYYY-MM-DD HH:MM`).
+    #[serde(default)]
+    pub banned_until: Option<String>,
+    /// The robot's own words when it banned us.
+    #[serde(default)]
+    pub ban_reason: Option<String>,
 }
 
 /// A new channel. `kind` defaults to what the URL shows.
@@ -698,11 +709,14 @@ pub struct ChannelView {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     pub name: String,
-    /// `dingtalk`, `feishu`, `wecom` or `generic`; empty or absent: what the URL shows.
+    /// A channel kind (`dingtalk`, `feishu`, `wecom`, `generic`, `bark`, `ntfy`, `gotify`,
+    /// `serverchan`, `pushplus`, `wxpusher`, `email`); empty or absent: what the URL shows.
     #[serde(default)]
     #[cfg_attr(
         feature = "ssr",
-        schema(pattern = "^(dingtalk|feishu|wecom|generic)?$")
+        schema(
+            pattern = "^(dingtalk|feishu|wecom|generic|bark|ntfy|gotify|serverchan|pushplus|wxpusher|email)?$"
+        )
     )]
     pub kind: Option<String>,
     pub url: String,
@@ -732,7 +746,9 @@ pub struct ChannelPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "ssr",
-        schema(pattern = "^(dingtalk|feishu|wecom|generic)?$")
+        schema(
+            pattern = "^(dingtalk|feishu|wecom|generic|bark|ntfy|gotify|serverchan|pushplus|wxpusher|email)?$"
+        )
     )]
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -858,6 +874,12 @@ pub struct DeliveryView {
     /// The robot's last answer or the reason for the status.
     pub answer: Option<String>,
     pub check_result: Option<String>,
+    /// Shared by the deliveries that went out together as one merged group message.
+    #[serde(default)]
+    pub message_key: Option<String>,
+    /// Everyone in that merged message (their display names), when it had more than one.
+    #[serde(default)]
+    pub message_people: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,6 +41,7 @@ pub enum AuditKind {
     ChannelDeleted,
     DeliveryRetried,
     PunchRecorded,
+    RemindersSkipped,
     AccessTokenCreated,
     AccessTokenRevoked,
     /// A wrong bearer token (personal token or `API_TOKEN`) was presented.
@@ -52,7 +53,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 36] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
@@ -83,6 +84,7 @@ impl AuditKind {
         Self::ChannelDeleted,
         Self::DeliveryRetried,
         Self::PunchRecorded,
+        Self::RemindersSkipped,
         Self::AccessTokenCreated,
         Self::AccessTokenRevoked,
         Self::BearerFailed,
@@ -122,6 +124,7 @@ impl AuditKind {
             Self::ChannelDeleted => "channel_deleted",
             Self::DeliveryRetried => "delivery_retried",
             Self::PunchRecorded => "punch_recorded",
+            Self::RemindersSkipped => "reminders_skipped",
             Self::AccessTokenCreated => "access_token_created",
             Self::AccessTokenRevoked => "access_token_revoked",
             Self::BearerFailed => "bearer_failed",
@@ -166,6 +169,7 @@ impl AuditKind {
             Self::ChannelDeleted => "删除通知渠道",
             Self::DeliveryRetried => "重发提醒",
             Self::PunchRecorded => "记录打卡",
+            Self::RemindersSkipped => "今天不用提醒",
             Self::AccessTokenCreated => "创建访问令牌",
             Self::AccessTokenRevoked => "吊销访问令牌",
             Self::BearerFailed => "API 令牌错误",

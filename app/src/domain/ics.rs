@@ -32,6 +32,30 @@ pub struct IcsEvent {
     /// Rest days: written as `VALUE=DATE` covering `date` only, and marked free (transparent).
     pub all_day: bool,
     pub description: Option<String>,
+    /// Alarms at the reminder instants, so a subscribed phone calendar alerts even when
+    /// every network channel fails.
+    pub alarms: Vec<IcsAlarm>,
+}
+
+/// A `VALARM`: a display alert some minutes before or after the event's start or end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcsAlarm {
+    /// Relative to DTEND instead of DTSTART (clock-out reminders).
+    pub from_end: bool,
+    /// Negative: before; positive: after.
+    pub offset_minutes: i64,
+    pub description: String,
+}
+
+impl IcsAlarm {
+    fn trigger(&self) -> String {
+        let related = if self.from_end { ";RELATED=END" } else { "" };
+        let sign = if self.offset_minutes < 0 { "-" } else { "" };
+        format!(
+            "TRIGGER{related}:{sign}PT{}M",
+            self.offset_minutes.unsigned_abs()
+        )
+    }
 }
 
 impl IcsEvent {
@@ -58,6 +82,7 @@ impl IcsEvent {
             end: end_date.and_time(end),
             all_day: false,
             description,
+            alarms: Vec::new(),
         }
     }
 
@@ -77,6 +102,7 @@ impl IcsEvent {
             end: midnight,
             all_day: true,
             description,
+            alarms: Vec::new(),
         }
     }
 
@@ -143,6 +169,13 @@ pub fn render(calendar_name: &str, tz: Tz, events: &[IcsEvent], stamp: DateTime<
         out.push(&format!("SUMMARY:{}", escape_text(&event.summary)));
         if let Some(description) = &event.description {
             out.push(&format!("DESCRIPTION:{}", escape_text(description)));
+        }
+        for alarm in event.alarms.iter().filter(|_| !event.all_day) {
+            out.push("BEGIN:VALARM");
+            out.push("ACTION:DISPLAY");
+            out.push(&format!("DESCRIPTION:{}", escape_text(&alarm.description)));
+            out.push(&alarm.trigger());
+            out.push("END:VALARM");
         }
         out.push("END:VEVENT");
     }
@@ -497,6 +530,53 @@ mod tests {
         };
         let text = render("排班", Tz::Asia__Shanghai, &[same_day], stamp());
         assert!(text.contains("DTEND;TZID=Asia/Shanghai:20260301T060000\r\n"));
+    }
+
+    #[test]
+    fn alarms_are_written_relative_to_start_or_end() {
+        let event = IcsEvent {
+            alarms: vec![
+                IcsAlarm {
+                    from_end: false,
+                    offset_minutes: -15,
+                    description: "上班打卡提醒".to_owned(),
+                },
+                IcsAlarm {
+                    from_end: true,
+                    offset_minutes: 30,
+                    description: "下班打卡提醒".to_owned(),
+                },
+                IcsAlarm {
+                    from_end: true,
+                    offset_minutes: 0,
+                    description: "下班".to_owned(),
+                },
+            ],
+            ..shift_event()
+        };
+        let text = render("排班", Tz::Asia__Shanghai, &[event], stamp());
+        let alarms = component(&text, "VALARM");
+        assert_eq!(
+            alarms,
+            vec![
+                "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:上班打卡提醒\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n",
+                "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:下班打卡提醒\r\nTRIGGER;RELATED=END:PT30M\r\nEND:VALARM\r\n",
+                "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:下班\r\nTRIGGER;RELATED=END:PT0M\r\nEND:VALARM\r\n",
+            ]
+        );
+        // Inside the event.
+        let event = &component(&text, "VEVENT")[0];
+        assert!(event.contains("TRIGGER:-PT15M"));
+        // Rest days carry none.
+        let rest = IcsEvent {
+            alarms: vec![IcsAlarm {
+                from_end: false,
+                offset_minutes: -15,
+                description: "x".to_owned(),
+            }],
+            ..IcsEvent::all_day("rest-1", date(2026, 1, 6), "休", None)
+        };
+        assert!(!render("排班", Tz::Asia__Shanghai, &[rest], stamp()).contains("VALARM"));
     }
 
     #[test]

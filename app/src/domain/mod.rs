@@ -3,7 +3,10 @@
 
 pub mod access_token;
 pub mod account;
+#[cfg(feature = "ssr")]
+pub mod action_link;
 pub mod audit;
+pub mod channel;
 pub mod holiday;
 pub mod ics;
 #[cfg(feature = "ssr")]

@@ -189,17 +189,164 @@ pub struct Recipient {
     pub wecom_user_id: Option<String>,
 }
 
+/// One person's part of a message: who to mention, their line of text, and their
+/// one-click links.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entry {
+    pub recipient: Recipient,
+    pub text: String,
+    pub links: Vec<Link>,
+}
+
+/// A link a person can follow from the message ("我已打卡").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// The entry's text with its links where the format can carry them: markdown links after
+/// the line; in plain text only when the message is for this one person (a merged text
+/// message with two bare URLs per person would bury the names).
+fn with_links(entry: &Entry, format: MessageFormat, alone: bool) -> String {
+    if entry.links.is_empty() {
+        return entry.text.clone();
+    }
+    match format {
+        MessageFormat::Markdown => {
+            let links: Vec<String> = entry
+                .links
+                .iter()
+                .map(|link| format!("[{}]({})", link.label, link.url))
+                .collect();
+            format!("{} {}", entry.text, links.join(" · "))
+        }
+        MessageFormat::Text if alone => {
+            let mut text = entry.text.clone();
+            for link in &entry.links {
+                text.push_str(&format!("\n{}：{}", link.label, link.url));
+            }
+            text
+        }
+        MessageFormat::Text => entry.text.clone(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMessage {
     pub title: String,
-    pub text: String,
-    pub recipient: Recipient,
-    /// Stable per (user, date, kind): DingTalk's `msgUuid`, the generic webhook's
-    /// `Idempotency-Key`.
+    /// One entry per person, in order. A group robot gets several people in one message
+    /// (each line mentions its person); the generic webhook always gets exactly one.
+    pub entries: Vec<Entry>,
+    /// DingTalk's `msgUuid`, the generic webhook's `Idempotency-Key`: the same for every
+    /// resend of the same message.
     pub idempotency_key: String,
     /// Extra top-level fields for the generic webhook (kind, date, at, user_id, …); an
     /// object is merged, `null` is ignored, anything else is sent as `context`.
     pub context: Value,
+}
+
+impl OutgoingMessage {
+    /// A message for one person.
+    pub fn single(
+        title: String,
+        recipient: Recipient,
+        text: String,
+        idempotency_key: String,
+    ) -> Self {
+        Self {
+            title,
+            entries: vec![Entry {
+                recipient,
+                text,
+                links: Vec::new(),
+            }],
+            idempotency_key,
+            context: Value::Null,
+        }
+    }
+}
+
+/// How many people one merged group message may carry: bounded by the platform's size
+/// limit on the text (or body) and by readability of the mention list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeLimits {
+    pub max_people: usize,
+    /// Bytes of text (lines plus mentions), kept below the platform's limit with room for
+    /// the JSON around it.
+    pub max_text_bytes: usize,
+}
+
+/// The bytes one entry adds to a merged message's text: its line with the links and the
+/// mention markup its platform's builder adds, and the line break.
+fn line_bytes(platform: Platform, format: MessageFormat, entry: &Entry) -> usize {
+    let recipient = &entry.recipient;
+    let mention = match (platform, format) {
+        (Platform::DingTalk, _) => mention_mobile(&recipient.mobile)
+            .or(mention(&recipient.dingtalk_user_id))
+            .map_or(0, |who| who.len() + 2),
+        (Platform::Feishu, MessageFormat::Text) => mention(&recipient.feishu_open_id)
+            .map_or(0, |id| id.len() + recipient.name.len() * 3 + 24),
+        (Platform::Feishu, MessageFormat::Markdown) => {
+            mention(&recipient.feishu_open_id).map_or(0, |id| id.len() + 14)
+        }
+        (Platform::WeCom, MessageFormat::Markdown) => {
+            mention(&recipient.wecom_user_id).map_or(0, |id| id.len() + 4)
+        }
+        // WeCom text mentions go in lists outside the content.
+        (Platform::WeCom, MessageFormat::Text) | (Platform::Generic, _) => 0,
+    };
+    with_links(entry, format, false).len() + mention + line_break(format).len()
+}
+
+pub fn merge_limits(platform: Platform, format: MessageFormat) -> MergeLimits {
+    let max_text_bytes = match (platform, format) {
+        // DingTalk documents no exact cap; 20,000 bytes is what its robots take in practice.
+        (Platform::DingTalk, _) => 16_000,
+        (Platform::Feishu, _) => FEISHU_BODY_MAX_BYTES - 4 * 1024,
+        (Platform::WeCom, MessageFormat::Text) => WECOM_TEXT_MAX_BYTES,
+        (Platform::WeCom, MessageFormat::Markdown) => WECOM_MARKDOWN_MAX_BYTES,
+        (Platform::Generic, _) => usize::MAX,
+    };
+    let max_people = match platform {
+        Platform::Generic => 1,
+        // Twenty mentions still read as a list, and 100 people fit in 5 messages, which
+        // leaves 15 of DingTalk's and WeCom's 20 a minute for other reminders.
+        _ => 20,
+    };
+    MergeLimits {
+        max_people,
+        max_text_bytes,
+    }
+}
+
+/// Splits the entries of one merged reminder into messages that each keep the platform's
+/// limits, in order. An entry too large on its own gets a message of its own (the builder
+/// then reports it as too large).
+pub fn split_entries(
+    platform: Platform,
+    format: MessageFormat,
+    entries: Vec<Entry>,
+) -> Vec<Vec<Entry>> {
+    let limits = merge_limits(platform, format);
+    let mut parts: Vec<Vec<Entry>> = Vec::new();
+    let mut bytes = 0usize;
+    for entry in entries {
+        let size = line_bytes(platform, format, &entry);
+        let fits = parts.last().is_some_and(|part| {
+            part.len() < limits.max_people && bytes.saturating_add(size) <= limits.max_text_bytes
+        });
+        if fits {
+            bytes += size;
+            if let Some(part) = parts.last_mut() {
+                part.push(entry);
+            }
+        } else {
+            bytes = size;
+            parts.push(vec![entry]);
+        }
+    }
+    parts
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -389,21 +536,34 @@ fn dingtalk(
         }
         None => url.to_owned(),
     };
-    let recipient = &message.recipient;
-    let mobile = mention_mobile(&recipient.mobile);
-    let user_id = mention(&recipient.dingtalk_user_id);
+    let mut mobiles = Vec::new();
+    let mut user_ids = Vec::new();
+    let mut lines = Vec::with_capacity(message.entries.len());
+    let alone = message.entries.len() == 1;
+    for entry in &message.entries {
+        let mobile = mention_mobile(&entry.recipient.mobile);
+        let user_id = mention(&entry.recipient.dingtalk_user_id);
+        mobiles.extend(mobile);
+        user_ids.extend(user_id);
+        // DingTalk renders a mention only where the text itself says `@138…`.
+        let text = match mobile.or(user_id) {
+            Some(who) if !entry.text.contains(&format!("@{who}")) => {
+                format!("{} @{who}", entry.text)
+            }
+            _ => entry.text.clone(),
+        };
+        let entry = Entry {
+            text,
+            ..entry.clone()
+        };
+        lines.push(with_links(&entry, format, alone));
+    }
     let at = json!({
-        "atMobiles": mobile.into_iter().collect::<Vec<_>>(),
-        "atUserIds": user_id.into_iter().collect::<Vec<_>>(),
+        "atMobiles": mobiles,
+        "atUserIds": user_ids,
         "isAtAll": false,
     });
-    // DingTalk renders the mention only where the text itself says `@138…`.
-    let text = match mobile.or(user_id) {
-        Some(who) if !message.text.contains(&format!("@{who}")) => {
-            format!("{} @{who}", message.text)
-        }
-        _ => message.text.clone(),
-    };
+    let text = lines.join(line_break(format));
     let body = match format {
         MessageFormat::Text => json!({
             "msgtype": "text",
@@ -440,33 +600,42 @@ fn feishu(
     message: &OutgoingMessage,
     now: DateTime<Utc>,
 ) -> Result<String, RobotError> {
-    let open_id = mention(&message.recipient.feishu_open_id);
     let mut body = match format {
         MessageFormat::Text => {
-            let text = match open_id {
-                Some(id) => format!(
-                    "<at user_id=\"{id}\">{}</at> {}",
-                    escape(
-                        Platform::Feishu,
-                        MessageFormat::Text,
-                        &message.recipient.name
-                    ),
-                    message.text
-                ),
-                None => message.text.clone(),
-            };
-            json!({ "msg_type": "text", "content": { "text": text } })
+            let alone = message.entries.len() == 1;
+            let lines: Vec<String> = message
+                .entries
+                .iter()
+                .map(|entry| {
+                    let text = with_links(entry, MessageFormat::Text, alone);
+                    match mention(&entry.recipient.feishu_open_id) {
+                        Some(id) => format!(
+                            "<at user_id=\"{id}\">{}</at> {text}",
+                            escape(Platform::Feishu, MessageFormat::Text, &entry.recipient.name),
+                        ),
+                        None => text,
+                    }
+                })
+                .collect();
+            json!({ "msg_type": "text", "content": { "text": lines.join("\n") } })
         }
         MessageFormat::Markdown => {
-            let content = match open_id {
-                Some(id) => format!("<at id={id}></at> {}", message.text),
-                None => message.text.clone(),
-            };
+            let lines: Vec<String> = message
+                .entries
+                .iter()
+                .map(|entry| {
+                    let text = with_links(entry, MessageFormat::Markdown, false);
+                    match mention(&entry.recipient.feishu_open_id) {
+                        Some(id) => format!("<at id={id}></at> {text}"),
+                        None => text,
+                    }
+                })
+                .collect();
             json!({
                 "msg_type": "interactive",
                 "card": {
                     "header": { "title": { "tag": "plain_text", "content": message.title } },
-                    "elements": [{ "tag": "markdown", "content": content }],
+                    "elements": [{ "tag": "markdown", "content": lines.join("\n") }],
                 },
             })
         }
@@ -482,26 +651,49 @@ fn feishu(
 }
 
 fn wecom(format: MessageFormat, message: &OutgoingMessage) -> Result<String, RobotError> {
-    let recipient = &message.recipient;
-    let user_id = mention(&recipient.wecom_user_id);
     let body = match format {
         MessageFormat::Text => {
-            check_size("企业微信文本消息", WECOM_TEXT_MAX_BYTES, message.text.len())?;
+            let alone = message.entries.len() == 1;
+            let content = message
+                .entries
+                .iter()
+                .map(|entry| with_links(entry, MessageFormat::Text, alone))
+                .collect::<Vec<_>>()
+                .join("\n");
+            check_size("企业微信文本消息", WECOM_TEXT_MAX_BYTES, content.len())?;
+            let user_ids: Vec<&str> = message
+                .entries
+                .iter()
+                .filter_map(|entry| mention(&entry.recipient.wecom_user_id))
+                .collect();
+            let mobiles: Vec<&str> = message
+                .entries
+                .iter()
+                .filter_map(|entry| mention_mobile(&entry.recipient.mobile))
+                .collect();
             json!({
                 "msgtype": "text",
                 "text": {
-                    "content": message.text,
-                    "mentioned_list": user_id.into_iter().collect::<Vec<_>>(),
-                    "mentioned_mobile_list": mention_mobile(&recipient.mobile).into_iter().collect::<Vec<_>>(),
+                    "content": content,
+                    "mentioned_list": user_ids,
+                    "mentioned_mobile_list": mobiles,
                 },
             })
         }
         MessageFormat::Markdown => {
             // Markdown messages have no mention lists; `<@userid>` in the text mentions.
-            let content = match user_id {
-                Some(id) => format!("{} <@{id}>", message.text),
-                None => message.text.clone(),
-            };
+            let content = message
+                .entries
+                .iter()
+                .map(|entry| {
+                    let text = with_links(entry, MessageFormat::Markdown, false);
+                    match mention(&entry.recipient.wecom_user_id) {
+                        Some(id) => format!("{text} <@{id}>"),
+                        None => text,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
             check_size(
                 "企业微信 Markdown 消息",
                 WECOM_MARKDOWN_MAX_BYTES,
@@ -511,6 +703,14 @@ fn wecom(format: MessageFormat, message: &OutgoingMessage) -> Result<String, Rob
         }
     };
     Ok(body.to_string())
+}
+
+/// Lines of a merged message: markdown renderers join single newlines into one paragraph.
+fn line_break(format: MessageFormat) -> &'static str {
+    match format {
+        MessageFormat::Text => "\n",
+        MessageFormat::Markdown => "\n\n",
+    }
 }
 
 fn check_size(what: &'static str, limit: usize, actual: usize) -> Result<(), RobotError> {
@@ -533,11 +733,30 @@ fn generic(format: MessageFormat, message: &OutgoingMessage) -> String {
             object.insert("context".into(), other.clone());
         }
     }
-    let recipient = &message.recipient;
+    let fallback = Recipient::default();
+    let recipient = message
+        .entries
+        .first()
+        .map_or(&fallback, |entry| &entry.recipient);
+    let text = message
+        .entries
+        .iter()
+        .map(|entry| entry.text.as_str())
+        .collect::<Vec<_>>()
+        .join(line_break(format));
+    let links: Vec<Value> = message
+        .entries
+        .iter()
+        .flat_map(|entry| &entry.links)
+        .map(|link| json!({ "label": link.label, "url": link.url }))
+        .collect();
+    if !links.is_empty() {
+        object.insert("links".into(), Value::Array(links));
+    }
     // The message's own fields win over context fields of the same name.
     object.insert("key".into(), json!(message.idempotency_key));
     object.insert("title".into(), json!(message.title));
-    object.insert("text".into(), json!(message.text));
+    object.insert("text".into(), json!(text));
     object.insert("format".into(), json!(format.as_str()));
     object.insert(
         "user".into(),
@@ -556,8 +775,12 @@ fn generic(format: MessageFormat, message: &OutgoingMessage) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RobotVerdict {
     Accepted,
-    /// Try again later (rate limit, timeout, server error); the text says why.
+    /// Try again later (timeout, server error); the text says why.
     Retryable(String),
+    /// The robot refuses because we sent too fast (DingTalk 130101, Feishu 11232, WeCom
+    /// 45009). DingTalk keeps refusing for about ten minutes: everything for this robot
+    /// waits [`throttle_ban`] instead of retrying into the ban and prolonging it.
+    Throttled(String),
     /// Retrying will not help (wrong secret, missing keyword, dissolved group, …); the
     /// text, with the robot's own code and message and a hint, is for the admin.
     Permanent(String),
@@ -701,8 +924,17 @@ pub fn classify(platform: Platform, http_status: u16, body: &str) -> RobotVerdic
     };
     match reply.code {
         0 => RobotVerdict::Accepted,
-        code if code == retryable => RobotVerdict::Retryable(reply.describe(platform)),
+        code if code == retryable => RobotVerdict::Throttled(reply.describe(platform)),
         _ => RobotVerdict::Permanent(reply.describe(platform)),
+    }
+}
+
+/// How long a robot that answered "too fast" is left alone: DingTalk's ban lasts about ten
+/// minutes; WeCom and Feishu limit by the minute.
+pub fn throttle_ban(platform: Platform) -> Duration {
+    match platform {
+        Platform::DingTalk => Duration::from_secs(10 * 60),
+        Platform::Feishu | Platform::WeCom | Platform::Generic => Duration::from_secs(60),
     }
 }
 
@@ -728,13 +960,7 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     Duration::from_millis(half + spread.min(ceiling - half))
 }
 
-/// At most `max` sends in any half-open interval of length `per`. Plain data, so tests can
-/// use short intervals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub max: u32,
-    pub per: Duration,
-}
+pub use super::channel::RateLimit;
 
 const DINGTALK_LIMITS: [RateLimit; 1] = [RateLimit {
     max: 20,
@@ -860,28 +1086,30 @@ mod tests {
     fn message() -> OutgoingMessage {
         OutgoingMessage {
             title: "上班提醒".into(),
-            text: "【上班提醒】张三，您好！".into(),
-            recipient: Recipient {
-                name: "张三".into(),
-                mobile: Some("13800138000".into()),
-                dingtalk_user_id: Some("manager4220".into()),
-                feishu_open_id: Some("ou_7d8a6e6df7621556ce0d21922b676706".into()),
-                wecom_user_id: Some("zhangsan".into()),
-            },
+            entries: vec![Entry {
+                links: Vec::new(),
+                text: "【上班提醒】张三，您好！".into(),
+                recipient: Recipient {
+                    name: "张三".into(),
+                    mobile: Some("13800138000".into()),
+                    dingtalk_user_id: Some("manager4220".into()),
+                    feishu_open_id: Some("ou_7d8a6e6df7621556ce0d21922b676706".into()),
+                    wecom_user_id: Some("zhangsan".into()),
+                },
+            }],
             idempotency_key: "7:2026-03-02:clock_in".into(),
             context: json!({ "kind": "clock_in", "date": "2026-03-02", "user_id": 7 }),
         }
     }
 
     fn anonymous() -> OutgoingMessage {
-        OutgoingMessage {
-            recipient: Recipient {
-                name: "张三".into(),
-                mobile: Some("  ".into()),
-                ..Recipient::default()
-            },
-            ..message()
-        }
+        let mut message = message();
+        message.entries[0].recipient = Recipient {
+            name: "张三".into(),
+            mobile: Some("  ".into()),
+            ..Recipient::default()
+        };
+        message
     }
 
     fn body(request: &RobotRequest) -> Value {
@@ -901,6 +1129,7 @@ mod tests {
     const DINGTALK_URL: &str = "https://oapi.dingtalk.com/robot/send?access_token=abc";
     const FEISHU_URL: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/xyz";
     const WECOM_URL: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k";
+    const GENERIC_URL: &str = "https://example.com/hooks/attendance";
 
     #[test]
     fn signatures_match_the_worked_examples() {
@@ -1020,7 +1249,7 @@ mod tests {
     #[test]
     fn dingtalk_mentions_the_user_id_when_there_is_no_mobile() {
         let mut message = message();
-        message.recipient.mobile = None;
+        message.entries[0].recipient.mobile = None;
         let request = build(
             Platform::DingTalk,
             DINGTALK_URL,
@@ -1035,7 +1264,7 @@ mod tests {
         );
         assert_eq!(body["at"]["atMobiles"], json!([]));
         // A text that already mentions the person is left alone.
-        message.text = "@manager4220 请打卡".into();
+        message.entries[0].text = "@manager4220 请打卡".into();
         let request = build(
             Platform::DingTalk,
             DINGTALK_URL,
@@ -1198,7 +1427,7 @@ mod tests {
     #[test]
     fn feishu_body_over_20_kb_is_refused() {
         let mut message = message();
-        message.text = "打".repeat(7000);
+        message.entries[0].text = "打".repeat(7000);
         let error = build_request(
             Platform::Feishu,
             FEISHU_URL,
@@ -1262,7 +1491,7 @@ mod tests {
     #[test]
     fn wecom_size_limits_are_named() {
         let mut message = message();
-        message.text = "a".repeat(WECOM_TEXT_MAX_BYTES);
+        message.entries[0].text = "a".repeat(WECOM_TEXT_MAX_BYTES);
         assert!(
             build_request(
                 Platform::WeCom,
@@ -1274,7 +1503,7 @@ mod tests {
             )
             .is_ok()
         );
-        message.text = "打".repeat(683); // 2049 bytes
+        message.entries[0].text = "打".repeat(683); // 2049 bytes
         let error = build_request(
             Platform::WeCom,
             WECOM_URL,
@@ -1294,7 +1523,7 @@ mod tests {
         );
         assert!(error.to_string().contains("最多 2048 字节"));
         // Markdown allows 4096 bytes, mention included.
-        message.text = "a".repeat(4096 - " <@zhangsan>".len());
+        message.entries[0].text = "a".repeat(4096 - " <@zhangsan>".len());
         assert!(
             build_request(
                 Platform::WeCom,
@@ -1306,7 +1535,7 @@ mod tests {
             )
             .is_ok()
         );
-        message.text.push('a');
+        message.entries[0].text.push('a');
         let error = build_request(
             Platform::WeCom,
             WECOM_URL,
@@ -1478,10 +1707,10 @@ mod tests {
     #[test]
     fn stored_ids_that_mention_everyone_are_not_mentioned() {
         let mut message = message();
-        message.recipient.mobile = Some("@all".into());
-        message.recipient.dingtalk_user_id = Some("all".into());
-        message.recipient.feishu_open_id = Some("all\"><at user_id=\"all".into());
-        message.recipient.wecom_user_id = Some("@all".into());
+        message.entries[0].recipient.mobile = Some("@all".into());
+        message.entries[0].recipient.dingtalk_user_id = Some("all".into());
+        message.entries[0].recipient.feishu_open_id = Some("all\"><at user_id=\"all".into());
+        message.entries[0].recipient.wecom_user_id = Some("@all".into());
         let dingtalk = body(&build(
             Platform::DingTalk,
             DINGTALK_URL,
@@ -1514,7 +1743,7 @@ mod tests {
     #[test]
     fn the_feishu_mention_name_is_escaped() {
         let mut message = message();
-        message.recipient.name = "</at><at user_id=\"all\">".into();
+        message.entries[0].recipient.name = "</at><at user_id=\"all\">".into();
         let request = build(
             Platform::Feishu,
             FEISHU_URL,
@@ -1532,6 +1761,13 @@ mod tests {
         match verdict {
             RobotVerdict::Permanent(text) => text,
             other => panic!("expected Permanent, got {other:?}"),
+        }
+    }
+
+    fn throttled(verdict: RobotVerdict) -> String {
+        match verdict {
+            RobotVerdict::Throttled(text) => text,
+            other => panic!("expected Throttled, got {other:?}"),
         }
     }
 
@@ -1648,7 +1884,7 @@ mod tests {
     fn classify_retries_rate_limits_and_server_errors() {
         use Platform::*;
         assert_eq!(
-            retryable(classify(
+            throttled(classify(
                 DingTalk,
                 200,
                 r#"{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}"#
@@ -1656,7 +1892,7 @@ mod tests {
             "errcode 130101: send too fast, exceed 20 times per minute；发送太频繁，稍后重试"
         );
         assert!(
-            retryable(classify(
+            throttled(classify(
                 Feishu,
                 200,
                 r#"{"code":11232,"msg":"frequency limited"}"#
@@ -1664,7 +1900,7 @@ mod tests {
             .ends_with(HINT_RATE)
         );
         assert!(
-            retryable(classify(
+            throttled(classify(
                 WeCom,
                 200,
                 r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#
@@ -1876,5 +2112,218 @@ mod tests {
             }
             prop_assert!(keeps_limits(&history, &limits));
         }
+    }
+
+    fn person(n: usize) -> Entry {
+        Entry {
+            recipient: Recipient {
+                name: format!("员工{n}"),
+                mobile: Some(format!("1390000{n:04}")),
+                dingtalk_user_id: None,
+                feishu_open_id: Some(format!("ou_{n:032}")),
+                wecom_user_id: Some(format!("user{n}")),
+            },
+            text: format!("员工{n}：A班 09:00 上班，请打卡"),
+            links: Vec::new(),
+        }
+    }
+
+    fn merged(count: usize) -> OutgoingMessage {
+        OutgoingMessage {
+            entries: (0..count).map(person).collect(),
+            ..message()
+        }
+    }
+
+    #[test]
+    fn a_merged_dingtalk_message_mentions_everyone_on_their_own_line() {
+        let request = build(
+            Platform::DingTalk,
+            DINGTALK_URL,
+            None,
+            MessageFormat::Text,
+            &merged(3),
+        );
+        let body = body(&request);
+        assert_eq!(
+            body["at"]["atMobiles"],
+            json!(["13900000000", "13900000001", "13900000002"])
+        );
+        assert_eq!(
+            body["text"]["content"],
+            "员工0：A班 09:00 上班，请打卡 @13900000000\n员工1：A班 09:00 上班，请打卡 @13900000001\n员工2：A班 09:00 上班，请打卡 @13900000002"
+        );
+    }
+
+    #[test]
+    fn a_merged_wecom_message_lists_every_mention() {
+        let request = build(
+            Platform::WeCom,
+            WECOM_URL,
+            None,
+            MessageFormat::Text,
+            &merged(2),
+        );
+        let body = body(&request);
+        assert_eq!(body["text"]["mentioned_list"], json!(["user0", "user1"]));
+        assert_eq!(
+            body["text"]["mentioned_mobile_list"],
+            json!(["13900000000", "13900000001"])
+        );
+        assert_eq!(
+            body["text"]["content"],
+            "员工0：A班 09:00 上班，请打卡\n员工1：A班 09:00 上班，请打卡"
+        );
+    }
+
+    #[test]
+    fn a_merged_feishu_message_has_one_at_element_per_person() {
+        let request = build(
+            Platform::Feishu,
+            FEISHU_URL,
+            None,
+            MessageFormat::Text,
+            &merged(2),
+        );
+        let text = body(&request)["content"]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(text.matches("<at user_id=").count(), 2);
+        assert!(text.contains(&format!("<at user_id=\"ou_{:032}\">员工1</at> 员工1：", 1)));
+    }
+
+    #[test]
+    fn one_hundred_people_split_into_five_messages_of_twenty() {
+        for platform in [Platform::DingTalk, Platform::WeCom, Platform::Feishu] {
+            let parts = split_entries(platform, MessageFormat::Text, merged(100).entries);
+            assert_eq!(
+                parts.iter().map(Vec::len).collect::<Vec<_>>(),
+                vec![20; 5],
+                "{platform}"
+            );
+            // In order, nobody lost or doubled.
+            let names: Vec<String> = parts
+                .iter()
+                .flatten()
+                .map(|e| e.recipient.name.clone())
+                .collect();
+            assert_eq!(
+                names,
+                (0..100).map(|n| format!("员工{n}")).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(
+            split_entries(Platform::Generic, MessageFormat::Text, merged(3).entries).len(),
+            3
+        );
+        assert!(split_entries(Platform::DingTalk, MessageFormat::Text, Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn every_split_part_fits_the_platform_limit() {
+        // Long lines: WeCom's 2,048 bytes split before twenty people.
+        let entries: Vec<Entry> = (0..60)
+            .map(|n| Entry {
+                text: format!("{}{n}", "长".repeat(100)),
+                ..person(n)
+            })
+            .collect();
+        for format in MessageFormat::ALL {
+            let parts = split_entries(Platform::WeCom, format, entries.clone());
+            assert!(parts.len() > 3, "{format:?}: {}", parts.len());
+            for part in parts {
+                let message = OutgoingMessage {
+                    entries: part,
+                    ..message()
+                };
+                build_request(Platform::WeCom, WECOM_URL, None, format, &message, now())
+                    .expect("each part within the limit");
+            }
+        }
+        // A line too long on its own still gets its own part (and the builder says why).
+        let huge = Entry {
+            text: "长".repeat(2000),
+            ..person(1)
+        };
+        let parts = split_entries(
+            Platform::WeCom,
+            MessageFormat::Text,
+            vec![person(0), huge, person(2)],
+        );
+        assert_eq!(
+            parts.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![1, 1, 1]
+        );
+    }
+
+    #[test]
+    fn throttles_are_waited_out_longest_on_dingtalk() {
+        assert_eq!(throttle_ban(Platform::DingTalk), Duration::from_secs(600));
+        assert!(throttle_ban(Platform::WeCom) >= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn links_go_after_each_line_in_markdown_and_only_alone_in_text() {
+        let link = |label: &str, n: usize| Link {
+            label: label.into(),
+            url: format!("https://kq.example.com/r/tok{n}"),
+        };
+        let mut message = merged(2);
+        for (n, entry) in message.entries.iter_mut().enumerate() {
+            entry.links = vec![link("我已打卡", n), link("今天不用提醒", n + 10)];
+        }
+        let request = build(
+            Platform::DingTalk,
+            DINGTALK_URL,
+            None,
+            MessageFormat::Markdown,
+            &message,
+        );
+        assert_eq!(
+            body(&request)["markdown"]["text"],
+            "员工0：A班 09:00 上班，请打卡 @13900000000 [我已打卡](https://kq.example.com/r/tok0) · [今天不用提醒](https://kq.example.com/r/tok10)\n\n员工1：A班 09:00 上班，请打卡 @13900000001 [我已打卡](https://kq.example.com/r/tok1) · [今天不用提醒](https://kq.example.com/r/tok11)"
+        );
+        // Merged plain text: names, no bare URLs.
+        let request = build(
+            Platform::WeCom,
+            WECOM_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        );
+        assert!(
+            !body(&request)["text"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("https://")
+        );
+        // One person in plain text: the links on lines of their own.
+        message.entries.truncate(1);
+        let request = build(
+            Platform::DingTalk,
+            DINGTALK_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        );
+        assert_eq!(
+            body(&request)["text"]["content"],
+            "员工0：A班 09:00 上班，请打卡 @13900000000\n我已打卡：https://kq.example.com/r/tok0\n今天不用提醒：https://kq.example.com/r/tok10"
+        );
+        let request = build(
+            Platform::Generic,
+            GENERIC_URL,
+            None,
+            MessageFormat::Text,
+            &message,
+        );
+        assert_eq!(
+            body(&request)["links"],
+            json!([
+                {"label": "我已打卡", "url": "https://kq.example.com/r/tok0"},
+                {"label": "今天不用提醒", "url": "https://kq.example.com/r/tok10"},
+            ])
+        );
     }
 }

@@ -9,9 +9,11 @@ use sha2::{Digest, Sha256};
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{calendar_feed, schedule, user};
-use super::{Services, db_error, shifts};
+use super::reminders::rules;
+use super::{Services, db_error, settings, shifts};
 use crate::AppError;
-use crate::domain::ics::{IcsEvent, render};
+use crate::domain::ics::{IcsAlarm, IcsEvent, render};
+use crate::domain::reminder::{self, ReminderKind, ScheduledDay};
 
 /// The feed covers this many days back and ahead of today.
 const PAST_DAYS: u64 = 90;
@@ -152,6 +154,12 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
         .await
         .map_err(db_error)?;
     let all_shifts = shifts::all_models(&services.db).await?;
+    // The alarms are the engine's own first reminders (holidays, the person's switch and
+    // each shift's minutes included), not a second set of rules.
+    let settings = settings::effective(services).await?;
+    let (from, to) = (today - Days::new(PAST_DAYS), today + Days::new(FUTURE_DAYS));
+    let rule_data = rules::load(services, &settings, from, to, Some(&[person.id])).await?;
+    let reminder_rules = rule_data.rules();
     let events: Vec<IcsEvent> = entries
         .iter()
         .filter_map(|entry| {
@@ -159,6 +167,33 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
             let hours = shifts::hours_of(shift)?;
             let start = NaiveDateTime::new(entry.date, hours.start.to_naive());
             let end = NaiveDateTime::new(hours.end_date(entry.date), hours.end.to_naive());
+            let (start_at, end_at) = hours.span_on(entry.date, tz);
+            let day = ScheduledDay {
+                user_id: person.id,
+                date: entry.date,
+                shift_id: entry.shift_id,
+            };
+            let alarms = if settings.reminder_enabled {
+                reminder::reminders_for_day(&reminder_rules, &day)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|reminder| reminder.sequence == 0)
+                    .map(|reminder| match reminder.kind {
+                        ReminderKind::ClockIn => IcsAlarm {
+                            from_end: false,
+                            offset_minutes: (reminder.at - start_at).num_minutes(),
+                            description: format!("{} 上班打卡提醒", shift.name),
+                        },
+                        ReminderKind::ClockOut => IcsAlarm {
+                            from_end: true,
+                            offset_minutes: (reminder.at - end_at).num_minutes(),
+                            description: format!("{} 下班打卡提醒", shift.name),
+                        },
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Some(IcsEvent {
                 uid: format!("schedule-{}-{}@dingding-attendance", person.id, entry.date),
                 date: entry.date,
@@ -167,6 +202,7 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
                 end,
                 all_day: shift.rest,
                 description: entry.note.clone(),
+                alarms,
             })
         })
         .collect();

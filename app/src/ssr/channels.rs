@@ -9,16 +9,18 @@ use sea_orm::{
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{channel, user};
+use super::notify;
+use super::reminders::pacing::{self, Slot};
 use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use super::{Clock, Services, db_error};
 use crate::AppError;
 use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 use crate::domain::audit::AuditKind;
-use crate::domain::redact::Secrets;
+use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind};
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{
-    self, MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict,
+    self, MessageFormat, OutgoingMessage, Platform, RateLimit, Recipient, RobotVerdict,
 };
 
 const NAME_MAX_CHARS: usize = 40;
@@ -26,17 +28,27 @@ const NAME_MAX_CHARS: usize = 40;
 /// Where one reminder goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub platform: Platform,
+    pub kind: ChannelKind,
+    /// A group robot's or generic webhook's https URL; a personal service's address as the
+    /// person pasted it (`bark://…`), read by `domain::channel::parse` when sending.
     pub url: String,
     pub secret: Option<String>,
     pub format: MessageFormat,
 }
 
 impl Target {
-    /// The robot's identity for rate limiting: its URL (the token is part of it).
-    pub fn robot_key(&self) -> String {
-        self.url.clone()
+    /// The group robot platform (or generic webhook) that `domain::robot` builds for;
+    /// `None` for the personal push services.
+    pub fn platform(&self) -> Option<Platform> {
+        platform_of(self.kind)
     }
+}
+
+/// The `domain::robot` platform of a kind, if it is one.
+pub fn platform_of(kind: ChannelKind) -> Option<Platform> {
+    Platform::ALL
+        .into_iter()
+        .find(|platform| ChannelKind::from(*platform) == kind)
 }
 
 /// The channel chosen for a reminder, as stored on its delivery.
@@ -45,7 +57,7 @@ pub struct Choice {
     /// `None`: the default robot for the kind (or none at all).
     pub channel_id: Option<i32>,
     pub name: String,
-    pub platform: Option<Platform>,
+    pub platform: Option<ChannelKind>,
 }
 
 pub const NO_CHANNEL: &str = "（没有通知渠道）";
@@ -95,7 +107,7 @@ impl ChannelBook {
             return Choice {
                 channel_id: Some(row.id),
                 name: row.name.clone(),
-                platform: Platform::parse(&row.platform),
+                platform: ChannelKind::parse(&row.platform),
             };
         }
         let default = match kind {
@@ -106,7 +118,7 @@ impl ChannelBook {
             Some(robot) => Choice {
                 channel_id: None,
                 name: default_name(kind).to_owned(),
-                platform: Some(Platform::detect(&robot.url)),
+                platform: Some(ChannelKind::from(Platform::detect(&robot.url))),
             },
             None => Choice {
                 channel_id: None,
@@ -151,7 +163,7 @@ pub async fn target_of(
         }
     })?;
     Ok(Target {
-        platform: Platform::detect(&robot.url),
+        kind: ChannelKind::from(Platform::detect(&robot.url)),
         url: robot.url.clone(),
         secret: robot.secret.clone(),
         format: settings.message_format,
@@ -204,10 +216,18 @@ fn stored_view(
 
 fn target_of_row(row: &channel::Model) -> Target {
     Target {
-        platform: Platform::parse(&row.platform).unwrap_or(Platform::Generic),
+        kind: ChannelKind::parse(&row.platform).unwrap_or(ChannelKind::Generic),
         url: row.url.clone(),
         secret: row.secret.clone(),
         format: MessageFormat::parse(&row.format).unwrap_or(MessageFormat::Text),
+    }
+}
+
+/// A stored address as it may be shown: every key, token and password masked.
+fn masked_address(url: &str) -> String {
+    match kinds::parse(url) {
+        Ok(address) if !address.kind().is_group_robot() => address.masked(),
+        _ => mask_url(url),
     }
 }
 
@@ -227,13 +247,15 @@ fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
         id: row.id,
         name: row.name.clone(),
         kind: row.platform.clone(),
-        url: mask_url(&row.url),
+        url: masked_address(&row.url),
         has_secret: row.secret.is_some(),
         format: row.format.clone(),
         user_id: row.user_id,
         user_name,
         purposes: purposes_of(row),
         active: row.active,
+        banned_until: None,
+        ban_reason: None,
     }
 }
 
@@ -262,14 +284,23 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>
     }
     let rows = query.all(&services.db).await.map_err(db_error)?;
     let names = user_names(services).await?;
+    let bans = pacing::current_bans(services).await?;
     Ok(rows
         .iter()
         .map(|row| {
-            stored_view(
+            let mut view = stored_view(
                 &services.secrets,
                 row,
                 row.user_id.and_then(|id| names.get(&id).cloned()),
-            )
+            );
+            let ban = open_row(&services.secrets, row)
+                .ok()
+                .and_then(|open| bans.get(&pacing::robot_key(&open.url)));
+            if let Some((until, reason)) = ban {
+                view.banned_until = Some(services.settings.local_minute(*until));
+                view.ban_reason = Some(reason.clone());
+            }
+            view
         })
         .collect())
 }
@@ -320,12 +351,66 @@ fn parse_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-fn parse_platform(raw: Option<&str>, url: &str) -> Result<Platform, AppError> {
-    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
-        None => Ok(Platform::detect(url)),
-        Some(raw) => Platform::parse(raw)
-            .ok_or_else(|| AppError::invalid("kind", "应为 dingtalk、feishu、wecom 或 generic")),
+/// A channel's address as pasted: its kind, the URL to store (a group robot's https
+/// webhook; a personal service's address as given) and a signing secret it carries
+/// (`dingtalk://SEC…@token`). An explicit `kind` must agree with the address, except that
+/// any https URL may be declared a robot of any platform (a relay or mock in front of it).
+struct ParsedAddress {
+    kind: ChannelKind,
+    url: String,
+    secret: Option<String>,
+}
+
+fn parse_address(
+    services: &Services,
+    raw_kind: Option<&str>,
+    raw_url: &str,
+) -> Result<ParsedAddress, AppError> {
+    let declared = match raw_kind.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => None,
+        Some(raw) => Some(ChannelKind::parse(raw).ok_or_else(|| {
+            let known: Vec<&str> = ChannelKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            AppError::invalid("kind", format!("应为 {} 之一", known.join("、")))
+        })?),
+    };
+    let address = kinds::parse(raw_url).map_err(|error| AppError::invalid("url", error.message))?;
+    let found = address.kind();
+    let (url, secret) = match &address {
+        ChannelAddress::DingTalk {
+            webhook, secret, ..
+        } => (webhook.clone(), secret.clone()),
+        ChannelAddress::Feishu { webhook, secret } => (webhook.clone(), secret.clone()),
+        ChannelAddress::WeCom { webhook } => (webhook.clone(), None),
+        ChannelAddress::Generic { url } => (url.clone(), None),
+        _ => (raw_url.trim().to_owned(), None),
+    };
+    let kind = match declared {
+        Some(kind) if kind == found => kind,
+        Some(kind) if kind.is_group_robot() && found.is_group_robot() => kind,
+        Some(kind) => {
+            return Err(AppError::invalid(
+                "url",
+                format!("这是{}的地址，不是{}", found.label(), kind.label()),
+            ));
+        }
+        None => found,
+    };
+    // What we post to must be a public https address (or a private one when allowed).
+    match &address {
+        ChannelAddress::Bark { base, .. }
+        | ChannelAddress::Ntfy { base, .. }
+        | ChannelAddress::Gotify { base, .. } => {
+            services.outbound.check_url("url", base)?;
+        }
+        ChannelAddress::Email(_)
+        | ChannelAddress::ServerChan { .. }
+        | ChannelAddress::PushPlus { .. }
+        | ChannelAddress::WxPusher { .. } => {}
+        _ => {
+            services.outbound.check_url("url", &url)?;
+        }
     }
+    Ok(ParsedAddress { kind, url, secret })
 }
 
 fn parse_format(raw: Option<&str>) -> Result<MessageFormat, AppError> {
@@ -402,11 +487,11 @@ pub async fn create(
     };
     check_owner(services, actor, user_id).await?;
     let name = parse_name(&input.name)?;
-    let url = services.outbound.check_url("url", &input.url)?.to_string();
-    let platform = parse_platform(input.kind.as_deref(), &url)?;
+    let address = parse_address(services, input.kind.as_deref(), &input.url)?;
+    let (platform, url) = (address.kind, address.url);
     let format = parse_format(input.format.as_deref())?;
     let (clock_in, clock_out) = parse_purposes(input.purposes.as_deref())?;
-    let secret = parse_secret(input.secret.as_deref())?;
+    let secret = parse_secret(input.secret.as_deref())?.or(address.secret);
     let now = services.clock.now();
     let txn = services.begin_write().await?;
     // Sealed values name their row, so the row is inserted first and filled in the same
@@ -443,7 +528,7 @@ pub async fn create(
         now,
         AuditEvent::by(actor, AuditKind::ChannelCreated, meta)
             .about(&created.name)
-            .detail(format!("{} {}", platform.label(), mask_url(&url))),
+            .detail(format!("{} {}", platform.label(), masked_address(&url))),
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
@@ -462,23 +547,25 @@ pub async fn update(
     if let Some(name) = &patch.name {
         model.name = Set(parse_name(name)?);
     }
-    let new_url = match &patch.url {
-        Some(raw) => Some(services.outbound.check_url("url", raw)?.to_string()),
-        None => None,
-    };
+    let mut address_secret = None;
+    let mut new_url = None;
     if patch.kind.is_some() || patch.url.is_some() {
-        let url = match &new_url {
-            Some(url) => url.clone(),
-            // Only opened when the platform is detected from the stored URL.
+        let raw = match &patch.url {
+            Some(raw) => raw.clone(),
+            // Only opened when the kind is checked against the stored URL.
             None => open_row(&services.secrets, &row)?.url,
         };
-        model.platform = Set(parse_platform(patch.kind.as_deref(), &url)?
-            .as_str()
-            .to_owned());
+        let address = parse_address(services, patch.kind.as_deref(), &raw)?;
+        model.platform = Set(address.kind.as_str().to_owned());
+        if patch.url.is_some() {
+            new_url = Some(address.url);
+            address_secret = address.secret;
+        }
     }
-    let new_secret = match &patch.secret {
-        Some(secret) => Some(parse_secret(secret.as_deref())?),
-        None => None,
+    let new_secret = match (&patch.secret, address_secret) {
+        (Some(secret), _) => Some(parse_secret(secret.as_deref())?),
+        (None, Some(secret)) => Some(Some(secret)),
+        (None, None) => None,
     };
     let (sealed_url, sealed_secret) = seal_fields(
         &services.secrets,
@@ -610,65 +697,91 @@ async fn send_test(
         template.as_str()
     );
     let message = OutgoingMessage {
-        title: "测试消息".to_owned(),
-        text,
-        recipient,
-        idempotency_key: format!("test-{}", now.timestamp_millis()),
         context: serde_json::json!({"kind": "test"}),
+        ..OutgoingMessage::single(
+            "测试消息".to_owned(),
+            recipient,
+            text,
+            format!("test-{}", now.timestamp_millis()),
+        )
     };
-    // The result is shown to whoever runs the test, a member for their own channel: no
-    // token of the robot's URL or secret may come back in it.
-    let secrets = Secrets::new()
-        .with_url(&target.url)
-        .with(target.secret.as_deref().unwrap_or_default());
-    let request = match robot::build_request(
-        target.platform,
-        &target.url,
-        target.secret.as_deref(),
-        target.format,
-        &message,
-        // Platforms check signatures against their own clock: sign with the real time
-        // even when a test clock drives the schedule.
-        super::SystemClock.now(),
-    ) {
-        Ok(request) => request,
-        Err(error) => {
-            return ChannelTestResult {
-                ok: false,
-                verdict: "permanent".to_owned(),
-                http_status: None,
-                answer: String::new(),
-                message: secrets.redact(&error.to_string()),
-            };
-        }
-    };
-    match services
-        .outbound
-        .post_json(&request.url, request.body, &request.headers)
-        .await
-    {
-        Err(error) => ChannelTestResult {
-            ok: false,
-            verdict: "network".to_owned(),
-            http_status: None,
-            answer: String::new(),
-            message: secrets.redact(&error.message),
-        },
-        Ok(answer) => {
-            let verdict = robot::classify(target.platform, answer.status, &answer.body);
-            let (ok, name, message) = match verdict {
-                RobotVerdict::Accepted => (true, "accepted", "机器人已接收".to_owned()),
-                RobotVerdict::Retryable(message) => (false, "retryable", message),
-                RobotVerdict::Permanent(message) => (false, "permanent", message),
-            };
-            ChannelTestResult {
-                ok,
-                verdict: name.to_owned(),
-                http_status: Some(answer.status),
-                answer: secrets.redact(&answer.body).chars().take(2000).collect(),
-                message: secrets.redact(&message),
+    // A test is a real message: to a group robot it counts against the robot's limit like
+    // a reminder, and is not sent into a ban.
+    let limits: Vec<RateLimit> = target
+        .platform()
+        .map(robot::rate_limits)
+        .unwrap_or_default()
+        .iter()
+        .map(|limit| RateLimit {
+            max: limit.max,
+            per: limit.per.mul_f64(services.settings.rate_window_scale),
+        })
+        .collect();
+    let key = pacing::robot_key(&target.url);
+    let slot = if target.platform().is_some() {
+        match pacing::take_slot(services, &key, &limits).await {
+            Ok(Slot::Taken(slot)) => slot,
+            Ok(Slot::WaitUntil(at)) => {
+                return ChannelTestResult {
+                    ok: false,
+                    verdict: "retryable".to_owned(),
+                    http_status: None,
+                    answer: String::new(),
+                    message: format!(
+                        "这个机器人这一分钟的发送次数已用完（提醒优先），请在 {} 之后再测试",
+                        services.settings.local_minute(at)
+                    ),
+                };
             }
+            Ok(Slot::BannedUntil(until)) => {
+                return ChannelTestResult {
+                    ok: false,
+                    verdict: "throttled".to_owned(),
+                    http_status: None,
+                    answer: String::new(),
+                    message: format!(
+                        "机器人因发送太频繁暂停接收，{} 之后才能再发",
+                        services.settings.local_minute(until)
+                    ),
+                };
+            }
+            Err(_) => 0,
         }
+    } else {
+        0
+    };
+    let sent = notify::send(services, target, &message).await;
+    if sent.http_status.is_some() {
+        let _ = pacing::sent(services, slot).await;
+    }
+    let (ok, name, text) = match sent.verdict {
+        RobotVerdict::Accepted if target.platform().is_some() => {
+            (true, "accepted", "机器人已接收".to_owned())
+        }
+        RobotVerdict::Accepted => (true, "accepted", format!("{}已接收", target.kind.label())),
+        RobotVerdict::Retryable(message) if sent.http_status.is_none() => {
+            (false, "network", message)
+        }
+        RobotVerdict::Retryable(message) => (false, "retryable", message),
+        RobotVerdict::Throttled(message) => {
+            if let Some(platform) = target.platform() {
+                let until = services.clock.now()
+                    + chrono::TimeDelta::from_std(
+                        robot::throttle_ban(platform).mul_f64(services.settings.rate_window_scale),
+                    )
+                    .unwrap_or(chrono::TimeDelta::MAX);
+                let _ = pacing::ban(services, &key, until, &message).await;
+            }
+            (false, "throttled", message)
+        }
+        RobotVerdict::Permanent(message) => (false, "permanent", message),
+    };
+    ChannelTestResult {
+        ok,
+        verdict: name.to_owned(),
+        http_status: sent.http_status,
+        answer: sent.answer.unwrap_or_default(),
+        message: text,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Server-only services shared by server functions, the REST API and (later) the worker.
 
 pub mod access_tokens;
+pub mod action_links;
 pub mod attempts;
 pub mod audit;
 pub mod auth;
@@ -13,6 +14,8 @@ pub mod entity;
 pub mod holidays;
 pub mod legacy_import;
 pub mod login;
+pub mod mailer;
+pub mod notify;
 pub mod outbound;
 pub mod overview;
 pub mod page;
@@ -71,6 +74,8 @@ pub struct RuntimeSettings {
     pub rate_window_scale: f64,
     /// Where DingTalk's open API lives (tests point it at a mock).
     pub dingtalk_api_base: String,
+    /// Where the hosted push services live (tests and mirrors override them).
+    pub service_bases: crate::domain::channel::ServiceBases,
     pub audit_retention_days: u32,
     /// How long an idle session lasts without "remember me", and with it.
     pub session_idle: time::Duration,
@@ -81,6 +86,9 @@ pub struct RuntimeSettings {
     pub upload_retention_days: u32,
     /// `OUTBOUND_PROXY`: robots and checks go through it; without it, no proxy at all.
     pub outbound_proxy: Option<String>,
+    /// `PUBLIC_URL`'s origin: the address in the one-click links of reminders (none
+    /// without it).
+    pub public_url: Option<String>,
 }
 
 impl RuntimeSettings {
@@ -99,12 +107,14 @@ impl RuntimeSettings {
             allow_private_webhooks: false,
             rate_window_scale: 1.0,
             dingtalk_api_base: "https://oapi.dingtalk.com".to_owned(),
+            service_bases: crate::domain::channel::ServiceBases::default(),
             audit_retention_days: 180,
             session_idle: time::Duration::hours(12),
             session_remember: time::Duration::days(7),
             upload_dir: None,
             upload_retention_days: 30,
             outbound_proxy: None,
+            public_url: None,
         }
     }
 }

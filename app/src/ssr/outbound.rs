@@ -146,20 +146,33 @@ impl Outbound {
         body: String,
         headers: &[(String, String)],
     ) -> Result<Answer, SendError> {
+        let mut all = vec![(
+            "Content-Type".to_owned(),
+            "application/json; charset=utf-8".to_owned(),
+        )];
+        all.extend(
+            headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+                .cloned(),
+        );
+        self.post(url, body.into_bytes(), &all).await
+    }
+
+    /// POSTs `body` as it is; `headers` name its content type.
+    pub async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        headers: &[(String, String)],
+    ) -> Result<Answer, SendError> {
         let secrets = secrets_of(url, &[], headers);
         let shown = mask_url(url);
         let url = self.check_url("url", url).map_err(|error| SendError {
             message: secrets.redact(&error.to_string()),
             retryable: false,
         })?;
-        let mut request = self
-            .client
-            .post(url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/json; charset=utf-8",
-            )
-            .body(body);
+        let mut request = self.client.post(url).body(body);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }

@@ -21,6 +21,7 @@ const TAG_LEN: usize = 16;
 /// `SECRET_KEY` (session cookies, CSRF), and vice versa.
 const KDF_SALT: &[u8] = b"dingding-attendance/secret-box";
 const KDF_INFO: &[u8] = b"stored secrets v1";
+const LINK_KDF_INFO: &[u8] = b"reminder action links v1";
 
 /// The message for every value that does not open: a wrong key looks exactly like
 /// tampering, and the usual cause is a changed `SECRET_KEY`.
@@ -50,6 +51,8 @@ impl From<SecretError> for crate::AppError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Signs the one-click links in reminders: another key from the same `SECRET_KEY`.
+    link_key: crate::domain::action_link::LinkKey,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -61,9 +64,15 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     pub fn from_secret_key(secret_key: &str) -> Self {
         let key = hkdf_sha256(KDF_SALT, secret_key.as_bytes(), KDF_INFO);
+        let link_key = hkdf_sha256(KDF_SALT, secret_key.as_bytes(), LINK_KDF_INFO);
         Self {
             cipher: XChaCha20Poly1305::new(&Key::from(key)),
+            link_key: crate::domain::action_link::LinkKey::new(link_key),
         }
+    }
+
+    pub fn link_key(&self) -> &crate::domain::action_link::LinkKey {
+        &self.link_key
     }
 
     /// Whether `stored` is in sealed form (it may still fail to open).

@@ -720,14 +720,20 @@ fn view_of(pinned: &PinnedSettings, stored: &Stored) -> SettingsView {
             }
         })
         .collect();
-    SettingsView { fields }
+    SettingsView {
+        fields,
+        public_url: None,
+    }
 }
 
 /// The settings page: admins only.
 pub async fn view(services: &Services, actor: &Actor) -> Result<SettingsView, AppError> {
     actor.require_admin()?;
     let stored = stored(services).await?;
-    Ok(view_of(&services.settings.pinned, &stored))
+    Ok(SettingsView {
+        public_url: services.settings.public_url.clone(),
+        ..view_of(&services.settings.pinned, &stored)
+    })
 }
 
 /// Applies changes all-or-nothing: an unknown key, a value pinned by the environment or an

@@ -201,6 +201,8 @@ pub async fn reject_foreign_host(
 /// files in `public/`. Listed exactly, so a future route cannot become public by accident.
 fn is_public_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
+        // One-click links in reminders: the signed token is the credential.
+        || path.starts_with(app::ssr::action_links::LINK_PATH)
         || matches!(
             path,
             "/favicon.svg" | "/robots.txt" | "/api/health" | "/api/openapi.json"

@@ -6,6 +6,7 @@ pub mod error;
 pub mod fallback;
 pub mod guard;
 pub mod health;
+pub mod links;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;

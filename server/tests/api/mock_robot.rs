@@ -58,6 +58,9 @@ struct Robots {
     /// Real-time sends per robot, for the rate limits.
     recent: HashMap<String, VecDeque<Instant>>,
     rate_limited: usize,
+    /// DingTalk robots refuse everything for ten minutes after the 21st message in a
+    /// minute (ten windows here), as the real ones do.
+    banned_until: HashMap<String, Instant>,
     /// Per-minute limit window, scaled down in tests.
     window: Duration,
     /// Added between accepting a message and answering, to widen the window a crash can
@@ -143,6 +146,42 @@ impl MockRobots {
                 .cloned()
                 .collect()
         })
+    }
+
+    /// Every mobile mentioned (DingTalk `at.atMobiles`) by the accepted messages, in order;
+    /// a person reminded twice appears twice.
+    pub fn mentioned_mobiles(&self) -> Vec<String> {
+        self.with(|s| {
+            s.accepted
+                .iter()
+                .flat_map(|message| {
+                    message.body["at"]["atMobiles"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|mobile| mobile.as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+
+    /// Waits until `count` mobiles have been mentioned, or fails after `timeout`.
+    pub async fn wait_for_mentions(&self, count: usize, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mentioned = self.mentioned_mobiles();
+            if mentioned.len() >= count {
+                return mentioned;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} people mentioned: {} messages accepted, {} refused as too fast",
+                mentioned.len(),
+                self.accepted().len(),
+                self.rate_limited()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn requests(&self) -> Vec<(String, String)> {
@@ -275,18 +314,24 @@ fn record(
         Some(Reply::Hang(_)) | None => {
             let now = Instant::now();
             let window = s.window;
-            let limited = per_minute.is_some_and(|max| {
-                let recent = s.recent.entry(robot.to_owned()).or_default();
-                while recent
-                    .front()
-                    .is_some_and(|at| now.duration_since(*at) >= window)
-                {
-                    recent.pop_front();
-                }
-                recent.len() >= max
-            });
+            let banned = s.banned_until.get(robot).is_some_and(|until| now < *until);
+            let limited = banned
+                || per_minute.is_some_and(|max| {
+                    let recent = s.recent.entry(robot.to_owned()).or_default();
+                    while recent
+                        .front()
+                        .is_some_and(|at| now.duration_since(*at) >= window)
+                    {
+                        recent.pop_front();
+                    }
+                    recent.len() >= max
+                });
             if limited {
                 s.rate_limited += 1;
+                if platform == "dingtalk" && !banned {
+                    let until = now + window * 10;
+                    s.banned_until.insert(robot.to_owned(), until);
+                }
                 json_answer(rate_limited_answer)
             } else {
                 match decide(&mut s) {

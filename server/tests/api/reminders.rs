@@ -462,10 +462,17 @@ async fn a_burst_to_one_robot_is_paced_within_its_rate_limit_and_none_is_dropped
                 .await,
         );
     }
-    rig.channel(
-        json!({"name": "全组", "kind": "dingtalk", "url": rig.robots.dingtalk_url("team")}),
-    )
-    .await;
+    // Each person's own channel to the same robot: thirty separate messages (one team
+    // channel would merge them into two), so the robot's limit decides the pace.
+    for person in &people {
+        rig.channel(json!({
+            "name": format!("群机器人 {person}"),
+            "kind": "dingtalk",
+            "url": rig.robots.dingtalk_url("team"),
+            "user_id": person,
+        }))
+        .await;
+    }
     rig.schedule(&people, "A班").await;
 
     rig.tick_at(local(8, 45, 0)).await;
@@ -827,4 +834,303 @@ async fn shifts_set_their_own_follow_ups_and_people_can_opt_out() {
             .await,
     );
     assert_eq!(view["none"][0]["reason"], "user_opted_out", "{view}");
+}
+
+/// The one-click links of a person's accepted reminder, as (label, path on our server).
+fn links_of(robots: &MockRobots, username: &str) -> Vec<(String, String)> {
+    let message = robots
+        .accepted()
+        .into_iter()
+        .find(|message| message.body["username"] == username)
+        .unwrap_or_else(|| panic!("no message for {username}"));
+    message.body["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|link| {
+            let url = link["url"].as_str().expect("url");
+            let path = url
+                .strip_prefix("https://kq.example.com")
+                .unwrap_or_else(|| panic!("link outside PUBLIC_URL: {url}"));
+            (
+                link["label"].as_str().expect("label").to_owned(),
+                path.to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_click_links_punch_or_skip_once_and_refuse_tampered_or_expired_ones() {
+    let rig = rig(&[("PUBLIC_URL", "https://kq.example.com")]).await;
+    let punches = rig.person("punches", Some("13800138041"), None).await;
+    let skips = rig.person("skips", Some("13800138042"), None).await;
+    let other = rig.person("other", Some("13800138043"), None).await;
+    rig.channel(json!({"name": "组", "kind": "generic", "url": rig.robots.generic_url("team")}))
+        .await;
+    rig.settings(json!({"follow_up_count": "2", "follow_up_every": "5"}))
+        .await;
+    rig.schedule(&[punches, skips, other], "A班").await;
+
+    rig.tick_at(local(8, 45, 1)).await;
+    rig.settled(3).await;
+    let punch_links = links_of(&rig.robots, "punches");
+    let labels: Vec<&str> = punch_links
+        .iter()
+        .map(|(label, _)| label.as_str())
+        .collect();
+    assert_eq!(labels, ["我已打卡", "今天不用提醒"]);
+    let (_, punched) = &punch_links[0];
+    let (_, skip_today) = &links_of(&rig.robots, "skips")[1];
+
+    // Opening a link (a chat app's preview does) only asks.
+    let page = rig.app.get(punched).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("确认您已经上班打卡了吗"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("punches同学"));
+    rig.tick_at(local(8, 50, 1)).await;
+    let rows = rig.settled(6).await;
+    assert!(
+        by_user(&rows, punches)
+            .iter()
+            .any(|row| row["sequence"] == 1 && row["status"] == "sent"),
+        "a GET must not punch: {rows:#?}"
+    );
+
+    // The button punches; the follow-up stops for that person only.
+    let done = rig
+        .app
+        .call(&Caller::default(), "POST", punched, None, b"")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("已记录上班打卡"), "{}", done.body);
+    let again = rig
+        .app
+        .call(&Caller::default(), "POST", punched, None, b"")
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("已经用过了"), "{}", again.body);
+    let skipped = rig
+        .app
+        .call(&Caller::default(), "POST", skip_today, None, b"")
+        .await;
+    assert_eq!(skipped.status, 200, "{}", skipped.body);
+    assert!(
+        skipped.body.contains("其余提醒都不再发送"),
+        "{}",
+        skipped.body
+    );
+
+    rig.tick_at(local(8, 55, 1)).await;
+    let rows = rig.settled(9).await;
+    let last = |user_id: i32| {
+        by_user(&rows, user_id)
+            .into_iter()
+            .find(|row| row["kind"] == "clock_in" && row["sequence"] == 2)
+            .cloned()
+            .unwrap_or_else(|| panic!("no second follow-up for {user_id}: {rows:#?}"))
+    };
+    assert_eq!(last(punches)["status"], "skipped");
+    assert_eq!(last(skips)["status"], "skipped");
+    assert!(
+        last(skips)["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("今天不用提醒"),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        last(other)["status"],
+        "sent",
+        "another person's links do nothing to them"
+    );
+    // The rest of the day stays quiet for the person who skipped it.
+    rig.tick_at(local(18, 0, 1)).await;
+    let rows = rig.settled(12).await;
+    let evening = by_user(&rows, skips)
+        .into_iter()
+        .find(|row| row["kind"] == "clock_out")
+        .cloned()
+        .expect("clock-out row");
+    assert_eq!(evening["status"], "skipped", "{evening:#}");
+
+    // Tampered: one character of the signature changed, or the person's id in it.
+    let token = punched.trim_start_matches("/r/");
+    let mut tampered = token.to_owned().into_bytes();
+    let last_char = tampered.len() - 1;
+    tampered[last_char] = if tampered[last_char] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    for path in [
+        format!("/r/{tampered}"),
+        "/r/not-a-token".to_owned(),
+        format!("/r/{}", "x".repeat(5000)),
+    ] {
+        let page = rig.app.get(&path).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+        let post = rig
+            .app
+            .call(&Caller::default(), "POST", &path, None, b"")
+            .await;
+        assert_eq!(post.status, 404, "{path}: {}", post.body);
+        assert!(post.body.contains("链接"), "{}", post.body);
+    }
+
+    // Expired after the end of that day.
+    rig.clock
+        .set(local(23, 59, 59) + chrono::Duration::seconds(1));
+    let (_, unused_skip) = &links_of(&rig.robots, "other")[1];
+    let page = rig.app.get(unused_skip).await;
+    assert_eq!(page.status, 410, "{}", page.body);
+    assert!(page.body.contains("已过期"), "{}", page.body);
+    let post = rig
+        .app
+        .call(&Caller::default(), "POST", unused_skip, None, b"")
+        .await;
+    assert_eq!(post.status, 410, "{}", post.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_channels_of_every_kind_remind_their_person_privately_with_links() {
+    use crate::mock_push::{MockPush, SmtpSink};
+    let push = MockPush::start().await;
+    let smtp = SmtpSink::start().await;
+    let (sct, pushplus, wxpusher) = (
+        format!("{}/sct", push.base_url),
+        format!("{}/pushplus", push.base_url),
+        format!("{}/wxpusher", push.base_url),
+    );
+    let rig = rig(&[
+        ("PUBLIC_URL", "https://kq.example.com"),
+        ("SERVERCHAN_API_BASE", sct.as_str()),
+        ("PUSHPLUS_API_BASE", pushplus.as_str()),
+        ("WXPUSHER_API_BASE", wxpusher.as_str()),
+    ])
+    .await;
+    let host = push.host().to_owned();
+    let addresses = [
+        ("bark", format!("bark://{host}/bark/BarkDeviceKey0001")),
+        ("ntfy", format!("ntfy://{host}/kaoqin-alerts-0001")),
+        ("gotify", format!("gotify://{host}/gotify/GotifyAppToken01")),
+        (
+            "serverchan",
+            "schan://SCT123456TabcdefghijklmnopqrstuvwXYZ".to_owned(),
+        ),
+        (
+            "pushplus",
+            "pushplus://0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+        (
+            "wxpusher",
+            "wxpusher://AT_abcdefghijklmnopqrstuvwxyz012345/UID_abcdefghijklmnopqrstuvwx"
+                .to_owned(),
+        ),
+        (
+            "email",
+            format!(
+                "mailto://kq%40example.com:mail-password-1@127.0.0.1:{}?to=mailer%40example.com",
+                smtp.port
+            ),
+        ),
+    ];
+    let mut people = Vec::new();
+    for (kind, url) in &addresses {
+        let id = rig.person(kind, None, None).await;
+        let created = rig
+            .app
+            .json_as(
+                &admin(),
+                "POST",
+                "/api/v1/channels",
+                json!({"name": format!("{kind} 推送"), "url": url, "user_id": id, "purposes": ["clock_in"]}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{kind}: {}", created.body);
+        let view = json_body(&created);
+        assert_eq!(view["kind"], *kind, "the kind is inferred from the URL");
+        // Shown masked: no key, token or password comes back.
+        for secret in [
+            "BarkDeviceKey0001",
+            "GotifyAppToken01",
+            "abcdefghijklmnopqrstuvwXYZ",
+            "0123456789abcdef0123456789abcdef",
+            "AT_abcdefghijklmnopqrstuvwxyz012345",
+            "mail-password-1",
+        ] {
+            assert!(
+                !created.body.contains(secret),
+                "{kind} leaks {secret}: {}",
+                created.body
+            );
+        }
+        people.push(id);
+    }
+    let team_member = rig.person("team", None, None).await;
+    rig.channel(json!({"name": "组", "url": rig.robots.generic_url("team")}))
+        .await;
+    people.push(team_member);
+    rig.schedule(&people, "A班").await;
+
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(people.len()).await;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{row:#}");
+    }
+    let pushes = push.wait_for(6, Duration::from_secs(10)).await;
+    let mut services: Vec<&str> = pushes.iter().map(|push| push.service).collect();
+    services.sort_unstable();
+    assert_eq!(
+        services,
+        [
+            "bark",
+            "gotify",
+            "ntfy",
+            "pushplus",
+            "serverchan",
+            "wxpusher"
+        ]
+    );
+    for push in &pushes {
+        assert!(
+            push.text.contains(&format!("{}同学", push.service)),
+            "each push is its own person's: {push:#?}"
+        );
+        // ntfy carries the links as action buttons (`Click`, `Actions`), the rest in the text.
+        let linked = push.text.contains("https://kq.example.com/r/")
+            || push
+                .click
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://kq.example.com/r/"));
+        assert!(linked, "{push:#?}");
+        assert!(!push.title.is_empty(), "{push:#?}");
+    }
+    let bark = pushes
+        .iter()
+        .find(|push| push.service == "bark")
+        .expect("bark");
+    assert_eq!(bark.to, "BarkDeviceKey0001");
+    assert!(
+        bark.click
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://kq.example.com/r/"))
+    );
+    let ntfy = pushes
+        .iter()
+        .find(|push| push.service == "ntfy")
+        .expect("ntfy");
+    assert_eq!(ntfy.to, "kaoqin-alerts-0001");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0].0, ["mailer@example.com"]);
+    // The team channel got only the person without a channel of their own.
+    let team = rig.robots.accepted();
+    assert_eq!(team.len(), 1, "{team:#?}");
+    assert_eq!(team[0].body["username"], "team");
 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub answer: Option<String>,
     #[sea_orm(unique)]
     pub idempotency_key: String,
+    /// Shared by the deliveries sent together in one merged group message.
+    pub message_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -1,32 +1,43 @@
-//! Sending delivery rows. Robots with a rate limit (DingTalk and WeCom 20 a minute, Feishu
-//! 5 a second) get one queue each, paced so a burst waits instead of being dropped; generic
-//! webhooks are sent concurrently up to a bound. A row is claimed only when its turn comes,
-//! so a lease covers one send, not the time spent queueing.
+//! Sending delivery rows. Group robots with a rate limit (DingTalk and WeCom 20 a minute,
+//! Feishu 5 a second) get one queue each in this process: the rows due together for one
+//! robot become merged messages that mention everyone in them, and each message waits for a
+//! send slot from the database (`pacing`), so all processes together keep the robot's
+//! limit and a banned robot is left alone until its ban is over. Generic webhooks are sent
+//! one row at a time, concurrently up to a bound. Rows are claimed only when their turn
+//! comes, so a lease covers a send, not the time spent queueing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 
+use super::super::action_links;
 use super::super::channels::{self, Target};
 use super::super::entity::{delivery, shift, user};
+use super::super::notify::{self, SendOutcome};
 use super::super::settings::{self, ReminderSettings};
 use super::super::{Clock, Services, SystemClock, db_error, shifts};
 use super::check::{self, CheckOutcome};
+use super::pacing::{self, Slot};
 use super::status;
 use crate::AppError;
-use crate::domain::redact::Secrets;
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{self, OutgoingMessage, Pacer, RateLimit, RobotVerdict};
+use crate::domain::robot::{
+    self, Entry, Link, MessageFormat, OutgoingMessage, RateLimit, RobotVerdict,
+};
 use crate::domain::template::{TemplateKind, TemplateVars};
 
 /// How long a claimed row is ours: longer than a check plus a send with their timeouts.
 const LEASE: Duration = Duration::seconds(60);
 /// Generic webhooks sent at once.
 const CONCURRENT_SENDS: usize = 32;
+/// Punch checks asked at once for one merged message.
+const CONCURRENT_CHECKS: usize = 8;
 /// Rows handed to the queues per pass.
 const ENQUEUE_BATCH: u64 = 20_000;
 
@@ -119,7 +130,11 @@ pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
             targets.insert(key.clone(), target);
         }
         match targets.get(&key).cloned().flatten() {
-            Some(target) if !robot::rate_limits(target.platform).is_empty() => {
+            Some(target)
+                if target
+                    .platform()
+                    .is_some_and(|platform| !robot::rate_limits(platform).is_empty()) =>
+            {
                 robot_queue(services, &target).send(id).ok();
             }
             // Unlimited robots, and rows whose channel is gone (they fail fast).
@@ -137,9 +152,10 @@ pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
     Ok(enqueued)
 }
 
-/// The queue of one rate-limited robot, started on first use.
+/// The queue of one rate-limited robot, started on first use. It takes every row waiting
+/// for the robot at once, so reminders due together go out as merged messages.
 fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i32> {
-    let key = target.robot_key();
+    let key = pacing::robot_key(&target.url);
     let mut robots = match services.dispatcher.robots.lock() {
         Ok(robots) => robots,
         Err(poisoned) => poisoned.into_inner(),
@@ -148,41 +164,348 @@ fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i3
         return sender.clone();
     }
     let (sender, mut receiver) = mpsc::unbounded_channel::<i32>();
-    robots.insert(key, sender.clone());
+    robots.insert(key.clone(), sender.clone());
     let scale = services.settings.rate_window_scale;
-    let limits: Vec<RateLimit> = robot::rate_limits(target.platform)
-        .iter()
-        .map(|limit| RateLimit {
-            max: limit.max,
-            per: limit.per.mul_f64(scale),
-        })
-        .collect();
+    // Only rate-limited group robots are queued here.
+    let platform = target.platform().unwrap_or(robot::Platform::Generic);
+    let robot = Robot {
+        key,
+        limits: robot::rate_limits(platform)
+            .iter()
+            .map(|limit| RateLimit {
+                max: limit.max,
+                per: limit.per.mul_f64(scale),
+            })
+            .collect(),
+        ban: robot::throttle_ban(platform).mul_f64(scale),
+    };
     let services = services.clone();
     tokio::spawn(async move {
-        let mut pacer = Pacer::new(limits);
         while let Some(id) = receiver.recv().await {
-            // Rate limits are about real time at the robot, whatever clock drives schedules.
-            loop {
-                let now = SystemClock.now();
-                let slot = pacer.next_slot(now);
-                if slot <= now {
-                    break;
-                }
-                let wait = (slot - now).to_std().unwrap_or_default();
-                tokio::time::sleep(wait).await;
+            let mut ids = vec![id];
+            while let Ok(id) = receiver.try_recv() {
+                ids.push(id);
             }
-            if let Ok(true) = deliver(&services, id).await {
-                pacer.record(SystemClock.now());
+            if let Err(error) = deliver_to_robot(&services, &robot, &ids).await {
+                tracing::warn!(%error, "sending to a group robot failed; the rows are retried");
             }
-            services.dispatcher.release(id);
+            for id in ids {
+                services.dispatcher.release(id);
+            }
         }
     });
     sender
 }
 
-/// Claims one row and takes it one step: sent, skipped, retry later, failed. Returns
-/// whether a message went to the robot (for pacing).
-pub async fn deliver(services: &Services, id: i32) -> Result<bool, AppError> {
+/// A rate-limited group robot as its queue sees it.
+struct Robot {
+    /// [`pacing::robot_key`] of its URL.
+    key: String,
+    limits: Vec<RateLimit>,
+    /// How long to leave it alone after it answered "too fast".
+    ban: std::time::Duration,
+}
+
+/// Rows merged into one reminder message: same kind, first reminder or follow-up, due in
+/// the same minute, through the same channel.
+type GroupKey = (i64, String, bool, Option<i32>);
+
+fn group_key(row: &delivery::Model) -> GroupKey {
+    (
+        row.due_at.timestamp().div_euclid(60),
+        row.kind.clone(),
+        row.sequence > 0,
+        row.channel_id,
+    )
+}
+
+/// Sends the due rows among `ids` to one robot: grouped and merged, each message in a send
+/// slot taken from the database.
+async fn deliver_to_robot(services: &Services, robot: &Robot, ids: &[i32]) -> Result<(), AppError> {
+    let now = services.clock.now();
+    if let Some((until, reason)) = pacing::ban_of(services, &robot.key).await? {
+        return defer_pending(services, ids, until, &reason).await;
+    }
+    let rows = delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(due_condition(now))
+        .order_by_asc(delivery::Column::DueAt)
+        .order_by_asc(delivery::Column::Id)
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    let mut groups: BTreeMap<GroupKey, Vec<delivery::Model>> = BTreeMap::new();
+    for row in rows {
+        groups.entry(group_key(&row)).or_default().push(row);
+    }
+    let mut groups = groups.into_values();
+    while let Some(group) = groups.next() {
+        if let Some((until, reason)) = deliver_group(services, robot, group).await? {
+            // Banned: the rest waits too, without being claimed or checked.
+            let rest: Vec<i32> = groups.flatten().map(|row| row.id).collect();
+            return defer_pending(services, &rest, until, &reason).await;
+        }
+    }
+    Ok(())
+}
+
+/// Pending rows wait out a robot's ban, untouched otherwise.
+async fn defer_pending(
+    services: &Services,
+    ids: &[i32],
+    until: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(until))
+        .col_expr(
+            delivery::Column::Answer,
+            Expr::value(Some(ban_answer(services, until, reason))),
+        )
+        .col_expr(
+            delivery::Column::UpdatedAt,
+            Expr::value(services.clock.now()),
+        )
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(delivery::Column::Status.eq(status::PENDING))
+        .filter(delivery::Column::NextAttemptAt.lt(until))
+        .exec(&services.db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+fn ban_answer(services: &Services, until: DateTime<Utc>, reason: &str) -> String {
+    let until = services.settings.local_minute(until);
+    format!("机器人因发送太频繁暂停接收，{until} 之后再发：{reason}")
+}
+
+/// Claims one group's rows, asks the punch check for each, and sends the rest as merged
+/// messages. Returns the ban when the robot is (or gets) banned.
+async fn deliver_group(
+    services: &Services,
+    robot: &Robot,
+    rows: Vec<delivery::Model>,
+) -> Result<Option<(DateTime<Utc>, String)>, AppError> {
+    let now = services.clock.now();
+    let mut lease = now + LEASE;
+    let ids: Vec<i32> = rows.iter().map(|row| row.id).collect();
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(status::SENDING))
+        .col_expr(delivery::Column::LeaseUntil, Expr::value(Some(lease)))
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).add(1),
+        )
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(due_condition(now))
+        .exec(&services.db)
+        .await
+        .map_err(db_error)?;
+    let held = held_rows(services, &ids, lease).await?;
+    if held.is_empty() {
+        return Ok(None);
+    }
+
+    // The punch checks may each ask a remote service: a few at once.
+    let mut checks = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(CONCURRENT_CHECKS));
+    for (position, row) in held.into_iter().enumerate() {
+        let services = services.clone();
+        let permits = permits.clone();
+        checks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let prepared = prepare(&services, &row, now).await;
+            (position, row, prepared)
+        });
+    }
+    let mut ready = Vec::new();
+    while let Some(joined) = checks.join_next().await {
+        let Ok((position, row, prepared)) = joined else {
+            continue;
+        };
+        match prepared {
+            Prepared::Done(step) => finish(services, &row, lease, step).await?,
+            Prepared::Ready(prepared) => ready.push((position, row, prepared)),
+        }
+    }
+    ready.sort_by_key(|(position, _, _)| *position);
+    let Some((_, _, first)) = ready.first() else {
+        return Ok(None);
+    };
+    let target = first.target.clone();
+    let title = first.title.clone();
+    let entries: Vec<Entry> = ready
+        .iter()
+        .map(|(_, _, prepared)| prepared.entry.clone())
+        .collect();
+    let platform = target.platform().unwrap_or(robot::Platform::Generic);
+    let sizes: Vec<usize> = robot::split_entries(platform, target.format, entries)
+        .iter()
+        .map(Vec::len)
+        .collect();
+    let mut ready = ready.into_iter().map(|(_, row, prepared)| (row, prepared));
+    let mut parts: Vec<Vec<(delivery::Model, Box<Ready>)>> = sizes
+        .into_iter()
+        .map(|size| ready.by_ref().take(size).collect())
+        .collect();
+    parts.reverse();
+
+    while let Some(mut part) = parts.pop() {
+        let slot = loop {
+            match pacing::take_slot(services, &robot.key, &robot.limits).await? {
+                Slot::Taken(slot) => break slot,
+                Slot::WaitUntil(at) => {
+                    // Keep the rows ours while waiting for the robot's window.
+                    let new_lease = at + LEASE;
+                    let ids: Vec<i32> = parts
+                        .iter()
+                        .flatten()
+                        .chain(part.iter())
+                        .map(|(row, _)| row.id)
+                        .collect();
+                    extend_lease(services, &ids, lease, new_lease).await?;
+                    lease = new_lease;
+                    let still: HashSet<i32> = held_rows(services, &ids, lease)
+                        .await?
+                        .into_iter()
+                        .map(|row| row.id)
+                        .collect();
+                    part.retain(|(row, _)| still.contains(&row.id));
+                    for other in &mut parts {
+                        other.retain(|(row, _)| still.contains(&row.id));
+                    }
+                    let wait = (at - SystemClock.now()).to_std().unwrap_or_default();
+                    tokio::time::sleep(wait).await;
+                }
+                Slot::BannedUntil(until) => {
+                    let reason = pacing::ban_of(services, &robot.key)
+                        .await?
+                        .map(|(_, reason)| reason)
+                        .unwrap_or_default();
+                    parts.push(part);
+                    release_banned(services, parts.into_iter().flatten(), lease, until, &reason)
+                        .await?;
+                    return Ok(Some((until, reason)));
+                }
+            }
+        };
+        if part.is_empty() {
+            continue;
+        }
+        let message = OutgoingMessage {
+            title: title.clone(),
+            entries: part
+                .iter()
+                .map(|(_, prepared)| prepared.entry.clone())
+                .collect(),
+            idempotency_key: message_key(part.iter().map(|(row, _)| row.idempotency_key.as_str())),
+            context: serde_json::Value::Null,
+        };
+        let sent = notify::send(services, &target, &message).await;
+        pacing::sent(services, slot).await?;
+        if let RobotVerdict::Throttled(reason) = &sent.verdict {
+            let until = services.clock.now()
+                + chrono::TimeDelta::from_std(robot.ban).unwrap_or(Duration::minutes(10));
+            pacing::ban(services, &robot.key, until, reason).await?;
+            parts.push(part);
+            release_banned(services, parts.into_iter().flatten(), lease, until, reason).await?;
+            return Ok(Some((until, reason.clone())));
+        }
+        let now = services.clock.now();
+        for (row, prepared) in part {
+            let mut step = step_of(&sent, &row, now);
+            step.check_result = Some(prepared.check_result.clone());
+            step.message_key = Some(message.idempotency_key.clone());
+            finish(services, &row, lease, step).await?;
+        }
+    }
+    Ok(None)
+}
+
+/// The rows among `ids` that this claim (its `lease`) still holds.
+async fn held_rows(
+    services: &Services,
+    ids: &[i32],
+    lease: DateTime<Utc>,
+) -> Result<Vec<delivery::Model>, AppError> {
+    delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(delivery::Column::Status.eq(status::SENDING))
+        .filter(delivery::Column::LeaseUntil.eq(lease))
+        .order_by_asc(delivery::Column::DueAt)
+        .order_by_asc(delivery::Column::Id)
+        .all(&services.db)
+        .await
+        .map_err(db_error)
+}
+
+async fn extend_lease(
+    services: &Services,
+    ids: &[i32],
+    lease: DateTime<Utc>,
+    new_lease: DateTime<Utc>,
+) -> Result<(), AppError> {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::LeaseUntil, Expr::value(Some(new_lease)))
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(delivery::Column::Status.eq(status::SENDING))
+        .filter(delivery::Column::LeaseUntil.eq(lease))
+        .exec(&services.db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Claimed rows go back to waiting until the ban is over (or fail if that is past their
+/// deadline).
+async fn release_banned(
+    services: &Services,
+    rows: impl Iterator<Item = (delivery::Model, Box<Ready>)>,
+    lease: DateTime<Utc>,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), AppError> {
+    let answer = ban_answer(services, until, reason);
+    for (row, prepared) in rows {
+        let mut step = if until > row.deadline_at {
+            Step::end(
+                status::FAILED,
+                format!("机器人因发送太频繁暂停接收，到发送期限仍未恢复：{reason}"),
+            )
+        } else {
+            Step {
+                next_attempt_at: Some(until),
+                ..Step::end(status::PENDING, answer.clone())
+            }
+        };
+        step.check_result = Some(prepared.check_result.clone());
+        finish(services, &row, lease, step).await?;
+    }
+    Ok(())
+}
+
+/// One merged message's key (DingTalk's `msgUuid`): derived from its rows' keys, so a
+/// resend of the same people after a crash is dropped by DingTalk as a duplicate.
+fn message_key<'a>(row_keys: impl Iterator<Item = &'a str>) -> String {
+    let mut keys: Vec<&str> = row_keys.collect();
+    if let [only] = keys.as_slice() {
+        return (*only).to_owned();
+    }
+    keys.sort_unstable();
+    let digest = Sha256::digest(keys.join(",").as_bytes());
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Claims one row and takes it one step: sent, skipped, retry later, failed.
+pub async fn deliver(services: &Services, id: i32) -> Result<(), AppError> {
     let now = services.clock.now();
     let lease = now + LEASE;
     let claimed = delivery::Entity::update_many()
@@ -199,19 +522,31 @@ pub async fn deliver(services: &Services, id: i32) -> Result<bool, AppError> {
         .await
         .map_err(db_error)?;
     if claimed.rows_affected != 1 {
-        return Ok(false);
+        return Ok(());
     }
     let Some(row) = delivery::Entity::find_by_id(id)
         .one(&services.db)
         .await
         .map_err(db_error)?
     else {
-        return Ok(false);
+        return Ok(());
     };
-    let step = step(services, &row, now).await;
-    let sent_to_robot = step.sent_to_robot;
-    finish(services, &row, lease, step).await?;
-    Ok(sent_to_robot)
+    let step = match prepare(services, &row, now).await {
+        Prepared::Done(step) => step,
+        Prepared::Ready(prepared) => {
+            let message = OutgoingMessage {
+                title: prepared.title.clone(),
+                entries: vec![prepared.entry.clone()],
+                idempotency_key: row.idempotency_key.clone(),
+                context: prepared.context.clone(),
+            };
+            let sent = notify::send(services, &prepared.target, &message).await;
+            let mut step = step_of(&sent, &row, now);
+            step.check_result = Some(prepared.check_result.clone());
+            step
+        }
+    };
+    finish(services, &row, lease, step).await
 }
 
 /// What a claimed row becomes.
@@ -221,7 +556,7 @@ struct Step {
     check_result: Option<String>,
     sent_at: Option<DateTime<Utc>>,
     next_attempt_at: Option<DateTime<Utc>>,
-    sent_to_robot: bool,
+    message_key: Option<String>,
 }
 
 impl Step {
@@ -232,15 +567,31 @@ impl Step {
             check_result: None,
             sent_at: None,
             next_attempt_at: None,
-            sent_to_robot: false,
+            message_key: None,
         }
     }
 }
 
-async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) -> Step {
+/// A row ready to be sent: everything its message needs.
+struct Ready {
+    target: Target,
+    title: String,
+    entry: Entry,
+    context: serde_json::Value,
+    check_result: String,
+}
+
+enum Prepared {
+    /// Settled without sending (already punched, too late, nothing to send through).
+    Done(Step),
+    Ready(Box<Ready>),
+}
+
+async fn prepare(services: &Services, row: &delivery::Model, now: DateTime<Utc>) -> Prepared {
+    let done = |step: Step| Prepared::Done(step);
     if now > row.deadline_at {
         // Never tried: found too late after downtime. Tried: retries ran out.
-        return if row.attempts <= 1 {
+        return done(if row.attempts <= 1 {
             Step::end(
                 status::MISSED,
                 "超过发送期限才轮到发送（服务停机或排队过长），未发送",
@@ -253,26 +604,39 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
                     row.answer.clone().unwrap_or_default()
                 ),
             )
-        };
+        });
     }
     let settings = match settings::effective(services).await {
         Ok(settings) => settings,
-        Err(_) => return retry_step(row, now, "读取设置失败".to_owned()),
+        Err(_) => return done(retry_step(row, now, "读取设置失败".to_owned())),
     };
     if !settings.reminder_enabled {
-        return Step::end(status::DISABLED, "提醒已关闭，未发送");
+        return done(Step::end(status::DISABLED, "提醒已关闭，未发送"));
     }
     let Some(kind) = ReminderKind::parse(&row.kind) else {
-        return Step::end(status::FAILED, format!("未知提醒类型 {}", row.kind));
+        return done(Step::end(
+            status::FAILED,
+            format!("未知提醒类型 {}", row.kind),
+        ));
     };
     let person = match user::Entity::find_by_id(row.user_id)
         .one(&services.db)
         .await
     {
         Ok(Some(person)) => person,
-        Ok(None) => return Step::end(status::FAILED, "用户已不存在"),
-        Err(_) => return retry_step(row, now, "读取用户失败".to_owned()),
+        Ok(None) => return done(Step::end(status::FAILED, "用户已不存在")),
+        Err(_) => return done(retry_step(row, now, "读取用户失败".to_owned())),
     };
+    match action_links::skipped(services, row.user_id, row.date).await {
+        Ok(true) => {
+            return done(Step::end(
+                status::SKIPPED,
+                "本人已选择今天不用提醒（提醒消息中的链接）",
+            ));
+        }
+        Ok(false) => {}
+        Err(_) => return done(retry_step(row, now, "读取提醒设置失败".to_owned())),
+    }
     let shift_row = shift::Entity::find_by_id(row.shift_id)
         .one(&services.db)
         .await
@@ -297,7 +661,7 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
                 Ok(CheckOutcome::Punched(text)) => {
                     let mut step = Step::end(status::SKIPPED, "已打卡，不需要提醒");
                     step.check_result = Some(text);
-                    return step;
+                    return done(step);
                 }
                 Ok(outcome) => outcome.describe().to_owned(),
                 Err(_) => "读取打卡记录失败，照常提醒".to_owned(),
@@ -310,10 +674,10 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
         Err(why) => {
             let mut step = Step::end(status::FAILED, why);
             step.check_result = Some(check_result);
-            return step;
+            return done(step);
         }
     };
-    let message = message_for(
+    let (title, entry, context) = message_for(
         services,
         &settings,
         row,
@@ -323,54 +687,27 @@ async fn step(services: &Services, row: &delivery::Model, now: DateTime<Utc>) ->
         span,
         &target,
     );
-    // Every text stored from here on is shown in delivery history, to members too.
-    let secrets = Secrets::new()
-        .with_url(&target.url)
-        .with(target.secret.as_deref().unwrap_or_default());
-    let request = match robot::build_request(
-        target.platform,
-        &target.url,
-        target.secret.as_deref(),
-        target.format,
-        &message,
-        SystemClock.now(),
-    ) {
-        Ok(request) => request,
-        Err(error) => {
-            let mut step = Step::end(status::FAILED, secrets.redact(&error.to_string()));
-            step.check_result = Some(check_result);
-            return step;
-        }
-    };
-    let verdict = match services
-        .outbound
-        .post_json(&request.url, request.body, &request.headers)
-        .await
-    {
-        Ok(answer) => match robot::classify(target.platform, answer.status, &answer.body) {
-            RobotVerdict::Accepted => {
-                return Step {
-                    status: status::SENT,
-                    answer: Some(secrets.redact(&answer.body).chars().take(500).collect()),
-                    check_result: Some(check_result),
-                    sent_at: Some(services.clock.now()),
-                    next_attempt_at: None,
-                    sent_to_robot: true,
-                };
-            }
-            other => other,
+    Prepared::Ready(Box::new(Ready {
+        target,
+        title,
+        entry,
+        context,
+        check_result,
+    }))
+}
+
+/// What one row of a sent message becomes.
+fn step_of(sent: &SendOutcome, row: &delivery::Model, now: DateTime<Utc>) -> Step {
+    match &sent.verdict {
+        RobotVerdict::Accepted => Step {
+            sent_at: Some(now),
+            ..Step::end(status::SENT, sent.answer.clone().unwrap_or_default())
         },
-        Err(error) if error.retryable => RobotVerdict::Retryable(error.message),
-        Err(error) => RobotVerdict::Permanent(error.message),
-    };
-    let mut step = match verdict {
-        RobotVerdict::Retryable(message) => retry_step(row, now, secrets.redact(&message)),
-        RobotVerdict::Permanent(message) => Step::end(status::FAILED, secrets.redact(&message)),
-        RobotVerdict::Accepted => Step::end(status::SENT, ""),
-    };
-    step.sent_to_robot = true;
-    step.check_result = Some(check_result);
-    step
+        RobotVerdict::Retryable(message) | RobotVerdict::Throttled(message) => {
+            retry_step(row, now, message.clone())
+        }
+        RobotVerdict::Permanent(message) => Step::end(status::FAILED, message.clone()),
+    }
 }
 
 /// Back to `pending` after a backoff with jitter, or `failed` when that passes the deadline.
@@ -386,12 +723,11 @@ fn retry_step(row: &delivery::Model, now: DateTime<Utc>, message: String) -> Ste
         );
     }
     Step {
-        status: status::PENDING,
-        answer: Some(format!("第 {attempt} 次发送失败，稍后重试：{message}")),
-        check_result: None,
-        sent_at: None,
         next_attempt_at: Some(next),
-        sent_to_robot: false,
+        ..Step::end(
+            status::PENDING,
+            format!("第 {attempt} 次发送失败，稍后重试：{message}"),
+        )
     }
 }
 
@@ -425,6 +761,9 @@ async fn finish(
     if let Some(next) = step.next_attempt_at {
         update = update.col_expr(delivery::Column::NextAttemptAt, Expr::value(next));
     }
+    if let Some(message_key) = step.message_key {
+        update = update.col_expr(delivery::Column::MessageKey, Expr::value(Some(message_key)));
+    }
     let result = update
         .filter(delivery::Column::Id.eq(row.id))
         .filter(delivery::Column::Status.eq(status::SENDING))
@@ -452,7 +791,7 @@ fn message_for(
     shift_row: Option<&shift::Model>,
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
     target: &Target,
-) -> OutgoingMessage {
+) -> (String, Entry, serde_json::Value) {
     let template_kind = match (kind, row.sequence) {
         (ReminderKind::ClockIn, 0) => TemplateKind::ClockIn,
         (ReminderKind::ClockOut, 0) => TemplateKind::ClockOut,
@@ -481,22 +820,35 @@ fn message_for(
     };
     let text = settings
         .template(template_kind)
-        .render_escaped(&vars, |value| {
-            robot::escape(target.platform, target.format, value)
+        .render_escaped(&vars, |value| match target.platform() {
+            Some(platform) => robot::escape(platform, target.format, value),
+            None if notify::renders_markdown(target.kind) => {
+                robot::escape(robot::Platform::DingTalk, MessageFormat::Markdown, value)
+            }
+            None => value.to_owned(),
         });
-    OutgoingMessage {
-        title: template_kind.label().to_owned(),
-        text,
-        recipient: channels::recipient_of(person),
-        idempotency_key: row.idempotency_key.clone(),
-        context: serde_json::json!({
-            "kind": row.kind,
-            "sequence": row.sequence,
-            "date": row.date,
-            "due_at": row.due_at.with_timezone(&tz).to_rfc3339(),
-            "user_id": row.user_id,
-            "username": person.username,
-            "shift": row.shift_name,
-        }),
-    }
+    let context = serde_json::json!({
+        "kind": row.kind,
+        "sequence": row.sequence,
+        "date": row.date,
+        "due_at": row.due_at.with_timezone(&tz).to_rfc3339(),
+        "user_id": row.user_id,
+        "username": person.username,
+        "shift": row.shift_name,
+    });
+    (
+        template_kind.label().to_owned(),
+        Entry {
+            recipient: channels::recipient_of(person),
+            text,
+            links: action_links::links_for(services, row.user_id, row.date, kind, row.due_at)
+                .into_iter()
+                .map(|link| Link {
+                    label: link.action.label().to_owned(),
+                    url: link.url,
+                })
+                .collect(),
+        },
+        context,
+    )
 }

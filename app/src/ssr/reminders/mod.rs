@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod dispatch;
+pub mod pacing;
 pub mod rules;
 pub mod tick;
 pub mod views;

@@ -163,6 +163,8 @@ fn delivery_view(
         // Rows written before answers were redacted may still quote a robot URL.
         answer: row.answer.as_deref().map(redact_named),
         check_result: row.check_result.as_deref().map(redact_named),
+        message_key: row.message_key,
+        message_people: Vec::new(),
     }
 }
 
@@ -223,10 +225,48 @@ pub async fn deliveries(
         .await
         .map_err(db_error)?;
     let names = names(services).await?;
+    // Everyone in each merged message shown on this page.
+    let keys: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.message_key.clone())
+        .collect();
+    let mut together: HashMap<String, Vec<String>> = HashMap::new();
+    if !keys.is_empty() {
+        let members: Vec<(Option<String>, i32)> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::MessageKey)
+            .column(delivery::Column::UserId)
+            .filter(delivery::Column::MessageKey.is_in(keys))
+            .order_by_asc(delivery::Column::Id)
+            .into_tuple()
+            .all(&services.db)
+            .await
+            .map_err(db_error)?;
+        for (key, user_id) in members {
+            if let Some(key) = key {
+                together
+                    .entry(key)
+                    .or_default()
+                    .push(names.get(&user_id).cloned().unwrap_or_default());
+            }
+        }
+    }
     Ok(Page {
         items: rows
             .into_iter()
-            .map(|row| delivery_view(services, row, &names))
+            .map(|row| {
+                let people = row
+                    .message_key
+                    .as_ref()
+                    .and_then(|key| together.get(key))
+                    .filter(|people| people.len() > 1)
+                    .cloned()
+                    .unwrap_or_default();
+                DeliveryView {
+                    message_people: people,
+                    ..delivery_view(services, row, &names)
+                }
+            })
             .collect(),
         total,
     })

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::types::ChannelTestResult;
+use crate::domain::channel::ChannelKind;
 use crate::domain::reminder::ReminderKind;
 
 /// Delivery states with their labels, in the order the filter lists them.
@@ -46,20 +47,9 @@ pub fn kind_text(kind: &str, sequence: u8) -> String {
     }
 }
 
-/// Robot platforms with their labels (`domain::robot` is server-only).
-pub const PLATFORMS: [(&str, &str); 4] = [
-    ("dingtalk", "钉钉"),
-    ("feishu", "飞书"),
-    ("wecom", "企业微信"),
-    ("generic", "通用 Webhook"),
-];
-
-/// 钉钉 / 飞书 / 企业微信 / 通用 Webhook.
+/// A channel kind's label, from the registry the server uses too.
 pub fn platform_label(kind: &str) -> &'static str {
-    PLATFORMS
-        .iter()
-        .find(|(value, _)| *value == kind)
-        .map_or("未知", |(_, label)| label)
+    ChannelKind::parse(kind).map_or("未知", ChannelKind::label)
 }
 
 /// `HH:MM` of an RFC 3339 time that already carries the server's offset.

@@ -8,6 +8,7 @@ use crate::api::{
 use crate::domain::access_token::{EXPIRY_CHOICES, NAME_MAX_CHARS, TokenScope};
 use crate::domain::account::PASSWORD_MIN_CHARS;
 use crate::ui::components::form::{ActionResult, ContactFields, describe_error};
+use crate::ui::pages::channels::ChannelManager;
 use crate::ui::session::SessionContext;
 
 #[component]
@@ -124,6 +125,13 @@ pub fn ProfilePage() -> impl IntoView {
                         let role = info.user.role;
                         view! {
                             <ProfileForm user=info.user save />
+                            <section class="card" data-testid="my-channels">
+                                <h2>"我的通知渠道"</h2>
+                                <p class="muted hint">
+                                    "提醒优先发到这里的渠道（可分别选择上班、下班提醒），没有时才发到团队渠道。"
+                                </p>
+                                <ChannelManager own_only=true />
+                            </section>
                             <AccessTokens role />
                         }
                     })

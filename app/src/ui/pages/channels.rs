@@ -9,8 +9,9 @@ use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel
 use crate::api::{
     create_channel, delete_channel, list_channels, list_members, test_channel, update_channel,
 };
+use crate::domain::channel::ChannelKind;
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
-use crate::ui::components::reminder::{PLATFORMS, TestResult, kind_label, platform_label};
+use crate::ui::components::reminder::{TestResult, kind_label, platform_label};
 use crate::ui::session::SessionContext;
 
 #[derive(Clone, PartialEq)]
@@ -29,6 +30,20 @@ fn format_label(format: &str) -> &'static str {
 
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
+    view! {
+        <Title text="通知渠道" />
+        <h1 class="page-title">"通知渠道"</h1>
+        <p class="muted hint">
+            "提醒先发到本人的渠道，其次是全员渠道，都没有时发到系统设置中的默认机器人。"
+        </p>
+        <ChannelManager own_only=false />
+    }
+}
+
+/// The channel list with its add / edit / test / remove. `own_only`: the signed-in
+/// person's own channels (the profile page), added for them whatever their role.
+#[component]
+pub fn ChannelManager(own_only: bool) -> impl IntoView {
     let session = SessionContext::current();
     let version = RwSignal::new(0u32);
     let panel = RwSignal::new(Panel::None);
@@ -68,17 +83,12 @@ pub fn ChannelsPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="通知渠道" />
         <div class="page-head">
-            <h1 class="page-title">"通知渠道"</h1>
             <button type="button" class="button" data-testid="new-channel" on:click=move |_| {
                 notice.set(None);
                 panel.set(Panel::Create);
-            }>"新建渠道"</button>
+            }>{if own_only { "添加我的渠道" } else { "新建渠道" }}</button>
         </div>
-        <p class="muted hint">
-            "提醒先发到本人的渠道，其次是全员渠道，都没有时发到系统设置中的默认机器人。"
-        </p>
         {move || {
             let open = panel.get();
             (open != Panel::None).then(|| view! {
@@ -87,6 +97,11 @@ pub fn ChannelsPage() -> impl IntoView {
                         let open = open.clone();
                         Suspend::new(async move {
                             let admin = session.load_is_admin().await;
+                            let own = if own_only {
+                                session.info.await.ok().flatten().map(|info| info.user.id)
+                            } else {
+                                None
+                            };
                             let people = members.await;
                             let existing = match open {
                                 Panel::Edit(channel) => Some(channel),
@@ -96,6 +111,7 @@ pub fn ChannelsPage() -> impl IntoView {
                                 <ChannelForm
                                     existing
                                     admin
+                                    own
                                     members=people
                                     on_done=move |created: bool| done(if created { "已创建渠道" } else { "已保存渠道" })
                                     on_cancel=move || panel.set(Panel::None)
@@ -132,8 +148,18 @@ pub fn ChannelsPage() -> impl IntoView {
                     let info = session.info.await.ok().flatten();
                     let me = info.as_ref().map(|info| info.user.id);
                     let admin = session.load_is_admin().await;
-                    match channels.await {
+                    let channels = channels.await.map(|list| {
+                        list.into_iter()
+                            .filter(|channel| !own_only || (channel.user_id.is_some() && channel.user_id == me))
+                            .collect::<Vec<_>>()
+                    });
+                    match channels {
                         Err(error) => view! { <p class="alert error" role="alert">{describe_error(&error)}</p> }.into_any(),
+                        Ok(list) if list.is_empty() && own_only => view! {
+                            <p class="muted empty-state" data-testid="no-channels">
+                                "还没有自己的渠道：添加 Bark、ntfy、Server酱、PushPlus、WxPusher、Gotify 或电子邮件，提醒就会私下发给你。"
+                            </p>
+                        }.into_any(),
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted empty-state" data-testid="no-channels">
                                 "还没有通知渠道：提醒会发到系统设置中的默认机器人。"
@@ -197,7 +223,15 @@ fn ChannelTable(
                                     view! { <span class="badge ok">"启用"</span> }.into_any()
                                 } else {
                                     view! { <span class="badge off">"停用"</span> }.into_any()
-                                }}</td>
+                                }}
+                                {channel.banned_until.clone().map(|until| {
+                                    let reason = channel.ban_reason.clone().unwrap_or_default();
+                                    view! {
+                                        <span class="badge warn" data-testid="channel-banned" title=reason>
+                                            {format!("被限流，{until} 后恢复")}
+                                        </span>
+                                    }
+                                })}</td>
                                 <td class="row-actions">
                                     {mine.then(|| view! {
                                         <button type="button" class="link" data-testid="edit-channel" on:click={
@@ -234,6 +268,8 @@ fn ChannelTable(
 fn ChannelForm(
     existing: Option<ChannelView>,
     admin: bool,
+    /// Set on the profile page: the channel is this person's own.
+    own: Option<i32>,
     members: Vec<TeamMember>,
     on_done: impl Fn(bool) + Clone + Send + Sync + 'static,
     on_cancel: impl Fn() + Clone + Send + Sync + 'static,
@@ -310,7 +346,11 @@ fn ChannelForm(
                     url: url.trim().to_owned(),
                     secret: non_empty(secret),
                     format: Some(format),
-                    user_id: if admin { owner.parse().ok() } else { None },
+                    user_id: match own {
+                        Some(me) => Some(me),
+                        None if admin => owner.parse().ok(),
+                        None => None,
+                    },
                     purposes: Some(purposes),
                     active: Some(active),
                 })
@@ -329,7 +369,7 @@ fn ChannelForm(
                             non_empty(secret).map(Some)
                         },
                         format: Some(format),
-                        user_id: admin.then(|| owner.parse().ok()),
+                        user_id: (admin && own.is_none()).then(|| owner.parse().ok()),
                         purposes: Some(purposes),
                         active: Some(active),
                     },
@@ -359,18 +399,28 @@ fn ChannelForm(
                 <label>"平台"
                     <select name="kind" prop:value=move || kind.get() on:change=text_input(kind)>
                         <option value="" selected=kind.get_untracked().is_empty()>"按网址自动识别"</option>
-                        {PLATFORMS.into_iter().map(|(value, label)| view! {
-                            <option value=value selected=kind.get_untracked() == value>{label}</option>
+                        {ChannelKind::ALL.into_iter().map(|channel_kind| {
+                            let value = channel_kind.as_str();
+                            view! {
+                                <option value=value selected=kind.get_untracked() == value>{channel_kind.label()}</option>
+                            }
                         }).collect_view()}
                     </select>
                 </label>
-                <label class="wide">"Webhook 网址"
-                    <input name="url" type="url" required=!is_edit maxlength="2000"
+                <label class="wide">"网址（群机器人 Webhook 或个人推送地址）"
+                    <input name="url" type="text" inputmode="url" autocomplete="off" required=!is_edit maxlength="2048"
                         placeholder=masked_url.clone().map_or_else(
                             || "https://oapi.dingtalk.com/robot/send?access_token=…".to_owned(),
                             |masked| format!("{masked}（留空保持不变）"),
                         )
                         prop:value=move || url.get() on:input=text_input(url) />
+                    <small class="muted" data-testid="url-forms">{move || {
+                        let forms: Vec<&str> = match ChannelKind::parse(&kind.get()) {
+                            Some(chosen) => chosen.url_forms().to_vec(),
+                            None => ChannelKind::ALL.iter().flat_map(|k| k.url_forms().iter().copied()).collect(),
+                        };
+                        format!("可用格式：{}", forms.join("　"))
+                    }}</small>
                 </label>
                 <label>"加签密钥（可选）"
                     <input name="secret" type="password" autocomplete="new-password" maxlength="200"
@@ -390,7 +440,7 @@ fn ChannelForm(
                         <option value="markdown" selected=format.get_untracked() == "markdown">"Markdown"</option>
                     </select>
                 </label>
-                {admin.then(|| view! {
+                {(admin && own.is_none()).then(|| view! {
                     <label>"归属"
                         <select name="user_id" prop:value=move || owner.get() on:change=text_input(owner)>
                             <option value="" selected=owner.get_untracked().is_empty()>"全员 / 团队"</option>

@@ -182,7 +182,18 @@ fn DeliveryRow(
             <td>{item.user_name.clone()}</td>
             <td class="nowrap" title=item.shift.clone()>{kind_text(&item.kind, item.sequence)}</td>
             <td class="nowrap"><span class=status_class(&item.status) data-testid="delivery-status">{item.status_label.clone()}</span></td>
-            <td>{item.channel.clone()}</td>
+            <td>
+                {item.channel.clone()}
+                {(!item.message_people.is_empty()).then(|| {
+                    let people = item.message_people.join("、");
+                    let count = item.message_people.len();
+                    view! {
+                        <span class="badge info" data-testid="merged-message" title=people>
+                            {format!("合并发送 · {count} 人")}
+                        </span>
+                    }
+                })}
+            </td>
             <td>{item.attempts}</td>
             <td class="muted result-cell" title=result.clone()>{truncate(&result, 40)}</td>
             {admin.then(|| view! {

@@ -146,6 +146,20 @@ fn SettingsForm(
     save: Action<SettingsPatch, Result<(usize, SettingsView), AppError>>,
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let links_hint = match view.public_url.clone() {
+        Some(url) => view! {
+            <p class="alert ok" data-testid="links-hint">
+                {format!("提醒消息带“我已打卡”“今天不用提醒”一键链接，指向 {url}（PUBLIC_URL）。")}
+            </p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="alert warning" data-testid="links-hint">
+                "未设置 PUBLIC_URL：提醒消息里没有“我已打卡”“今天不用提醒”一键链接。在 .env 中设置 PUBLIC_URL=https://你的域名（大家打开本系统的地址）并重启即可开启。"
+            </p>
+        }
+        .into_any(),
+    };
     let states: Vec<FieldState> = view.fields.into_iter().map(FieldState::new).collect();
     // Groups in the order the server lists them.
     let mut groups: Vec<(String, Vec<FieldState>)> = Vec::new();
@@ -202,6 +216,7 @@ fn SettingsForm(
     };
     view! {
         {status}
+        {links_hint}
         <form id="settings-form" class="settings-form" data-testid="settings-form" on:submit=submit>
             {groups.into_iter().map(|(group, fields)| {
                 let title = group.clone();

@@ -130,6 +130,10 @@ pub fn router() -> Router<AppState> {
     // per-caller limit is `body_limit`, applied before any handler runs.
     let router = router.layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES));
     let router = router.route("/api/calendar/{file}", get(feed::calendar_feed));
+    let router = router.route(
+        "/r/{token}",
+        get(crate::routes::links::show).post(crate::routes::links::follow),
+    );
     router.route(
         "/api/openapi.json",
         get(move || {

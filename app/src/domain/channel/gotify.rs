@@ -1,0 +1,142 @@
+//! Gotify: `POST {base}/message?token=…` with `{title,message,priority,extras}`. Success is
+//! HTTP 200 with the stored message (`{"id":…,"appid":…,…}`); errors are
+//! `{"error":"Unauthorized","errorCode":401,"errorDescription":"…"}`. A click URL goes in
+//! `extras["client::notification"].click.url` (Gotify's message extras).
+
+use serde_json::{Value, json};
+
+use super::{
+    HttpRequest, Notice, Verdict, http_failure, int_field, is_success_status, join, json_request,
+    str_field, unrecognised,
+};
+
+const SERVICE: &str = "Gotify";
+/// 8 and above make the Android app show a heads-up notification with sound.
+pub const PRIORITY: u8 = 8;
+
+pub fn build(base: &str, token: &str, notice: &Notice) -> HttpRequest {
+    let mut body = json!({
+        "title": notice.title,
+        "message": notice.text_with_links(&notice.links),
+        "priority": PRIORITY,
+    });
+    if let Some(first) = notice.links.first() {
+        body["extras"] = json!({
+            "client::notification": { "click": { "url": first.url } }
+        });
+    }
+    // The parser allows only [A-Za-z0-9._-] in tokens: nothing to percent-encode.
+    json_request(format!("{}?token={token}", join(base, "message")), &body)
+}
+
+pub fn classify(http_status: u16, body: &str) -> Verdict {
+    let value = serde_json::from_str::<Value>(body).ok();
+    if is_success_status(http_status) {
+        let stored = value
+            .as_ref()
+            .is_some_and(|value| value.get("id").is_some_and(Value::is_number));
+        return if stored {
+            Verdict::Sent
+        } else {
+            unrecognised(SERVICE, body)
+        };
+    }
+    let detail = value.as_ref().and_then(|value| {
+        let code = int_field(value, "errorCode")?;
+        Some(format!(
+            "{code} {}：{}",
+            str_field(value, "error"),
+            str_field(value, "errorDescription")
+        ))
+    });
+    match http_failure(SERVICE, http_status, body, detail) {
+        Verdict::Permanent(text) if matches!(http_status, 401 | 403) => Verdict::Permanent(
+            format!("{text}；应用令牌无效：请在 Gotify 的 Apps 页面复制令牌"),
+        ),
+        verdict => verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{bare_notice, notice};
+    use super::*;
+
+    #[test]
+    fn message_carries_title_text_priority_and_click_url() {
+        let request = build("https://push.example.com", "AbCdEf.0123-_x", &notice());
+        assert_eq!(
+            request.url,
+            "https://push.example.com/message?token=AbCdEf.0123-_x"
+        );
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "title": "上班打卡提醒",
+                "message": "早班 09:00 上班，记得打卡。\n\n我已打卡：https://kq.example.com/a/done?t=abc\n今天不用提醒：https://kq.example.com/a/skip?t=abc",
+                "priority": 8,
+                "extras": {"client::notification": {"click": {"url": "https://kq.example.com/a/done?t=abc"}}},
+            })
+        );
+        assert!(!format!("{request:?}").contains("AbCdEf.0123-_x"));
+    }
+
+    #[test]
+    fn without_links_there_are_no_extras_and_paths_are_kept() {
+        let request = build("http://10.0.0.3/gotify/", "tok", &bare_notice());
+        assert_eq!(request.url, "http://10.0.0.3/gotify/message?token=tok");
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"title": "Clock in", "message": "Shift starts at 09:00", "priority": 8})
+        );
+    }
+
+    #[test]
+    fn a_stored_message_is_sent() {
+        assert_eq!(
+            classify(
+                200,
+                r#"{"id":25,"appid":5,"message":"x","title":"t","priority":8,"date":"2024-01-01T00:00:00Z"}"#
+            ),
+            Verdict::Sent
+        );
+    }
+
+    #[test]
+    fn a_wrong_token_is_permanent_with_gotify_s_error() {
+        assert_eq!(
+            classify(
+                401,
+                r#"{"error":"Unauthorized","errorCode":401,"errorDescription":"you need to provide a valid access token or user credentials to access this api"}"#
+            ),
+            Verdict::Permanent(
+                "Gotify：HTTP 401，401 Unauthorized：you need to provide a valid access token or user credentials to access this api；应用令牌无效：请在 Gotify 的 Apps 页面复制令牌".to_owned()
+            )
+        );
+        assert!(matches!(
+            classify(400, r#"{"error":"Bad Request","errorCode":400,"errorDescription":"Field 'message' is required"}"#),
+            Verdict::Permanent(text) if text.contains("Field 'message' is required")
+        ));
+    }
+
+    #[test]
+    fn overload_and_server_errors_retry_and_garbage_is_permanent() {
+        assert!(matches!(classify(429, ""), Verdict::RetryLater(_)));
+        assert!(
+            matches!(classify(500, r#"{"error":"Internal Server Error","errorCode":500,"errorDescription":"db"}"#), Verdict::RetryLater(text) if text.contains("500 Internal Server Error：db"))
+        );
+        assert!(
+            matches!(classify(200, "<html></html>"), Verdict::Permanent(text) if text.contains("无法识别"))
+        );
+        assert!(matches!(
+            classify(200, r#"{"id":"x"}"#),
+            Verdict::Permanent(_)
+        ));
+    }
+}

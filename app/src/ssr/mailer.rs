@@ -1,0 +1,104 @@
+//! E-mail reminders over SMTP (`lettre`): STARTTLS for `mailto://` (required, except on a
+//! loopback host when `ALLOW_PRIVATE_WEBHOOKS` is on, so tests can use a local sink) and
+//! TLS from the first byte for `mailtos://`.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::Services;
+use super::notify::SendOutcome;
+use crate::domain::channel::{EmailSpec, EmailTls, Notice, email};
+use crate::domain::robot::RobotVerdict;
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn failure(permanent: bool, message: String) -> SendOutcome {
+    SendOutcome {
+        verdict: if permanent {
+            RobotVerdict::Permanent(message)
+        } else {
+            RobotVerdict::Retryable(message)
+        },
+        http_status: None,
+        answer: None,
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn message_of(spec: &EmailSpec, notice: &Notice) -> Result<Message, String> {
+    let (subject, body) = email::subject_and_body(notice);
+    let from: Mailbox = spec
+        .from
+        .parse()
+        .map_err(|_| format!("发件人地址无效：{}", spec.from))?;
+    let mut builder = Message::builder().from(from).subject(subject);
+    for to in &spec.to {
+        let to: Mailbox = to.parse().map_err(|_| format!("收件人地址无效：{to}"))?;
+        builder = builder.to(to);
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|error| format!("无法生成邮件：{error}"))
+}
+
+pub async fn send(services: &Services, spec: &EmailSpec, notice: &Notice) -> SendOutcome {
+    if !services.settings.allow_private_webhooks && is_loopback(&spec.host) {
+        return failure(true, format!("SMTP 服务器 {} 是本机地址", spec.host));
+    }
+    let message = match message_of(spec, notice) {
+        Ok(message) => message,
+        Err(error) => return failure(true, error),
+    };
+    let tls_parameters = match TlsParameters::new(spec.host.clone()) {
+        Ok(parameters) => parameters,
+        Err(error) => return failure(true, format!("TLS 设置失败：{error}")),
+    };
+    let tls = match spec.tls {
+        EmailTls::Implicit => Tls::Wrapper(tls_parameters),
+        EmailTls::StartTls
+            if services.settings.allow_private_webhooks && is_loopback(&spec.host) =>
+        {
+            Tls::Opportunistic(tls_parameters)
+        }
+        EmailTls::StartTls => Tls::Required(tls_parameters),
+    };
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(spec.host.as_str())
+        .port(spec.port)
+        .tls(tls)
+        .credentials(Credentials::new(
+            spec.username.clone(),
+            spec.password.clone(),
+        ))
+        .timeout(Some(SMTP_TIMEOUT))
+        .build();
+    match mailer.send(message).await {
+        Ok(response) => SendOutcome {
+            verdict: RobotVerdict::Accepted,
+            http_status: None,
+            answer: Some(format!(
+                "SMTP {}: {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
+        },
+        Err(error) => {
+            // 5xx answers (bad credentials, unknown recipient) will not change by retrying;
+            // connection trouble and 4xx may.
+            let message = format!("SMTP 发送失败：{error}");
+            failure(error.is_permanent(), message)
+        }
+    }
+}
