@@ -3,8 +3,10 @@
 # (bench/mock_robot.mjs), and appends the figures to bench/RESULTS.md:
 #   1. 10,000 people whose shifts start the same minute, each with their own generic webhook:
 #      time from the minute to the last delivery, p50/p99 lateness, CPU seconds, peak RSS.
-#   2. 100 reminders to one DingTalk robot, paced by its 20-a-minute limit: how long, and
-#      whether any was dropped or refused.
+#   2. 100 people on one DingTalk team robot: merged into messages of 20 mentions, paced by
+#      its 20-a-minute limit: how long, how many messages, whether any was dropped or refused.
+#   3. 10,000 people with a personal push channel each, spread over 1,000 endpoints of the
+#      personal kinds (Bark, ntfy, Gotify, ServerChan, PushPlus, WxPusher).
 # The server's clock is a file (TEST_CLOCK_FILE, development mode), set 10 s before 08:45
 # (A班's clock-in reminder); the seed person, channel and schedule are made through the
 # API, then cloned in SQLite to reach 10,000 without 10,000 password hashes.
@@ -17,6 +19,7 @@ binary=$target_dir/release/dingding-attendance
 api_token=bench-api-token-0123456789abcdef
 generic_people=${BENCH_REMINDER_PEOPLE:-10000}
 dingtalk_people=${BENCH_DINGTALK_PEOPLE:-100}
+personal_people=${BENCH_PERSONAL_PEOPLE:-10000}
 
 [ -x "$binary" ] || cargo leptos build --release --precompress
 
@@ -38,7 +41,9 @@ run_server() { # dir port [VAR=value…]
   shift 2
   env -i -C "$dir" PATH="$PATH" APP_ENV=development API_TOKEN="$api_token" \
     ADMIN_PASSWORD=bench-admin-passphrase HOST=127.0.0.1 PORT="$port" SITE_ROOT="$site_root" \
-    LOG_LEVEL=warn TEST_CLOCK_FILE="$dir/clock" ALLOW_PRIVATE_WEBHOOKS=true "$@" \
+    LOG_LEVEL=warn TEST_CLOCK_FILE="$dir/clock" ALLOW_PRIVATE_WEBHOOKS=true \
+    SERVERCHAN_API_BASE="$mock/sct" PUSHPLUS_API_BASE="$mock/pushplus" \
+    WXPUSHER_API_BASE="$mock/wxpusher" "$@" \
     "$binary" serve >>"$dir/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 2000); do
@@ -78,6 +83,9 @@ scenario() {
   if [ "$kind" = generic ]; then
     api POST "$base/api/v1/channels" \
       "{\"name\":\"seed\",\"kind\":\"generic\",\"url\":\"$mock/hook/seed\",\"user_id\":$seed}" >/dev/null
+  elif [ "$kind" = personal ]; then
+    api POST "$base/api/v1/channels" \
+      "{\"name\":\"seed\",\"url\":\"bark://127.0.0.1:$mock_port/bark/SeedDeviceKey0\",\"user_id\":$seed}" >/dev/null
   else
     api POST "$base/api/v1/channels" \
       "{\"name\":\"team\",\"kind\":\"dingtalk\",\"url\":\"$mock/robot/send?access_token=bench\"}" >/dev/null
@@ -87,9 +95,22 @@ scenario() {
   stop_server
 
   # Clone the seed person (and their channel) and schedule in SQLite.
-  python3 - "$dir/data/attendance.db" "$people" "$kind" <<'PY'
+  # Channel URLs are written in plaintext: the server seals them when it starts.
+  python3 - "$dir/data/attendance.db" "$people" "$kind" "$mock" "$mock_port" <<'PY'
 import sqlite3, sys
 db, people, kind = sqlite3.connect(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+mock, mock_port = sys.argv[4], sys.argv[5]
+def personal(n):
+    # 1,000 endpoints of six kinds, each shared by people/1000 people.
+    e = n % 1000
+    return [
+        ("bark", f"bark://127.0.0.1:{mock_port}/bark/Dev{e:05d}BenchKey"),
+        ("ntfy", f"ntfy://127.0.0.1:{mock_port}/ntfy-topic{e:05d}"),
+        ("gotify", f"gotify://127.0.0.1:{mock_port}/gotify/Tok{e:05d}BenchToken"),
+        ("serverchan", f"schan://SCT{e:05d}TBenchSendKeyABCDEFGH"),
+        ("pushplus", f"pushplus://{e:032x}"),
+        ("wxpusher", f"wxpusher://AT_Bench{e:026d}/UID_Bench{e:020d}"),
+    ][e % 6]
 def clone(table, where, changes):
     cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
     row = dict(zip(cols, db.execute(f"SELECT * FROM {table} WHERE {where}").fetchone()))
@@ -105,7 +126,11 @@ with db:
             "display_name": f"员工{n:05d}", "mobile": f"139{n:08d}"})
         if kind == "generic":
             clone("channels", "name='seed'", {"user_id": user, "name": f"c{n:05d}",
-                  "url": db.execute("SELECT url FROM channels WHERE name='seed'").fetchone()[0].replace("/seed", f"/p{n:05d}")})
+                  "url": f"{mock}/hook/p{n:05d}", "secret": None})
+        elif kind == "personal":
+            platform, url = personal(n)
+            clone("channels", "name='seed'", {"user_id": user, "name": f"c{n:05d}",
+                  "platform": platform, "url": url, "secret": None})
         clone("schedules", "user_id=(SELECT id FROM users WHERE username='seed')", {"user_id": user})
 PY
 
@@ -118,7 +143,7 @@ PY
   local deadline=$(( $(date +%s) + timeout_s ))
   while :; do
     stats=$(curl -fsS "$mock/stats")
-    count=$(json_field '["count"]' <<<"$stats")
+    count=$(json_field '["people"]' <<<"$stats")
     [ "$count" -ge "$people" ] && break
     if [ "$(date +%s)" -gt "$deadline" ]; then
       echo "$name: only $count of $people arrived in ${timeout_s}s" >&2
@@ -137,7 +162,8 @@ PY
   to_last_s=$(awk -v a="$last_ms" -v b="$minute_ms" 'BEGIN{printf "%.1f", (a - b) / 1000}')
   rate_limited=$(json_field '["rate_limited"]' <<<"$stats")
   duplicates=$(json_field '["duplicates"]' <<<"$stats")
-  arrived=$count
+  arrived=$(json_field '["people"]' <<<"$stats")
+  messages=$(json_field '["count"]' <<<"$stats")
   read -r sent other p50 p99 < <(python3 - "$dir/data/attendance.db" <<'PY'
 import sqlite3, sys
 from datetime import datetime
@@ -156,7 +182,9 @@ PY
 scenario generic "$generic_people" generic
 g=("$arrived" "$sent" "$other" "$p50" "$p99" "$to_last_s" "$cpu_s" "$peak_rss" "$duplicates")
 scenario dingtalk "$dingtalk_people" dingtalk
-d=("$arrived" "$sent" "$other" "$p50" "$p99" "$to_last_s" "$cpu_s" "$peak_rss" "$duplicates" "$rate_limited")
+d=("$arrived" "$sent" "$other" "$p50" "$p99" "$to_last_s" "$cpu_s" "$peak_rss" "$duplicates" "$rate_limited" "$messages")
+scenario personal "$personal_people" personal
+p=("$arrived" "$sent" "$other" "$p50" "$p99" "$to_last_s" "$cpu_s" "$peak_rss" "$duplicates")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
@@ -176,8 +204,14 @@ cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
   echo "| … lateness p50 / p99 | ${g[3]} s / ${g[4]} s |"
   echo "| … server CPU time / peak RSS | ${g[6]} s / ${g[7]} MiB |"
   echo "| … duplicates at the robot | ${g[8]} |"
-  echo "| ${dingtalk_people} reminders to one DingTalk robot (20 a minute): arrived / rows sent / not sent | ${d[0]} / ${d[1]} / ${d[2]} |"
-  echo "| … time from the minute to the last delivery | ${d[5]} s |"
+  echo "| ${dingtalk_people} people on one DingTalk team robot (20 a minute, merged): reminded / rows sent / not sent | ${d[0]} / ${d[1]} / ${d[2]} |"
+  echo "| … messages the robot received | ${d[10]} |"
+  echo "| … time from the minute to the last person reminded | ${d[5]} s |"
   echo "| … refused by the robot's rate limit (130101) / duplicates | ${d[9]} / ${d[8]} |"
   echo "| … lateness p50 / p99 | ${d[3]} s / ${d[4]} s |"
+  echo "| ${personal_people} people, same minute, own personal channels over 1,000 endpoints (Bark, ntfy, Gotify, ServerChan, PushPlus, WxPusher): arrived / rows sent / not sent | ${p[0]} / ${p[1]} / ${p[2]} |"
+  echo "| … time from the minute to the last delivery | ${p[5]} s |"
+  echo "| … lateness p50 / p99 | ${p[3]} s / ${p[4]} s |"
+  echo "| … server CPU time / peak RSS | ${p[6]} s / ${p[7]} MiB |"
+  echo "| … duplicates | ${p[8]} |"
 } | tee -a bench/RESULTS.md

@@ -68,6 +68,7 @@ before(async () => {
     TEST_CLOCK_FILE: clockFile,
     ALLOW_PRIVATE_WEBHOOKS: 'true',
     REMINDER_TICK_SECONDS: '1',
+    PUBLIC_URL: '@self',
   });
 });
 
@@ -213,5 +214,117 @@ test('a person switches their own reminders off and a shift gets its own follow-
   const shift = shifts.body.find((s) => s.name === '追提醒班');
   assert.equal(shift.follow_up_count, 2);
   assert.equal(shift.follow_up_every_min, 15);
+  assert.deepEqual(errors, []);
+});
+
+// A Bark server (https://api.day.app and self-hosted ones): POST {base}/push with the device
+// key; a reminder must pierce focus modes (`level: timeSensitive`).
+function startBark() {
+  const received = [];
+  const http = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => {
+      response.setHeader('Content-Type', 'application/json');
+      let push;
+      try { push = JSON.parse(body); } catch { push = null; }
+      if (request.method !== 'POST' || request.url !== '/bark/push' || !push
+          || !push.device_key || !push.body || push.level !== 'timeSensitive') {
+        response.statusCode = 400;
+        response.end(JSON.stringify({ code: 400, message: 'bad request' }));
+        return;
+      }
+      received.push(push);
+      response.end(JSON.stringify({ code: 200, message: 'success', timestamp: 1700000000 }));
+    });
+  });
+  return new Promise((resolve) => {
+    http.listen(0, '127.0.0.1', () => {
+      resolve({
+        address: `bark://127.0.0.1:${http.address().port}/bark/E2EDeviceKey0001`,
+        received,
+        close: () => new Promise((r) => http.close(r)),
+      });
+    });
+  });
+}
+
+async function until(what, check, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    assert.ok(Date.now() < deadline, `${what}:\n${server.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a member adds Bark on their profile, tests it, and "我已打卡" in the push stops the follow-up', async (t) => {
+  const bark = await startBark();
+  t.after(() => bark.close());
+  const member = await api('POST', '/api/v1/users', {
+    username: 'barkuser', display_name: '小巴', password: 'bark-password-1', must_change_password: false,
+  });
+  assert.equal(member.status, 201, JSON.stringify(member.body));
+  const shift = await api('POST', '/api/v1/shifts', {
+    name: '午班', label: '午', color: '#2f855a', start: '12:00', end: '20:00',
+    remind_before_min: 15, follow_up_count: 1, follow_up_every_min: 10,
+  });
+  assert.equal(shift.status, 201, JSON.stringify(shift.body));
+  const planned = await api('PUT', '/api/v1/schedules', [
+    { user_id: member.body.id, date: DAY, shift_id: shift.body.id },
+  ]);
+  assert.equal(planned.status, 200, JSON.stringify(planned.body));
+
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await signIn(page, server.url, 'barkuser', 'bark-password-1');
+
+  // 1. On the profile page: add the Bark address, only for clock-in reminders.
+  await open(page, '/account/profile');
+  const mine = page.getByTestId('my-channels');
+  await mine.getByTestId('no-channels').waitFor({ timeout: 20000 });
+  await mine.getByTestId('new-channel').click();
+  const form = mine.locator('#channel-form');
+  await form.locator('input[name="name"]').fill('我的 Bark');
+  await form.locator('input[name="url"]').fill(bark.address);
+  await form.locator('input[name="purpose_clock_out"]').uncheck();
+  await form.getByRole('button', { name: '保存' }).click();
+  const row = mine.locator('[data-testid="channel-row"]').first();
+  await row.waitFor({ timeout: 20000 });
+  assert.equal(await row.getAttribute('data-kind'), 'bark');
+  assert.ok(!(await page.content()).includes('E2EDeviceKey0001'), 'the device key is masked');
+
+  // 2. Test it: the push arrives and the page says so.
+  await row.getByTestId('test-channel').click();
+  await mine.locator('#channel-test-result').getByText('已接收').waitFor({ timeout: 20000 });
+  assert.equal(bark.received.length, 1);
+  assert.equal(bark.received[0].device_key, 'E2EDeviceKey0001');
+
+  // 3. 11:45: the reminder arrives privately, with the one-click link.
+  setClock('11:45:00');
+  const reminder = await until('no reminder reached Bark', () => bark.received.find((push) => /【上班提醒】/.test(push.body)));
+  assert.match(reminder.body, /小巴/);
+  assert.ok(reminder.url?.startsWith(`${server.url}/r/`), JSON.stringify(reminder));
+
+  // 4. Following "我已打卡": a confirmation page, then the punch.
+  await page.goto(reminder.url);
+  await page.getByTestId('link-question').waitFor({ timeout: 20000 });
+  await page.getByTestId('link-confirm').click();
+  await page.getByTestId('link-done').waitFor({ timeout: 20000 });
+  assert.match(await page.getByTestId('link-done').innerText(), /已记录上班打卡/);
+
+  // 5. 11:55: the follow-up is skipped, and nothing more reaches Bark.
+  const pushes = bark.received.length;
+  setClock('11:55:00');
+  const followUp = await until('the follow-up was not settled', async () => {
+    const rows = await api('GET', `/api/v1/deliveries?user_id=${member.body.id}&per_page=50`);
+    return rows.body.items.find((item) => item.sequence === 1 && !['pending', 'sending'].includes(item.status));
+  });
+  assert.equal(followUp.status, 'skipped', JSON.stringify(followUp));
+  assert.equal(bark.received.length, pushes, 'no follow-up push');
   assert.deepEqual(errors, []);
 });

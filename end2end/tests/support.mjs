@@ -28,16 +28,19 @@ function freePort() {
 export async function startServer(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dda-e2e-'));
   const port = await freePort();
+  const env = {
+    PATH: process.env.PATH,
+    APP_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SITE_ROOT: siteRoot,
+    ...extraEnv,
+  };
+  // `PUBLIC_URL: '@self'`: the address this server gets (the links in reminders point to it).
+  if (env.PUBLIC_URL === '@self') env.PUBLIC_URL = `http://127.0.0.1:${port}`;
   const child = spawn(serverBinary, ['serve'], {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      APP_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SITE_ROOT: siteRoot,
-      ...extraEnv,
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

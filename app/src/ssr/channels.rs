@@ -13,7 +13,7 @@ use super::notify;
 use super::reminders::pacing::{self, Slot};
 use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
-use super::{Clock, Services, db_error};
+use super::{Services, db_error};
 use crate::AppError;
 use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 use crate::domain::audit::AuditKind;
