@@ -46,22 +46,22 @@ fn json_answer(status: StatusCode, value: Value) -> Response {
         .into_response()
 }
 
-fn json_of(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+fn json_of(headers: &HeaderMap, body: &Bytes) -> Result<Value, Box<Response>> {
     let json_type = headers
         .get("content-type")
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"));
     if !json_type {
-        return Err(json_answer(
+        return Err(Box::new(json_answer(
             StatusCode::BAD_REQUEST,
             json!({"code": 400, "message": "content-type must be application/json"}),
-        ));
+        )));
     }
     serde_json::from_slice(body).map_err(|_| {
-        json_answer(
+        Box::new(json_answer(
             StatusCode::BAD_REQUEST,
             json!({"code": 400, "message": "invalid json"}),
-        )
+        ))
     })
 }
 
@@ -124,7 +124,7 @@ fn record(pushes: &Shared, push: Push) {
 async fn bark(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let value = match json_of(&headers, &body) {
         Ok(value) => value,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (Some(key), Some(body_text)) = (text(&value, "device_key"), text(&value, "body")) else {
         return json_answer(
@@ -209,7 +209,7 @@ async fn gotify(
     };
     let value = match json_of(&headers, &body) {
         Ok(value) => value,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(message) = text(&value, "message") else {
         return json_answer(
@@ -249,7 +249,7 @@ async fn serverchan(
     };
     let value = match json_of(&headers, &body) {
         Ok(value) => value,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(title) = text(&value, "title") else {
         return json_answer(
@@ -276,7 +276,7 @@ async fn serverchan(
 async fn pushplus(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let value = match json_of(&headers, &body) {
         Ok(value) => value,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (Some(token), Some(content)) = (text(&value, "token"), text(&value, "content")) else {
         return json_answer(
@@ -303,7 +303,7 @@ async fn pushplus(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes)
 async fn wxpusher(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let value = match json_of(&headers, &body) {
         Ok(value) => value,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(token) = text(&value, "appToken") else {
         return json_answer(
@@ -345,11 +345,14 @@ async fn wxpusher(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes)
     )
 }
 
+/// What the sink accepted: (recipients, the message as sent).
+type Mails = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
 /// A plain SMTP server on loopback that takes every message after AUTH and records it.
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
-    mails: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    mails: Mails,
 }
 
 impl SmtpSink {
@@ -358,7 +361,7 @@ impl SmtpSink {
             .await
             .expect("bind smtp sink");
         let port = listener.local_addr().expect("address").port();
-        let mails: Arc<Mutex<Vec<(Vec<String>, String)>>> = Arc::default();
+        let mails = Mails::default();
         let sink = Self {
             port,
             mails: mails.clone(),

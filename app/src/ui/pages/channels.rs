@@ -18,7 +18,7 @@ use crate::ui::session::SessionContext;
 enum Panel {
     None,
     Create,
-    Edit(ChannelView),
+    Edit(Box<ChannelView>),
 }
 
 fn format_label(format: &str) -> &'static str {
@@ -104,7 +104,7 @@ pub fn ChannelManager(own_only: bool) -> impl IntoView {
                             };
                             let people = members.await;
                             let existing = match open {
-                                Panel::Edit(channel) => Some(channel),
+                                Panel::Edit(channel) => Some(*channel),
                                 _ => None,
                             };
                             view! {
@@ -236,7 +236,7 @@ fn ChannelTable(
                                     {mine.then(|| view! {
                                         <button type="button" class="link" data-testid="edit-channel" on:click={
                                             let edit = edit.clone();
-                                            move |_| panel.set(Panel::Edit(edit.clone()))
+                                            move |_| panel.set(Panel::Edit(Box::new(edit.clone())))
                                         }>"编辑"</button>
                                         <button type="button" class="link" data-testid="test-channel"
                                             disabled=move || test.pending().get()
