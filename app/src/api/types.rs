@@ -701,6 +701,10 @@ pub struct ChannelView {
     /// The robot's own words when it banned us.
     #[serde(default)]
     pub ban_reason: Option<String>,
+    /// The channel's latest sent or failed reminder: status, local time, and the reason
+    /// of a failure.
+    #[serde(default)]
+    pub last_result: Option<String>,
 }
 
 /// A new channel. `kind` defaults to what the URL shows.

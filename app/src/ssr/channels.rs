@@ -8,7 +8,8 @@ use sea_orm::{
 
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
-use super::entity::{channel, user};
+use super::entity::{channel, delivery, user};
+use super::reminders::status;
 use super::notify;
 use super::reminders::pacing::{self, Slot};
 use super::secret_box::{self, SecretBox, SecretError, channel_aad};
@@ -256,6 +257,7 @@ fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
         active: row.active,
         banned_until: None,
         ban_reason: None,
+        last_result: None,
     }
 }
 
@@ -285,6 +287,7 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>
     let rows = query.all(&services.db).await.map_err(db_error)?;
     let names = user_names(services).await?;
     let bans = pacing::current_bans(services).await?;
+    let last_results = last_results(services, rows.iter().map(|row| row.id)).await?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -300,7 +303,49 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>
                 view.banned_until = Some(services.settings.local_minute(*until));
                 view.ban_reason = Some(reason.clone());
             }
+            view.last_result = last_results.get(&row.id).cloned();
             view
+        })
+        .collect())
+}
+
+/// Each channel's latest sent or failed reminder, in words.
+async fn last_results(
+    services: &Services,
+    ids: impl Iterator<Item = i32>,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<i32> = ids.collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let latest: Vec<Option<i32>> = delivery::Entity::find()
+        .select_only()
+        .column_as(delivery::Column::Id.max(), "id")
+        .filter(delivery::Column::ChannelId.is_in(ids))
+        .filter(delivery::Column::Status.is_in([status::SENT, status::FAILED]))
+        .group_by(delivery::Column::ChannelId)
+        .into_tuple()
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    let rows = delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(latest.into_iter().flatten()))
+        .all(&services.db)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let at = services
+                .settings
+                .local_minute(row.sent_at.unwrap_or(row.updated_at));
+            let mut text = format!("{} · {at}", status::label(&row.status));
+            if row.status == status::FAILED {
+                let reason: String = row.answer.unwrap_or_default().chars().take(80).collect();
+                text.push_str(&format!("：{reason}"));
+            }
+            Some((row.channel_id?, text))
         })
         .collect())
 }

@@ -224,6 +224,9 @@ fn ChannelTable(
                                 } else {
                                     view! { <span class="badge off">"停用"</span> }.into_any()
                                 }}
+                                {channel.last_result.clone().map(|last| view! {
+                                    <div class="muted small" data-testid="channel-last-result">{last}</div>
+                                })}
                                 {channel.banned_until.clone().map(|until| {
                                     let reason = channel.ban_reason.clone().unwrap_or_default();
                                     view! {
