@@ -1,23 +1,35 @@
-//! Group robots (群机器人) of DingTalk, Feishu/Lark and WeCom, plus a generic JSON webhook:
-//! which platform a URL belongs to, the exact request each expects (body, signing,
-//! mentions), what an answer means (accepted, retry later, or a configuration error to
-//! show the admin), how long to wait between retries, and how fast one robot may be fed.
-//! See `docs/protocols.md` for the facts these rules implement.
+//! What the group robots (群机器人) of DingTalk, Feishu/Lark and WeCom and the generic JSON
+//! webhook have in common: which platform a URL belongs to, the message they are given
+//! (entries, links, mentions) and how a merged reminder is split to fit, the request and
+//! error types, escaping of names, what an answer means (accepted, retry later, or a
+//! configuration error to show the admin), how long to wait between retries, and how fast
+//! one robot may be fed. See `docs/protocols.md` for the facts these rules implement.
+//!
+//! Each platform's own rules (its body, signing and mention markup, its result codes and
+//! hints) live in its module under `channel/` (`dingtalk`, `feishu`, `wecom`, `generic`);
+//! [`build_request`] and [`classify`] dispatch to them. What stays here is shared by all
+//! four, or is a per-platform table (limits, escaping, bans) callers read by [`Platform`].
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 
 use super::account::parse_platform_id;
+use super::channel::{dingtalk, feishu, generic, wecom};
 use super::redact::mask_url;
+
+pub use super::channel::RateLimit;
+pub use super::channel::dingtalk::sign as dingtalk_sign;
+pub use super::channel::feishu::{BODY_MAX_BYTES as FEISHU_BODY_MAX_BYTES, sign as feishu_sign};
+pub use super::channel::wecom::{
+    MARKDOWN_MAX_BYTES as WECOM_MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES as WECOM_TEXT_MAX_BYTES,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -107,7 +119,7 @@ fn host_and_path(url: &str) -> (String, &str) {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(mac) => mac,
@@ -115,37 +127,6 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     };
     mac.update(message);
     mac.finalize().into_bytes().into()
-}
-
-/// DingTalk's 加签: base64(HMAC-SHA256(key = secret, message = "<ms>\n<secret>")). The
-/// caller URL-encodes it for the query string.
-pub fn dingtalk_sign(secret: &str, timestamp_ms: i64) -> String {
-    let message = format!("{timestamp_ms}\n{secret}");
-    BASE64.encode(hmac_sha256(secret.as_bytes(), message.as_bytes()))
-}
-
-/// Feishu's 签名校验: base64(HMAC-SHA256(key = "<s>\n<secret>", message = empty)). Note
-/// the key/message order is the reverse of DingTalk's.
-pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
-    let key = format!("{timestamp_s}\n{secret}");
-    BASE64.encode(hmac_sha256(key.as_bytes(), b""))
-}
-
-/// Percent-encodes everything except RFC 3986 unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -208,7 +189,7 @@ pub struct Link {
 /// The entry's text with its links where the format can carry them: markdown links after
 /// the line; in plain text only when the message is for this one person (a merged text
 /// message with two bare URLs per person would bury the names).
-fn with_links(entry: &Entry, format: MessageFormat, alone: bool) -> String {
+pub(crate) fn with_links(entry: &Entry, format: MessageFormat, alone: bool) -> String {
     if entry.links.is_empty() {
         return entry.text.clone();
     }
@@ -280,21 +261,11 @@ pub struct MergeLimits {
 /// The bytes one entry adds to a merged message's text: its line with the links and the
 /// mention markup its platform's builder adds, and the line break.
 fn line_bytes(platform: Platform, format: MessageFormat, entry: &Entry) -> usize {
-    let recipient = &entry.recipient;
-    let mention = match (platform, format) {
-        (Platform::DingTalk, _) => mention_mobile(&recipient.mobile)
-            .or(mention(&recipient.dingtalk_user_id))
-            .map_or(0, |who| who.len() + 2),
-        (Platform::Feishu, MessageFormat::Text) => mention(&recipient.feishu_open_id)
-            .map_or(0, |id| id.len() + recipient.name.len() * 3 + 24),
-        (Platform::Feishu, MessageFormat::Markdown) => {
-            mention(&recipient.feishu_open_id).map_or(0, |id| id.len() + 14)
-        }
-        (Platform::WeCom, MessageFormat::Markdown) => {
-            mention(&recipient.wecom_user_id).map_or(0, |id| id.len() + 4)
-        }
-        // WeCom text mentions go in lists outside the content.
-        (Platform::WeCom, MessageFormat::Text) | (Platform::Generic, _) => 0,
+    let mention = match platform {
+        Platform::DingTalk => dingtalk::mention_bytes(&entry.recipient),
+        Platform::Feishu => feishu::mention_bytes(format, &entry.recipient),
+        Platform::WeCom => wecom::mention_bytes(format, &entry.recipient),
+        Platform::Generic => 0,
     };
     with_links(entry, format, false).len() + mention + line_break(format).len()
 }
@@ -364,6 +335,15 @@ impl RobotRequest {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
+
+    /// A JSON POST to `url`.
+    pub(crate) fn json(url: String, body: String) -> Self {
+        Self {
+            url,
+            body,
+            headers: vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned())],
+        }
+    }
 }
 
 /// The URL holds the robot's token (in the query, or the path for Feishu), so it is masked.
@@ -390,14 +370,10 @@ pub enum RobotError {
     },
 }
 
-pub const WECOM_TEXT_MAX_BYTES: usize = 2048;
-pub const WECOM_MARKDOWN_MAX_BYTES: usize = 4096;
-pub const FEISHU_BODY_MAX_BYTES: usize = 20 * 1024;
-
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A trimmed, non-empty value.
-fn present(value: &Option<String>) -> Option<&str> {
+pub(crate) fn present(value: &Option<String>) -> Option<&str> {
     value
         .as_deref()
         .map(str::trim)
@@ -407,12 +383,12 @@ fn present(value: &Option<String>) -> Option<&str> {
 /// A recipient's id or mobile fit to mention: what `parse_platform_id` / `parse_mobile`
 /// would accept. Values stored before those rules (or written straight to the database)
 /// that would mention the whole group or break out of the mention markup are left out.
-fn mention(value: &Option<String>) -> Option<&str> {
+pub(crate) fn mention(value: &Option<String>) -> Option<&str> {
     present(value).filter(|value| parse_platform_id("id", Some(value)).is_ok())
 }
 
 /// A mobile fit to mention: digits, with the `+86-` forms DingTalk also understands.
-fn mention_mobile(value: &Option<String>) -> Option<&str> {
+pub(crate) fn mention_mobile(value: &Option<String>) -> Option<&str> {
     present(value).filter(|value| {
         value.chars().any(|c| c.is_ascii_digit())
             && value
@@ -499,221 +475,27 @@ pub fn build_request(
         return Err(RobotError::InvalidUrl(mask_url(url)));
     }
     let secret = secret.map(str::trim).filter(|secret| !secret.is_empty());
-    let mut headers = vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned())];
-    let (url, body) = match platform {
-        Platform::DingTalk => dingtalk(url, secret, format, message, now),
-        Platform::Feishu => (url.to_owned(), feishu(secret, format, message, now)?),
-        Platform::WeCom => (url.to_owned(), wecom(format, message)?),
-        Platform::Generic => {
-            let body = generic(format, message);
-            headers.push((
-                "Idempotency-Key".to_owned(),
-                message.idempotency_key.clone(),
-            ));
-            if let Some(secret) = secret {
-                let signature = hex(&hmac_sha256(secret.as_bytes(), body.as_bytes()));
-                headers.push(("X-Signature".to_owned(), format!("sha256={signature}")));
-                headers.push(("X-Timestamp".to_owned(), now.timestamp().to_string()));
-            }
-            (url.to_owned(), body)
-        }
-    };
-    Ok(RobotRequest { url, body, headers })
-}
-
-fn dingtalk(
-    url: &str,
-    secret: Option<&str>,
-    format: MessageFormat,
-    message: &OutgoingMessage,
-    now: DateTime<Utc>,
-) -> (String, String) {
-    let url = match secret {
-        Some(secret) => {
-            let timestamp = now.timestamp_millis();
-            let sign = percent_encode(&dingtalk_sign(secret, timestamp));
-            append_query(url, &format!("timestamp={timestamp}&sign={sign}"))
-        }
-        None => url.to_owned(),
-    };
-    let mut mobiles = Vec::new();
-    let mut user_ids = Vec::new();
-    let mut lines = Vec::with_capacity(message.entries.len());
-    let alone = message.entries.len() == 1;
-    for entry in &message.entries {
-        let mobile = mention_mobile(&entry.recipient.mobile);
-        let user_id = mention(&entry.recipient.dingtalk_user_id);
-        mobiles.extend(mobile);
-        user_ids.extend(user_id);
-        // DingTalk renders a mention only where the text itself says `@138…`.
-        let text = match mobile.or(user_id) {
-            Some(who) if !entry.text.contains(&format!("@{who}")) => {
-                format!("{} @{who}", entry.text)
-            }
-            _ => entry.text.clone(),
-        };
-        let entry = Entry {
-            text,
-            ..entry.clone()
-        };
-        lines.push(with_links(&entry, format, alone));
+    match platform {
+        Platform::DingTalk => Ok(dingtalk::build(url, secret, format, message, now)),
+        Platform::Feishu => feishu::build(url, secret, format, message, now),
+        Platform::WeCom => wecom::build(url, format, message),
+        Platform::Generic => Ok(generic::build(url, secret, format, message, now)),
     }
-    let at = json!({
-        "atMobiles": mobiles,
-        "atUserIds": user_ids,
-        "isAtAll": false,
-    });
-    let text = lines.join(line_break(format));
-    let body = match format {
-        MessageFormat::Text => json!({
-            "msgtype": "text",
-            "text": { "content": text },
-            "at": at,
-            "msgUuid": message.idempotency_key,
-        }),
-        MessageFormat::Markdown => json!({
-            "msgtype": "markdown",
-            "markdown": { "title": message.title, "text": text },
-            "at": at,
-            "msgUuid": message.idempotency_key,
-        }),
-    };
-    (url, body.to_string())
-}
-
-/// Adds `pairs` to the query string, before any fragment.
-fn append_query(url: &str, pairs: &str) -> String {
-    let (base, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
-    let separator = if !base.contains('?') {
-        "?"
-    } else if base.ends_with('?') || base.ends_with('&') {
-        ""
-    } else {
-        "&"
-    };
-    format!("{base}{separator}{pairs}{fragment}")
-}
-
-fn feishu(
-    secret: Option<&str>,
-    format: MessageFormat,
-    message: &OutgoingMessage,
-    now: DateTime<Utc>,
-) -> Result<String, RobotError> {
-    let mut body = match format {
-        MessageFormat::Text => {
-            let alone = message.entries.len() == 1;
-            let lines: Vec<String> = message
-                .entries
-                .iter()
-                .map(|entry| {
-                    let text = with_links(entry, MessageFormat::Text, alone);
-                    match mention(&entry.recipient.feishu_open_id) {
-                        Some(id) => format!(
-                            "<at user_id=\"{id}\">{}</at> {text}",
-                            escape(Platform::Feishu, MessageFormat::Text, &entry.recipient.name),
-                        ),
-                        None => text,
-                    }
-                })
-                .collect();
-            json!({ "msg_type": "text", "content": { "text": lines.join("\n") } })
-        }
-        MessageFormat::Markdown => {
-            let lines: Vec<String> = message
-                .entries
-                .iter()
-                .map(|entry| {
-                    let text = with_links(entry, MessageFormat::Markdown, false);
-                    match mention(&entry.recipient.feishu_open_id) {
-                        Some(id) => format!("<at id={id}></at> {text}"),
-                        None => text,
-                    }
-                })
-                .collect();
-            json!({
-                "msg_type": "interactive",
-                "card": {
-                    "header": { "title": { "tag": "plain_text", "content": message.title } },
-                    "elements": [{ "tag": "markdown", "content": lines.join("\n") }],
-                },
-            })
-        }
-    };
-    if let (Some(secret), Some(object)) = (secret, body.as_object_mut()) {
-        let timestamp = now.timestamp();
-        object.insert("timestamp".into(), Value::String(timestamp.to_string()));
-        object.insert("sign".into(), Value::String(feishu_sign(secret, timestamp)));
-    }
-    let body = body.to_string();
-    check_size("飞书消息", FEISHU_BODY_MAX_BYTES, body.len())?;
-    Ok(body)
-}
-
-fn wecom(format: MessageFormat, message: &OutgoingMessage) -> Result<String, RobotError> {
-    let body = match format {
-        MessageFormat::Text => {
-            let alone = message.entries.len() == 1;
-            let content = message
-                .entries
-                .iter()
-                .map(|entry| with_links(entry, MessageFormat::Text, alone))
-                .collect::<Vec<_>>()
-                .join("\n");
-            check_size("企业微信文本消息", WECOM_TEXT_MAX_BYTES, content.len())?;
-            let user_ids: Vec<&str> = message
-                .entries
-                .iter()
-                .filter_map(|entry| mention(&entry.recipient.wecom_user_id))
-                .collect();
-            let mobiles: Vec<&str> = message
-                .entries
-                .iter()
-                .filter_map(|entry| mention_mobile(&entry.recipient.mobile))
-                .collect();
-            json!({
-                "msgtype": "text",
-                "text": {
-                    "content": content,
-                    "mentioned_list": user_ids,
-                    "mentioned_mobile_list": mobiles,
-                },
-            })
-        }
-        MessageFormat::Markdown => {
-            // Markdown messages have no mention lists; `<@userid>` in the text mentions.
-            let content = message
-                .entries
-                .iter()
-                .map(|entry| {
-                    let text = with_links(entry, MessageFormat::Markdown, false);
-                    match mention(&entry.recipient.wecom_user_id) {
-                        Some(id) => format!("{text} <@{id}>"),
-                        None => text,
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            check_size(
-                "企业微信 Markdown 消息",
-                WECOM_MARKDOWN_MAX_BYTES,
-                content.len(),
-            )?;
-            json!({ "msgtype": "markdown", "markdown": { "content": content } })
-        }
-    };
-    Ok(body.to_string())
 }
 
 /// Lines of a merged message: markdown renderers join single newlines into one paragraph.
-fn line_break(format: MessageFormat) -> &'static str {
+pub(crate) fn line_break(format: MessageFormat) -> &'static str {
     match format {
         MessageFormat::Text => "\n",
         MessageFormat::Markdown => "\n\n",
     }
 }
 
-fn check_size(what: &'static str, limit: usize, actual: usize) -> Result<(), RobotError> {
+pub(crate) fn check_size(
+    what: &'static str,
+    limit: usize,
+    actual: usize,
+) -> Result<(), RobotError> {
     if actual > limit {
         return Err(RobotError::TooLarge {
             what,
@@ -722,53 +504,6 @@ fn check_size(what: &'static str, limit: usize, actual: usize) -> Result<(), Rob
         });
     }
     Ok(())
-}
-
-fn generic(format: MessageFormat, message: &OutgoingMessage) -> String {
-    let mut object = Map::new();
-    match &message.context {
-        Value::Object(context) => object.extend(context.clone()),
-        Value::Null => {}
-        other => {
-            object.insert("context".into(), other.clone());
-        }
-    }
-    let fallback = Recipient::default();
-    let recipient = message
-        .entries
-        .first()
-        .map_or(&fallback, |entry| &entry.recipient);
-    let text = message
-        .entries
-        .iter()
-        .map(|entry| entry.text.as_str())
-        .collect::<Vec<_>>()
-        .join(line_break(format));
-    let links: Vec<Value> = message
-        .entries
-        .iter()
-        .flat_map(|entry| &entry.links)
-        .map(|link| json!({ "label": link.label, "url": link.url }))
-        .collect();
-    if !links.is_empty() {
-        object.insert("links".into(), Value::Array(links));
-    }
-    // The message's own fields win over context fields of the same name.
-    object.insert("key".into(), json!(message.idempotency_key));
-    object.insert("title".into(), json!(message.title));
-    object.insert("text".into(), json!(text));
-    object.insert("format".into(), json!(format.as_str()));
-    object.insert(
-        "user".into(),
-        json!({
-            "name": recipient.name,
-            "mobile": present(&recipient.mobile),
-            "dingtalk_user_id": present(&recipient.dingtalk_user_id),
-            "feishu_open_id": present(&recipient.feishu_open_id),
-            "wecom_user_id": present(&recipient.wecom_user_id),
-        }),
-    );
-    Value::Object(object).to_string()
 }
 
 /// What a robot's answer means for the delivery.
@@ -786,27 +521,26 @@ pub enum RobotVerdict {
     Permanent(String),
 }
 
-const HINT_SIGN: &str = "签名不匹配：请检查机器人的加签密钥（钉钉以 SEC 开头）";
-const HINT_KEYWORD: &str = "消息里没有机器人设置的关键词：请在提醒模板里加入关键词";
-const HINT_IP: &str = "服务器 IP 不在机器人的白名单里";
+// Hints more than one platform gives; a platform's own are in its module.
+pub(crate) const HINT_SIGN: &str = "签名不匹配：请检查机器人的加签密钥（钉钉以 SEC 开头）";
+pub(crate) const HINT_KEYWORD: &str = "消息里没有机器人设置的关键词：请在提醒模板里加入关键词";
+pub(crate) const HINT_IP: &str = "服务器 IP 不在机器人的白名单里";
 const HINT_TIMESTAMP: &str = "服务器时间与平台相差过大";
-const HINT_TOKEN: &str = "机器人 access_token 不存在";
-const HINT_DISSOLVED: &str = "群已解散";
-const HINT_WEBHOOK: &str = "Webhook 地址无效";
-const HINT_RATE: &str = "发送太频繁，稍后重试";
+pub(crate) const HINT_RATE: &str = "发送太频繁，稍后重试";
 const HINT_UNAVAILABLE: &str = "平台暂时不可用，稍后重试";
 
-/// The platform's own result code, as found in an answer.
-struct Reply {
+/// The platform's own result code, as found in an answer, with the hint for the admin.
+pub(crate) struct Reply {
     field: &'static str,
     code: i64,
     message: String,
+    hint: Option<&'static str>,
 }
 
 impl Reply {
-    fn describe(&self, platform: Platform) -> String {
+    fn describe(&self) -> String {
         let mut text = format!("{} {}: {}", self.field, self.code, self.message);
-        if let Some(hint) = hint(platform, self.code, &self.message) {
+        if let Some(hint) = self.hint {
             text.push('；');
             text.push_str(hint);
         }
@@ -814,58 +548,46 @@ impl Reply {
     }
 }
 
-fn reply(platform: Platform, body: &str) -> Option<Reply> {
-    let value: Value = serde_json::from_str(body).ok()?;
-    let read = |field: &'static str, message: &str| {
-        let code = value.get(field)?.as_i64()?;
-        let message = value
-            .get(message)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        Some(Reply {
-            field,
-            code,
-            message,
-        })
-    };
-    match platform {
-        Platform::DingTalk | Platform::WeCom => read("errcode", "errmsg"),
-        Platform::Feishu => read("code", "msg").or_else(|| read("StatusCode", "StatusMessage")),
-        Platform::Generic => None,
-    }
+/// The integer `field` and the text `message` of a JSON answer. `hint_by_code` is the
+/// platform's; failing that, the message's wording is tried.
+pub(crate) fn read_reply(
+    value: &Value,
+    field: &'static str,
+    message: &str,
+    hint_by_code: fn(i64) -> Option<&'static str>,
+) -> Option<Reply> {
+    let code = value.get(field)?.as_i64()?;
+    let message = value
+        .get(message)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let hint = hint_by_code(code).or_else(|| hint_by_message(&message));
+    Some(Reply {
+        field,
+        code,
+        message,
+        hint,
+    })
 }
 
-fn hint(platform: Platform, code: i64, message: &str) -> Option<&'static str> {
-    let by_code = match (platform, code) {
-        (Platform::DingTalk, 130_101) | (Platform::Feishu, 11_232) | (Platform::WeCom, 45_009) => {
-            Some(HINT_RATE)
-        }
-        (Platform::DingTalk, 300_001) => Some(HINT_TOKEN),
-        (Platform::DingTalk, 400_013) => Some(HINT_DISSOLVED),
-        (Platform::Feishu, 19_021) => Some(HINT_SIGN),
-        (Platform::Feishu, 19_022) => Some(HINT_IP),
-        (Platform::Feishu, 19_024) => Some(HINT_KEYWORD),
-        (Platform::WeCom, 93_000) => Some(HINT_WEBHOOK),
-        _ => None,
-    };
-    // DingTalk's 310000 covers several causes; its message tells which.
+/// DingTalk's 310000 covers several causes; its message tells which. The phrases are
+/// looked for in every platform's answers.
+fn hint_by_message(message: &str) -> Option<&'static str> {
     let message = message.to_ascii_lowercase();
-    by_code.or_else(|| {
-        if message.contains("sign not match") {
-            Some(HINT_SIGN)
-        } else if message.contains("keywords not in content") {
-            Some(HINT_KEYWORD)
-        } else if message.contains("whitelist") {
-            Some(HINT_IP)
-        } else if message.contains("invalid timestamp") {
-            Some(HINT_TIMESTAMP)
-        } else if message.contains("too fast") || message.contains("frequency limit") {
-            Some(HINT_RATE)
-        } else {
-            None
-        }
-    })
+    if message.contains("sign not match") {
+        Some(HINT_SIGN)
+    } else if message.contains("keywords not in content") {
+        Some(HINT_KEYWORD)
+    } else if message.contains("whitelist") {
+        Some(HINT_IP)
+    } else if message.contains("invalid timestamp") {
+        Some(HINT_TIMESTAMP)
+    } else if message.contains("too fast") || message.contains("frequency limit") {
+        Some(HINT_RATE)
+    } else {
+        None
+    }
 }
 
 /// The first 200 characters of an answer, for messages.
@@ -886,46 +608,59 @@ fn excerpt(body: &str) -> String {
 /// Reads a robot's answer. DingTalk, Feishu and WeCom answer errors with HTTP 200 and a
 /// code in the body, so a 2xx is accepted only when that code says so.
 pub fn classify(platform: Platform, http_status: u16, body: &str) -> RobotVerdict {
-    if !(200..300).contains(&http_status) {
-        let retryable = matches!(http_status, 408 | 429 | 500..=599);
-        let reply = reply(platform, body);
-        let mut text = match &reply {
-            Some(reply) => format!("HTTP {http_status}, {}", reply.describe(platform)),
-            None => format!("HTTP {http_status}: {}", excerpt(body)),
-        };
-        let explained = reply
-            .as_ref()
-            .is_some_and(|reply| hint(platform, reply.code, &reply.message).is_some());
-        if retryable && !explained {
-            text.push('；');
-            text.push_str(if http_status == 429 {
-                HINT_RATE
-            } else {
-                HINT_UNAVAILABLE
-            });
-        }
-        return if retryable {
-            RobotVerdict::Retryable(text)
-        } else {
-            RobotVerdict::Permanent(text)
-        };
+    match platform {
+        Platform::DingTalk => dingtalk::classify(http_status, body),
+        Platform::Feishu => feishu::classify(http_status, body),
+        Platform::WeCom => wecom::classify(http_status, body),
+        Platform::Generic => generic::classify(http_status, body),
     }
-    if platform == Platform::Generic {
-        return RobotVerdict::Accepted;
+}
+
+/// The verdict on a robot that answers with a result code: `reply` is the code read from
+/// `body` (if any); 0 is success and `throttled` means "too fast".
+pub(crate) fn classify_reply(
+    http_status: u16,
+    body: &str,
+    reply: Option<Reply>,
+    throttled: i64,
+) -> RobotVerdict {
+    if !is_success_status(http_status) {
+        return http_failure(http_status, body, reply.as_ref());
     }
-    let Some(reply) = reply(platform, body) else {
+    let Some(reply) = reply else {
         return RobotVerdict::Permanent(format!("机器人返回了无法识别的应答：{}", excerpt(body)));
-    };
-    let retryable = match platform {
-        Platform::DingTalk => 130_101,
-        Platform::Feishu => 11_232,
-        Platform::WeCom => 45_009,
-        Platform::Generic => return RobotVerdict::Accepted,
     };
     match reply.code {
         0 => RobotVerdict::Accepted,
-        code if code == retryable => RobotVerdict::Throttled(reply.describe(platform)),
-        _ => RobotVerdict::Permanent(reply.describe(platform)),
+        code if code == throttled => RobotVerdict::Throttled(reply.describe()),
+        _ => RobotVerdict::Permanent(reply.describe()),
+    }
+}
+
+pub(crate) fn is_success_status(http_status: u16) -> bool {
+    (200..300).contains(&http_status)
+}
+
+/// The verdict on a status other than 2xx: timeouts, 429 and server errors are retried.
+pub(crate) fn http_failure(http_status: u16, body: &str, reply: Option<&Reply>) -> RobotVerdict {
+    let retryable = matches!(http_status, 408 | 429 | 500..=599);
+    let mut text = match reply {
+        Some(reply) => format!("HTTP {http_status}, {}", reply.describe()),
+        None => format!("HTTP {http_status}: {}", excerpt(body)),
+    };
+    let explained = reply.is_some_and(|reply| reply.hint.is_some());
+    if retryable && !explained {
+        text.push('；');
+        text.push_str(if http_status == 429 {
+            HINT_RATE
+        } else {
+            HINT_UNAVAILABLE
+        });
+    }
+    if retryable {
+        RobotVerdict::Retryable(text)
+    } else {
+        RobotVerdict::Permanent(text)
     }
 }
 
@@ -959,8 +694,6 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     let spread = ((half as f64) * jitter) as u64;
     Duration::from_millis(half + spread.min(ceiling - half))
 }
-
-pub use super::channel::RateLimit;
 
 const DINGTALK_LIMITS: [RateLimit; 1] = [RateLimit {
     max: 20,
@@ -1075,15 +808,18 @@ impl Pacer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+pub(crate) mod test_support {
+    //! The messages and helpers the robot tests here and in the platform modules share.
 
-    fn now() -> DateTime<Utc> {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    pub fn now() -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_700_000_000_000).unwrap()
     }
 
-    fn message() -> OutgoingMessage {
+    pub fn message() -> OutgoingMessage {
         OutgoingMessage {
             title: "上班提醒".into(),
             entries: vec![Entry {
@@ -1102,7 +838,7 @@ mod tests {
         }
     }
 
-    fn anonymous() -> OutgoingMessage {
+    pub fn anonymous() -> OutgoingMessage {
         let mut message = message();
         message.entries[0].recipient = Recipient {
             name: "张三".into(),
@@ -1112,11 +848,11 @@ mod tests {
         message
     }
 
-    fn body(request: &RobotRequest) -> Value {
+    pub fn body(request: &RobotRequest) -> Value {
         serde_json::from_str(&request.body).unwrap()
     }
 
-    fn build(
+    pub fn build(
         platform: Platform,
         url: &str,
         secret: Option<&str>,
@@ -1126,33 +862,42 @@ mod tests {
         build_request(platform, url, secret, format, message, now()).unwrap()
     }
 
-    const DINGTALK_URL: &str = "https://oapi.dingtalk.com/robot/send?access_token=abc";
-    const FEISHU_URL: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/xyz";
-    const WECOM_URL: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k";
-    const GENERIC_URL: &str = "https://example.com/hooks/attendance";
+    pub const DINGTALK_URL: &str = "https://oapi.dingtalk.com/robot/send?access_token=abc";
+    pub const FEISHU_URL: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/xyz";
+    pub const WECOM_URL: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k";
+    pub const GENERIC_URL: &str = "https://example.com/hooks/attendance";
 
-    #[test]
-    fn signatures_match_the_worked_examples() {
-        assert_eq!(
-            dingtalk_sign("SECtestsecret0123456789", 1_700_000_000_000),
-            "zrLWzK97t62y5CpqN8Ok9UIdPvX+jL1PNoW8nKT5a9k="
-        );
-        assert_eq!(
-            percent_encode(&dingtalk_sign("SECtestsecret0123456789", 1_700_000_000_000)),
-            "zrLWzK97t62y5CpqN8Ok9UIdPvX%2BjL1PNoW8nKT5a9k%3D"
-        );
-        assert_eq!(
-            feishu_sign("feishusecret123", 1_700_000_000),
-            "To2RmN/gLfFxG0j7+cowzi8UA3Et/vBBTaUqxI8afUU="
-        );
+    pub fn person(n: usize) -> Entry {
+        Entry {
+            recipient: Recipient {
+                name: format!("员工{n}"),
+                mobile: Some(format!("1390000{n:04}")),
+                dingtalk_user_id: None,
+                feishu_open_id: Some(format!("ou_{n:032}")),
+                wecom_user_id: Some(format!("user{n}")),
+            },
+            text: format!("员工{n}：A班 09:00 上班，请打卡"),
+            links: Vec::new(),
+        }
     }
 
-    #[test]
-    fn percent_encoding_keeps_only_unreserved_characters() {
-        assert_eq!(percent_encode("aZ09-._~"), "aZ09-._~");
-        assert_eq!(percent_encode("a b/+=&?%"), "a%20b%2F%2B%3D%26%3F%25");
-        assert_eq!(percent_encode("钉"), "%E9%92%89");
+    pub fn merged(count: usize) -> OutgoingMessage {
+        OutgoingMessage {
+            entries: (0..count).map(person).collect(),
+            ..message()
+        }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::test_support::*;
+    use super::*;
+    use crate::domain::channel::dingtalk::{HINT_DISSOLVED, HINT_TOKEN};
+    use crate::domain::channel::wecom::HINT_WEBHOOK;
 
     #[test]
     fn platform_is_detected_by_host_then_by_path() {
@@ -1215,414 +960,6 @@ mod tests {
                 json!(format.as_str())
             );
         }
-    }
-
-    #[test]
-    fn dingtalk_text_mentions_by_mobile_and_user_id() {
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &message(),
-        );
-        assert_eq!(request.url, DINGTALK_URL);
-        assert_eq!(
-            body(&request),
-            json!({
-                "msgtype": "text",
-                "text": { "content": "【上班提醒】张三，您好！ @13800138000" },
-                "at": {
-                    "atMobiles": ["13800138000"],
-                    "atUserIds": ["manager4220"],
-                    "isAtAll": false,
-                },
-                "msgUuid": "7:2026-03-02:clock_in",
-            })
-        );
-        assert_eq!(
-            request.header("content-type"),
-            Some("application/json; charset=utf-8")
-        );
-    }
-
-    #[test]
-    fn dingtalk_mentions_the_user_id_when_there_is_no_mobile() {
-        let mut message = message();
-        message.entries[0].recipient.mobile = None;
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
-        let body = body(&request);
-        assert_eq!(
-            body["text"]["content"],
-            "【上班提醒】张三，您好！ @manager4220"
-        );
-        assert_eq!(body["at"]["atMobiles"], json!([]));
-        // A text that already mentions the person is left alone.
-        message.entries[0].text = "@manager4220 请打卡".into();
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
-        assert_eq!(body_text(&request), "@manager4220 请打卡");
-    }
-
-    fn body_text(request: &RobotRequest) -> String {
-        body(request)["text"]["content"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    #[test]
-    fn dingtalk_without_ids_mentions_nobody() {
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &anonymous(),
-        );
-        assert_eq!(
-            body(&request)["at"],
-            json!({ "atMobiles": [], "atUserIds": [], "isAtAll": false })
-        );
-        assert_eq!(body_text(&request), "【上班提醒】张三，您好！");
-    }
-
-    #[test]
-    fn dingtalk_markdown_carries_title_and_mention() {
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Markdown,
-            &message(),
-        );
-        assert_eq!(
-            body(&request),
-            json!({
-                "msgtype": "markdown",
-                "markdown": {
-                    "title": "上班提醒",
-                    "text": "【上班提醒】张三，您好！ @13800138000",
-                },
-                "at": {
-                    "atMobiles": ["13800138000"],
-                    "atUserIds": ["manager4220"],
-                    "isAtAll": false,
-                },
-                "msgUuid": "7:2026-03-02:clock_in",
-            })
-        );
-    }
-
-    #[test]
-    fn dingtalk_signature_is_appended_to_the_query() {
-        let secret = Some("SECtestsecret0123456789");
-        let signed =
-            "timestamp=1700000000000&sign=zrLWzK97t62y5CpqN8Ok9UIdPvX%2BjL1PNoW8nKT5a9k%3D";
-        let cases = [
-            (DINGTALK_URL.to_owned(), format!("{DINGTALK_URL}&{signed}")),
-            (
-                "http://127.0.0.1:9000/robot/send".to_owned(),
-                format!("http://127.0.0.1:9000/robot/send?{signed}"),
-            ),
-            (
-                "http://127.0.0.1:9000/robot/send?".to_owned(),
-                format!("http://127.0.0.1:9000/robot/send?{signed}"),
-            ),
-            (
-                "http://127.0.0.1:9000/robot/send?access_token=a#top".to_owned(),
-                format!("http://127.0.0.1:9000/robot/send?access_token=a&{signed}#top"),
-            ),
-        ];
-        for (url, expected) in cases {
-            let request = build(
-                Platform::DingTalk,
-                &url,
-                secret,
-                MessageFormat::Text,
-                &message(),
-            );
-            assert_eq!(request.url, expected);
-        }
-        // A blank secret means no signing.
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            Some("  "),
-            MessageFormat::Text,
-            &message(),
-        );
-        assert_eq!(request.url, DINGTALK_URL);
-    }
-
-    #[test]
-    fn feishu_text_signs_in_the_body_and_mentions_the_open_id() {
-        let request = build(
-            Platform::Feishu,
-            FEISHU_URL,
-            Some("feishusecret123"),
-            MessageFormat::Text,
-            &message(),
-        );
-        assert_eq!(request.url, FEISHU_URL);
-        assert_eq!(
-            body(&request),
-            json!({
-                "timestamp": "1700000000",
-                "sign": "To2RmN/gLfFxG0j7+cowzi8UA3Et/vBBTaUqxI8afUU=",
-                "msg_type": "text",
-                "content": {
-                    "text": "<at user_id=\"ou_7d8a6e6df7621556ce0d21922b676706\">张三</at> 【上班提醒】张三，您好！",
-                },
-            })
-        );
-        let request = build(
-            Platform::Feishu,
-            FEISHU_URL,
-            None,
-            MessageFormat::Text,
-            &anonymous(),
-        );
-        assert_eq!(
-            body(&request),
-            json!({ "msg_type": "text", "content": { "text": "【上班提醒】张三，您好！" } })
-        );
-    }
-
-    #[test]
-    fn feishu_markdown_is_an_interactive_card() {
-        let request = build(
-            Platform::Feishu,
-            FEISHU_URL,
-            None,
-            MessageFormat::Markdown,
-            &message(),
-        );
-        assert_eq!(
-            body(&request),
-            json!({
-                "msg_type": "interactive",
-                "card": {
-                    "header": { "title": { "tag": "plain_text", "content": "上班提醒" } },
-                    "elements": [{
-                        "tag": "markdown",
-                        "content": "<at id=ou_7d8a6e6df7621556ce0d21922b676706></at> 【上班提醒】张三，您好！",
-                    }],
-                },
-            })
-        );
-    }
-
-    #[test]
-    fn feishu_body_over_20_kb_is_refused() {
-        let mut message = message();
-        message.entries[0].text = "打".repeat(7000);
-        let error = build_request(
-            Platform::Feishu,
-            FEISHU_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-            now(),
-        )
-        .unwrap_err();
-        assert!(matches!(
-            error,
-            RobotError::TooLarge {
-                limit: FEISHU_BODY_MAX_BYTES,
-                ..
-            }
-        ));
-        assert!(error.to_string().contains("20480 字节"));
-    }
-
-    #[test]
-    fn wecom_text_lists_mentions_and_ignores_the_secret() {
-        let request = build(
-            Platform::WeCom,
-            WECOM_URL,
-            Some("SECignored"),
-            MessageFormat::Text,
-            &message(),
-        );
-        assert_eq!(request.url, WECOM_URL);
-        assert_eq!(
-            body(&request),
-            json!({
-                "msgtype": "text",
-                "text": {
-                    "content": "【上班提醒】张三，您好！",
-                    "mentioned_list": ["zhangsan"],
-                    "mentioned_mobile_list": ["13800138000"],
-                },
-            })
-        );
-    }
-
-    #[test]
-    fn wecom_markdown_mentions_in_the_text() {
-        let request = build(
-            Platform::WeCom,
-            WECOM_URL,
-            None,
-            MessageFormat::Markdown,
-            &message(),
-        );
-        assert_eq!(
-            body(&request),
-            json!({
-                "msgtype": "markdown",
-                "markdown": { "content": "【上班提醒】张三，您好！ <@zhangsan>" },
-            })
-        );
-    }
-
-    #[test]
-    fn wecom_size_limits_are_named() {
-        let mut message = message();
-        message.entries[0].text = "a".repeat(WECOM_TEXT_MAX_BYTES);
-        assert!(
-            build_request(
-                Platform::WeCom,
-                WECOM_URL,
-                None,
-                MessageFormat::Text,
-                &message,
-                now()
-            )
-            .is_ok()
-        );
-        message.entries[0].text = "打".repeat(683); // 2049 bytes
-        let error = build_request(
-            Platform::WeCom,
-            WECOM_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-            now(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error,
-            RobotError::TooLarge {
-                what: "企业微信文本消息",
-                limit: 2048,
-                actual: 2049
-            }
-        );
-        assert!(error.to_string().contains("最多 2048 字节"));
-        // Markdown allows 4096 bytes, mention included.
-        message.entries[0].text = "a".repeat(4096 - " <@zhangsan>".len());
-        assert!(
-            build_request(
-                Platform::WeCom,
-                WECOM_URL,
-                None,
-                MessageFormat::Markdown,
-                &message,
-                now()
-            )
-            .is_ok()
-        );
-        message.entries[0].text.push('a');
-        let error = build_request(
-            Platform::WeCom,
-            WECOM_URL,
-            None,
-            MessageFormat::Markdown,
-            &message,
-            now(),
-        )
-        .unwrap_err();
-        assert!(error.to_string().contains("最多 4096 字节"));
-    }
-
-    #[test]
-    fn generic_body_merges_context_and_signs_the_exact_body() {
-        let mut message = message();
-        message.context =
-            json!({ "kind": "clock_in", "date": "2026-03-02", "user_id": 7, "key": "overridden?" });
-        let url = "https://example.com/hooks/attendance";
-        let request = build(
-            Platform::Generic,
-            url,
-            Some("webhook-secret"),
-            MessageFormat::Text,
-            &message,
-        );
-        assert_eq!(request.url, url);
-        assert_eq!(
-            body(&request),
-            json!({
-                "key": "7:2026-03-02:clock_in",
-                "title": "上班提醒",
-                "text": "【上班提醒】张三，您好！",
-                "format": "text",
-                "user": {
-                    "name": "张三",
-                    "mobile": "13800138000",
-                    "dingtalk_user_id": "manager4220",
-                    "feishu_open_id": "ou_7d8a6e6df7621556ce0d21922b676706",
-                    "wecom_user_id": "zhangsan",
-                },
-                "kind": "clock_in",
-                "date": "2026-03-02",
-                "user_id": 7,
-            })
-        );
-        assert_eq!(
-            request.header("Idempotency-Key"),
-            Some("7:2026-03-02:clock_in")
-        );
-        let expected = hex(&hmac_sha256(b"webhook-secret", request.body.as_bytes()));
-        assert_eq!(
-            request.header("X-Signature"),
-            Some(format!("sha256={expected}").as_str())
-        );
-        assert_eq!(request.header("X-Timestamp"), Some("1700000000"));
-        assert_eq!(
-            request.header("Content-Type"),
-            Some("application/json; charset=utf-8")
-        );
-    }
-
-    #[test]
-    fn generic_without_secret_has_no_signature_and_null_ids() {
-        let mut message = anonymous();
-        message.context = Value::Null;
-        let request = build(
-            Platform::Generic,
-            "http://127.0.0.1:9000/hook",
-            None,
-            MessageFormat::Markdown,
-            &message,
-        );
-        assert_eq!(request.header("X-Signature"), None);
-        assert_eq!(request.header("X-Timestamp"), None);
-        let body = body(&request);
-        assert_eq!(body["user"]["mobile"], Value::Null);
-        assert_eq!(body["format"], "markdown");
-        assert_eq!(body.as_object().unwrap().len(), 5);
-    }
-
-    #[test]
-    fn hmac_hex_matches_a_known_vector() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
     }
 
     #[test]
@@ -1738,23 +1075,6 @@ mod tests {
         ));
         assert_eq!(wecom["text"]["mentioned_list"], json!([]));
         assert_eq!(wecom["text"]["mentioned_mobile_list"], json!([]));
-    }
-
-    #[test]
-    fn the_feishu_mention_name_is_escaped() {
-        let mut message = message();
-        message.entries[0].recipient.name = "</at><at user_id=\"all\">".into();
-        let request = build(
-            Platform::Feishu,
-            FEISHU_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
-        assert_eq!(
-            body(&request)["content"]["text"],
-            "<at user_id=\"ou_7d8a6e6df7621556ce0d21922b676706\">＜/at＞＜at user_id=\"all\"＞</at> 【上班提醒】张三，您好！"
-        );
     }
 
     fn permanent(verdict: RobotVerdict) -> String {
@@ -2112,85 +1432,6 @@ mod tests {
             }
             prop_assert!(keeps_limits(&history, &limits));
         }
-    }
-
-    fn person(n: usize) -> Entry {
-        Entry {
-            recipient: Recipient {
-                name: format!("员工{n}"),
-                mobile: Some(format!("1390000{n:04}")),
-                dingtalk_user_id: None,
-                feishu_open_id: Some(format!("ou_{n:032}")),
-                wecom_user_id: Some(format!("user{n}")),
-            },
-            text: format!("员工{n}：A班 09:00 上班，请打卡"),
-            links: Vec::new(),
-        }
-    }
-
-    fn merged(count: usize) -> OutgoingMessage {
-        OutgoingMessage {
-            entries: (0..count).map(person).collect(),
-            ..message()
-        }
-    }
-
-    #[test]
-    fn a_merged_dingtalk_message_mentions_everyone_on_their_own_line() {
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &merged(3),
-        );
-        let body = body(&request);
-        assert_eq!(
-            body["at"]["atMobiles"],
-            json!(["13900000000", "13900000001", "13900000002"])
-        );
-        assert_eq!(
-            body["text"]["content"],
-            "员工0：A班 09:00 上班，请打卡 @13900000000\n员工1：A班 09:00 上班，请打卡 @13900000001\n员工2：A班 09:00 上班，请打卡 @13900000002"
-        );
-    }
-
-    #[test]
-    fn a_merged_wecom_message_lists_every_mention() {
-        let request = build(
-            Platform::WeCom,
-            WECOM_URL,
-            None,
-            MessageFormat::Text,
-            &merged(2),
-        );
-        let body = body(&request);
-        assert_eq!(body["text"]["mentioned_list"], json!(["user0", "user1"]));
-        assert_eq!(
-            body["text"]["mentioned_mobile_list"],
-            json!(["13900000000", "13900000001"])
-        );
-        assert_eq!(
-            body["text"]["content"],
-            "员工0：A班 09:00 上班，请打卡\n员工1：A班 09:00 上班，请打卡"
-        );
-    }
-
-    #[test]
-    fn a_merged_feishu_message_has_one_at_element_per_person() {
-        let request = build(
-            Platform::Feishu,
-            FEISHU_URL,
-            None,
-            MessageFormat::Text,
-            &merged(2),
-        );
-        let text = body(&request)["content"]["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(text.matches("<at user_id=").count(), 2);
-        assert!(text.contains(&format!("<at user_id=\"ou_{:032}\">员工1</at> 员工1：", 1)));
     }
 
     #[test]

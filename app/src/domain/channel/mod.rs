@@ -1,10 +1,10 @@
 //! Where a reminder can be sent: the group robots (DingTalk, Feishu, WeCom, a generic
-//! webhook), whose requests `robot.rs` builds, and the personal push services (Bark, ntfy,
-//! Gotify, ServerChan, PushPlus, WxPusher, e-mail), one module each. Everything here is
-//! pure: a kind's identity and limits, the URL a user pastes ([`address`]), the request a
-//! service expects and what its answer means. The server does the I/O.
+//! webhook) and the personal push services (Bark, ntfy, Gotify, ServerChan, PushPlus,
+//! WxPusher, e-mail), one module each. Everything here is pure: a kind's identity and
+//! limits, the URL a user pastes ([`address`]), the request a service expects and what its
+//! answer means. The server does the I/O.
 //!
-//! Adding a kind is one module and one registration:
+//! Adding a personal kind is one module and one registration:
 //! 1. `channel/<kind>.rs` with `build(…) -> HttpRequest` and `classify(status, body) -> Verdict`
 //!    (server-only) and their tests;
 //! 2. the registration, in two files the compiler walks you through (every `match` over
@@ -14,11 +14,26 @@
 //!      arms in `build_personal` and `classify_personal`;
 //!    - `address.rs`: its [`ChannelAddress`] variant, its scheme in `parse`, and its arms in
 //!      `kind`, `masked` and `secrets`.
+//!
+//! The group robots are modules here too (`dingtalk`, `feishu`, `wecom`, `generic`;
+//! server-only): each has `build(…) -> RobotRequest` (body, signing, mention markup) and
+//! `classify(status, body) -> RobotVerdict` (its result codes, hints and which code means
+//! "too fast"), with their tests. What they share (the message types, splitting of merged
+//! messages, escaping, pacing) is in `robot.rs`, which dispatches to them by `Platform`. A
+//! new group robot is its module plus, besides the registration above, a `Platform` variant
+//! and its arms in `robot.rs` (`detect`, `build_request`, `classify`, `line_bytes`,
+//! `merge_limits`, `escape`, `rate_limits`, `throttle_ban`).
 
 pub mod address;
 #[cfg(feature = "ssr")]
 pub mod bark;
+#[cfg(feature = "ssr")]
+pub mod dingtalk;
 pub mod email;
+#[cfg(feature = "ssr")]
+pub mod feishu;
+#[cfg(feature = "ssr")]
+pub mod generic;
 #[cfg(feature = "ssr")]
 pub mod gotify;
 #[cfg(feature = "ssr")]
@@ -27,6 +42,8 @@ pub mod ntfy;
 pub mod pushplus;
 #[cfg(feature = "ssr")]
 pub mod serverchan;
+#[cfg(feature = "ssr")]
+pub mod wecom;
 #[cfg(feature = "ssr")]
 pub mod wxpusher;
 
@@ -60,7 +77,7 @@ pub enum ChannelKind {
 struct KindSpec {
     id: &'static str,
     label: &'static str,
-    /// Sent through `robot.rs` (group robots and the generic webhook).
+    /// Sent through `robot.rs` and its platform modules (group robots, generic webhook).
     group_robot: bool,
     url_forms: &'static [&'static str],
     rate_limits: &'static [RateLimit],
@@ -248,7 +265,7 @@ impl ChannelKind {
         self.spec().label
     }
 
-    /// Group robots and the generic webhook: their requests are built by `robot.rs`.
+    /// Group robots and the generic webhook: sent through `robot.rs` and its platform modules.
     pub fn is_group_robot(self) -> bool {
         self.spec().group_robot
     }
@@ -423,7 +440,7 @@ pub enum Verdict {
     Permanent(String),
 }
 
-/// The request for a personal kind; `None` for the group robots (built by `robot.rs`) and
+/// The request for a personal kind; `None` for the group robots (`robot::build_request`) and
 /// e-mail (sent over SMTP, see [`email`]).
 #[cfg(feature = "ssr")]
 pub fn build_personal(
