@@ -306,7 +306,7 @@ test('a member adds Bark on their profile, tests it, and "我已打卡" in the p
 
   // 3. 11:45: the reminder arrives privately, with the one-click link.
   setClock('11:45:00');
-  const reminder = await until('no reminder reached Bark', () => bark.received.find((push) => /【上班提醒】/.test(push.body)));
+  const reminder = await until('no reminder reached Bark', () => bark.received.find((push) => /^【上班提醒】小巴/.test(push.body)));
   assert.match(reminder.body, /小巴/);
   assert.ok(reminder.url?.startsWith(`${server.url}/r/`), JSON.stringify(reminder));
 
