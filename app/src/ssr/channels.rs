@@ -9,9 +9,9 @@ use sea_orm::{
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{channel, delivery, user};
-use super::reminders::status;
 use super::notify;
 use super::reminders::pacing::{self, Slot};
+use super::reminders::status;
 use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use super::{Services, db_error};

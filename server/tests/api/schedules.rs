@@ -754,8 +754,16 @@ async fn a_calendar_feed_serves_ics_until_revoked() {
         .map(|alarm| alarm.split("END:VALARM").next().unwrap_or_default())
         .collect();
     assert_eq!(alarms.len(), 2, "{}", feed.body);
-    assert!(alarms[0].contains("TRIGGER:-PT15M") && alarms[0].contains("上班打卡提醒"), "{}", alarms[0]);
-    assert!(alarms[1].contains("TRIGGER;RELATED=END:PT0M") && alarms[1].contains("下班打卡提醒"), "{}", alarms[1]);
+    assert!(
+        alarms[0].contains("TRIGGER:-PT15M") && alarms[0].contains("上班打卡提醒"),
+        "{}",
+        alarms[0]
+    );
+    assert!(
+        alarms[1].contains("TRIGGER;RELATED=END:PT0M") && alarms[1].contains("下班打卡提醒"),
+        "{}",
+        alarms[1]
+    );
     // A new address revokes the old one; revoking turns the feed off.
     let renewed = app
         .call(&session, "POST", "/api/v1/me/calendar-feed", None, "")
