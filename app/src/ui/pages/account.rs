@@ -3,7 +3,8 @@ use leptos_meta::Title;
 
 use crate::api::types::{AccessTokenView, NewAccessToken, UserPatch};
 use crate::api::{
-    ChangePassword, create_access_token, list_access_tokens, revoke_access_token, update_profile,
+    ChangePassword, create_access_token, current_user, list_access_tokens, revoke_access_token,
+    update_profile,
 };
 use crate::domain::access_token::{EXPIRY_CHOICES, NAME_MAX_CHARS, TokenScope};
 use crate::domain::account::PASSWORD_MIN_CHARS;
@@ -111,6 +112,19 @@ pub fn ProfilePage() -> impl IntoView {
             session.info.refetch();
         }
     });
+    // The token list and the channels must not be rebuilt when the session reloads after a
+    // save (that would wipe what the person is typing there): they read the role once,
+    // from a resource of their own, outside the session's Suspend.
+    let role = Resource::new(
+        || (),
+        |_| async {
+            current_user()
+                .await
+                .ok()
+                .flatten()
+                .map(|info| info.user.role)
+        },
+    );
     view! {
         <Title text="个人资料" />
         <h1 class="page-title">"个人资料"</h1>
@@ -121,20 +135,19 @@ pub fn ProfilePage() -> impl IntoView {
                     .await
                     .ok()
                     .flatten()
-                    .map(|info| {
-                        let role = info.user.role;
-                        view! {
-                            <ProfileForm user=info.user save />
-                            <section class="card" data-testid="my-channels">
-                                <h2>"我的通知渠道"</h2>
-                                <p class="muted hint">
-                                    "提醒优先发到这里的渠道（可分别选择上班、下班提醒），没有时才发到团队渠道。"
-                                </p>
-                                <ChannelManager own_only=true />
-                            </section>
-                            <AccessTokens role />
-                        }
-                    })
+                    .map(|info| view! { <ProfileForm user=info.user save /> })
+            })}
+        </Transition>
+        <section class="card" data-testid="my-channels">
+            <h2>"我的通知渠道"</h2>
+            <p class="muted hint">
+                "提醒优先发到这里的渠道（可分别选择上班、下班提醒），没有时才发到团队渠道。"
+            </p>
+            <ChannelManager own_only=true />
+        </section>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                role.await.map(|role| view! { <AccessTokens role /> })
             })}
         </Transition>
     }
