@@ -20,9 +20,7 @@ use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel
 use crate::domain::audit::AuditKind;
 use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind};
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{
-    self, MessageFormat, OutgoingMessage, Platform, RateLimit, Recipient, RobotVerdict,
-};
+use crate::domain::robot::{MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict};
 
 const NAME_MAX_CHARS: usize = 40;
 
@@ -752,19 +750,12 @@ async fn send_test(
     };
     // A test is a real message: to a group robot it counts against the robot's limit like
     // a reminder, and is not sent into a ban.
-    let limits: Vec<RateLimit> = target
+    let robot = target
         .platform()
-        .map(robot::rate_limits)
-        .unwrap_or_default()
-        .iter()
-        .map(|limit| RateLimit {
-            max: limit.max,
-            per: limit.per.mul_f64(services.settings.rate_window_scale),
-        })
-        .collect();
-    let key = pacing::robot_key(&target.url);
-    let slot = if target.platform().is_some() {
-        match pacing::take_slot(services, &key, &limits).await {
+        .map(|platform| pacing::Robot::new(services, platform, &target.url));
+    let slot = match &robot {
+        None => 0,
+        Some(robot) => match pacing::take_slot(services, &robot.key, &robot.limits).await {
             Ok(Slot::Taken(slot)) => slot,
             Ok(Slot::WaitUntil(at)) => {
                 return ChannelTestResult {
@@ -791,9 +782,7 @@ async fn send_test(
                 };
             }
             Err(_) => 0,
-        }
-    } else {
-        0
+        },
     };
     let sent = notify::send(services, target, &message).await;
     if sent.http_status.is_some() {
@@ -809,13 +798,8 @@ async fn send_test(
         }
         RobotVerdict::Retryable(message) => (false, "retryable", message),
         RobotVerdict::Throttled(message) => {
-            if let Some(platform) = target.platform() {
-                let until = services.clock.now()
-                    + chrono::TimeDelta::from_std(
-                        robot::throttle_ban(platform).mul_f64(services.settings.rate_window_scale),
-                    )
-                    .unwrap_or(chrono::TimeDelta::MAX);
-                let _ = pacing::ban(services, &key, until, &message).await;
+            if let Some(robot) = &robot {
+                let _ = robot.throttled(services, &message).await;
             }
             (false, "throttled", message)
         }

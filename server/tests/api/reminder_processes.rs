@@ -128,6 +128,18 @@ async fn sent_count(base_url: &str) -> u64 {
     page["total"].as_u64().expect("total")
 }
 
+/// Waits (polling the API) until `count` delivery rows are recorded as sent.
+async fn wait_until_sent(base_url: &str, count: usize) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while sent_count(base_url).await < count as u64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all rows recorded as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn server_vars<'a>(clock_file: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = vec![
         ("APP_ENV", "development"),
@@ -204,14 +216,7 @@ async fn a_hundred_people_on_one_robot_are_reminded_in_five_merged_messages() {
         }
     }
     // Every person has their own delivery row, recorded as sent, in one of five messages.
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while sent_count(&base_url).await < PEOPLE as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not all rows recorded as sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_sent(&base_url, PEOPLE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,14 +254,7 @@ async fn killed_mid_burst_and_restarted_every_reminder_reaches_the_group_exactly
     robots
         .wait_for_mentions(PEOPLE, Duration::from_secs(40))
         .await;
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while sent_count(&base_url).await < PEOPLE as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not all rows recorded as sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_sent(&base_url, PEOPLE).await;
     eprintln!(
         "kill -9 test: {before_restart} accepted before the kill, {} resends dropped by msgUuid",
         robots.dropped_duplicates(),
@@ -289,14 +287,7 @@ async fn two_servers_share_one_robots_limit() {
     robots
         .wait_for_mentions(PEOPLE, Duration::from_secs(40))
         .await;
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while sent_count(&first_url).await < PEOPLE as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not all rows recorded as sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_sent(&first_url, PEOPLE).await;
     assert_eq!(
         robots.rate_limited(),
         0,

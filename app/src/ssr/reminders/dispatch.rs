@@ -23,13 +23,11 @@ use super::super::notify::{self, SendOutcome};
 use super::super::settings::{self, ReminderSettings};
 use super::super::{Clock, Services, SystemClock, db_error, shifts};
 use super::check::{self, CheckOutcome};
-use super::pacing::{self, Slot};
+use super::pacing::{self, Robot, Slot};
 use super::status;
 use crate::AppError;
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{
-    self, Entry, Link, MessageFormat, OutgoingMessage, RateLimit, RobotVerdict,
-};
+use crate::domain::robot::{self, Entry, Link, MessageFormat, OutgoingMessage, RobotVerdict};
 use crate::domain::template::{TemplateKind, TemplateVars};
 
 /// How long a claimed row is ours: longer than a check plus a send with their timeouts.
@@ -165,20 +163,9 @@ fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i3
     }
     let (sender, mut receiver) = mpsc::unbounded_channel::<i32>();
     robots.insert(key.clone(), sender.clone());
-    let scale = services.settings.rate_window_scale;
     // Only rate-limited group robots are queued here.
     let platform = target.platform().unwrap_or(robot::Platform::Generic);
-    let robot = Robot {
-        key,
-        limits: robot::rate_limits(platform)
-            .iter()
-            .map(|limit| RateLimit {
-                max: limit.max,
-                per: limit.per.mul_f64(scale),
-            })
-            .collect(),
-        ban: robot::throttle_ban(platform).mul_f64(scale),
-    };
+    let robot = Robot::new(services, platform, &target.url);
     let services = services.clone();
     tokio::spawn(async move {
         while let Some(id) = receiver.recv().await {
@@ -195,15 +182,6 @@ fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i3
         }
     });
     sender
-}
-
-/// A rate-limited group robot as its queue sees it.
-struct Robot {
-    /// [`pacing::robot_key`] of its URL.
-    key: String,
-    limits: Vec<RateLimit>,
-    /// How long to leave it alone after it answered "too fast".
-    ban: std::time::Duration,
 }
 
 /// Rows merged into one reminder message: same kind, first reminder or follow-up, due in
@@ -409,9 +387,7 @@ async fn deliver_group(
         let sent = notify::send(services, &target, &message).await;
         pacing::sent(services, slot).await?;
         if let RobotVerdict::Throttled(reason) = &sent.verdict {
-            let until = services.clock.now()
-                + chrono::TimeDelta::from_std(robot.ban).unwrap_or(Duration::minutes(10));
-            pacing::ban(services, &robot.key, until, reason).await?;
+            let until = robot.throttled(services, reason).await?;
             parts.push(part);
             release_banned(services, parts.into_iter().flatten(), lease, until, reason).await?;
             return Ok(Some((until, reason.clone())));
@@ -701,7 +677,15 @@ fn step_of(sent: &SendOutcome, row: &delivery::Model, now: DateTime<Utc>) -> Ste
     match &sent.verdict {
         RobotVerdict::Accepted => Step {
             sent_at: Some(now),
-            ..Step::end(status::SENT, sent.answer.clone().unwrap_or_default())
+            ..Step::end(
+                status::SENT,
+                sent.answer
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(500)
+                    .collect::<String>(),
+            )
         },
         RobotVerdict::Retryable(message) | RobotVerdict::Throttled(message) => {
             retry_step(row, now, message.clone())

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::super::entity::{robot_send, robot_state};
 use super::super::{Clock, Services, SystemClock, db_error};
 use crate::AppError;
-use crate::domain::robot::{Pacer, RateLimit};
+use crate::domain::robot::{self, Pacer, Platform, RateLimit};
 
 /// A robot's identity for pacing: SHA-256 of its URL (the token is part of it), so the
 /// table never holds the token itself.
@@ -24,6 +24,45 @@ pub fn robot_key(url: &str) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// A rate-limited group robot as this installation paces it: its key, its limits and how
+/// long it is left alone after answering "too fast" (windows scaled by
+/// `ROBOT_RATE_WINDOW_SCALE`, which tests shrink).
+#[derive(Debug, Clone)]
+pub struct Robot {
+    /// [`robot_key`] of its URL.
+    pub key: String,
+    pub limits: Vec<RateLimit>,
+    pub ban: std::time::Duration,
+}
+
+impl Robot {
+    pub fn new(services: &Services, platform: Platform, url: &str) -> Self {
+        let scale = services.settings.rate_window_scale;
+        Self {
+            key: robot_key(url),
+            limits: robot::rate_limits(platform)
+                .iter()
+                .map(|limit| RateLimit {
+                    max: limit.max,
+                    per: limit.per.mul_f64(scale),
+                })
+                .collect(),
+            ban: robot::throttle_ban(platform).mul_f64(scale),
+        }
+    }
+
+    /// Records that the robot refused us as too fast; returns when its ban ends.
+    pub async fn throttled(
+        &self,
+        services: &Services,
+        reason: &str,
+    ) -> Result<DateTime<Utc>, AppError> {
+        let until = services.clock.now() + delta(self.ban);
+        ban(services, &self.key, until, reason).await?;
+        Ok(until)
+    }
 }
 
 /// The answer to asking for a send slot.
