@@ -363,6 +363,34 @@ async fn robot_error_codes_are_failures_and_only_transient_ones_are_retried() {
         assert_eq!(row["status"], "pending", "retry later: {row:#}");
         assert_eq!(row["attempts"], 1);
     }
+    // The robot that answered "too fast" is left alone for a while, and the channel list
+    // says so; the others show their last result.
+    let channels = json_body(&rig.app.get_as(&admin(), "/api/v1/channels").await);
+    let channel = |name: &str| {
+        channels
+            .as_array()
+            .expect("channels")
+            .iter()
+            .find(|channel| channel["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no channel {name}: {channels:#}"))
+    };
+    assert!(channel("限流")["banned_until"].is_string(), "{channels:#}");
+    assert!(
+        channel("限流")["ban_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("45009"),
+        "{channels:#}"
+    );
+    assert!(channel("偶尔500")["banned_until"].is_null(), "{channels:#}");
+    assert!(
+        channel("错密钥")["last_result"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("发送失败"),
+        "{channels:#}"
+    );
 
     // Retries follow the backoff: walk the clock forward a minute at a time.
     for minute in 1..=9 {
@@ -882,6 +910,12 @@ async fn one_click_links_punch_or_skip_once_and_refuse_tampered_or_expired_ones(
     assert_eq!(labels, ["我已打卡", "今天不用提醒"]);
     let (_, punched) = &punch_links[0];
     let (_, skip_today) = &links_of(&rig.robots, "skips")[1];
+    // The settings page knows where the links point.
+    let settings = json_body(&rig.app.get_as(&admin(), "/api/v1/settings").await);
+    assert_eq!(
+        settings["public_url"], "https://kq.example.com",
+        "{settings:#}"
+    );
 
     // Opening a link (a chat app's preview does) only asks.
     let page = rig.app.get(punched).await;
@@ -1129,6 +1163,16 @@ async fn personal_channels_of_every_kind_remind_their_person_privately_with_link
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1, "{mails:#?}");
     assert_eq!(mails[0].0, ["mailer@example.com"]);
+    // The channel list shows each one's last result.
+    let channels = json_body(&rig.app.get_as(&admin(), "/api/v1/channels").await);
+    for channel in channels.as_array().expect("channels") {
+        assert!(
+            channel["last_result"]
+                .as_str()
+                .is_some_and(|last| last.starts_with("已发送")),
+            "{channel:#}"
+        );
+    }
     // The team channel got only the person without a channel of their own.
     let team = rig.robots.accepted();
     assert_eq!(team.len(), 1, "{team:#?}");
