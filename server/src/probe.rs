@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.0 client over a plain TCP socket: enough for the `healthcheck`
-//! subcommand (container images ship no curl) and for the integration tests.
+//! A minimal HTTP/1.0 client over a plain TCP socket, for the `healthcheck` subcommand
+//! only (container images ship no curl). Tests use reqwest.
 
 use std::time::Duration;
 

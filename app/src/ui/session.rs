@@ -1,4 +1,14 @@
 //! The signed-in user, loaded once by the layout and shared with every page.
+//!
+//! **The hydration rule.** The browser's first render must produce exactly the DOM the
+//! server streamed, or hydration panics and leaves the page dead. The server renders the
+//! synchronous part of a view before any resource has resolved, while the browser may
+//! already hold the streamed value when it hydrates. So a view never reads a resource's
+//! current value (`get`, `with`, a `Show` condition, a resource keyed on another resource):
+//! it awaits it inside a `Suspend` under `Suspense`/`Transition`, where both sides render
+//! the same resolved data. Role-dependent markup goes through [`AdminOnly`] or awaits
+//! [`SessionContext::load_is_admin`]. Reading the current value is for effects and event
+//! handlers only, which never run on the server.
 
 use leptos::prelude::*;
 
@@ -25,14 +35,10 @@ impl SessionContext {
         expect_context()
     }
 
-    /// The loaded session, if any (`None` while loading or signed out). `try_get`: a
-    /// response whose client went away may still be rendering after its owner is gone.
-    pub fn get(&self) -> Option<SessionInfo> {
+    /// The session as loaded so far (`None` while loading or signed out). For effects and
+    /// event handlers only; views await the resource (see the module doc).
+    pub fn loaded(&self) -> Option<SessionInfo> {
         self.info.try_get().flatten().and_then(Result::ok).flatten()
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.get().is_some_and(|info| info.user.role == Role::Admin)
     }
 
     /// Waits for the session, then says whether it is an admin's (for data loaders).
@@ -42,5 +48,19 @@ impl SessionContext {
             .ok()
             .flatten()
             .is_some_and(|info| info.user.role == Role::Admin)
+    }
+}
+
+/// Its children, for admins only, once the session has loaded.
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let session = SessionContext::current();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move { session.load_is_admin().await.then(|| children()) })
+            }}
+        </Transition>
     }
 }

@@ -633,7 +633,7 @@ async fn lists_page_and_search() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_expiry_is_twelve_hours_or_seven_days_with_remember_me() {
     let app = spawn_app().await;
-    let max_age = |response: &server::probe::ProbeResponse| -> i64 {
+    let max_age = |response: &crate::helpers::Response| -> i64 {
         let cookie = session_set_cookie(response).expect("cookie");
         cookie
             .split(';')
@@ -678,7 +678,7 @@ async fn a_burst_of_simultaneous_guesses_gets_no_more_than_five_tries() {
     for _ in 0..20 {
         let url = format!("{}/api/v1/session", app.base_url);
         attempts.spawn(async move {
-            server::probe::request(
+            crate::helpers::http(
                 "POST",
                 &url,
                 &[("Content-Type", "application/json")],
@@ -784,7 +784,7 @@ async fn an_office_signing_in_at_once_from_one_address_is_not_throttled() {
     for n in 0..12 {
         let url = format!("{}/api/v1/session", app.base_url);
         logins.spawn(async move {
-            server::probe::request(
+            crate::helpers::http(
                 "POST",
                 &url,
                 &[("Content-Type", "application/json")],
@@ -934,7 +934,7 @@ async fn a_flood_of_distinct_usernames_from_one_address_gets_at_most_twenty_chec
     for n in 0..300 {
         let url = format!("{}/api/v1/session", app.base_url);
         attempts.spawn(async move {
-            server::probe::request(
+            crate::helpers::http(
                 "POST",
                 &url,
                 &[("Content-Type", "application/json")],

@@ -37,7 +37,7 @@ fn create_admin(
 }
 
 async fn login_status(base_url: &str, username: &str, password: &str) -> (u16, String) {
-    let response = server::probe::request(
+    let response = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/session"),
         &[("Content-Type", "application/json")],

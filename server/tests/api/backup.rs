@@ -5,7 +5,6 @@ use app::ssr::entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use server::config::{DatabaseUrl, SqliteLocation};
-use server::probe;
 
 use crate::helpers::{API_TOKEN, run_binary, send_signal, start_server_process, wait_for_exit};
 
@@ -16,7 +15,7 @@ async fn backup_copies_the_live_database_and_never_overwrites() {
     let (child, base_url) = start_server_process(dir.path(), &vars).await;
     let authorization = format!("Bearer {API_TOKEN}");
     let body = json!({"username": "zhang", "password": "zhang-password-1"}).to_string();
-    let created = probe::request(
+    let created = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/users"),
         &[

@@ -9,7 +9,6 @@ use app::ssr::clock::{Clock, FixedClock};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 use server::config::Config;
-use server::probe::{self, ProbeResponse};
 use server::startup::Application;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -78,8 +77,67 @@ impl Caller {
     }
 }
 
+/// An answer as the tests read it: status, every header (repeats kept, in order), body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One request through reqwest. Redirects are not followed and there is no cookie store:
+/// tests look at redirects and `Set-Cookie` themselves and send cookies explicitly.
+/// A client per request: a reqwest client's pooled connections belong to the runtime that
+/// opened them, and every test has its own runtime.
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl AsRef<[u8]>,
+    timeout: Duration,
+) -> Result<Response, reqwest::Error> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let mut request = client.request(method, url).body(body.as_ref().to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let body = response.bytes().await?;
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+pub async fn http_get(url: &str, timeout: Duration) -> Result<Response, reqwest::Error> {
+    http("GET", url, &[], "", timeout).await
+}
+
 /// The `dda_session=…` pair from a response's `Set-Cookie`, if it sets one.
-pub fn session_cookie(response: &ProbeResponse) -> Option<String> {
+pub fn session_cookie(response: &Response) -> Option<String> {
     response
         .headers
         .iter()
@@ -96,7 +154,7 @@ pub fn session_cookie(response: &ProbeResponse) -> Option<String> {
 }
 
 /// The full `Set-Cookie` header for the session cookie.
-pub fn session_set_cookie(response: &ProbeResponse) -> Option<String> {
+pub fn session_set_cookie(response: &Response) -> Option<String> {
     response
         .headers
         .iter()
@@ -114,7 +172,7 @@ impl TestApp {
         path: &str,
         content_type: Option<&str>,
         body: impl AsRef<[u8]>,
-    ) -> ProbeResponse {
+    ) -> Response {
         let authorization = caller.bearer.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
         if let Some(cookie) = &caller.cookie {
@@ -133,23 +191,14 @@ impl TestApp {
             headers.push(("Content-Type", content_type));
         }
         let url = format!("{}{path}", self.base_url);
-        let body = body.as_ref();
-        match probe::request(method, &url, &headers, body, TIMEOUT).await {
-            Ok(response) => response,
-            // KNOWN BUG (see the issue 5 closing note): under the parallel test load, about
-            // one server-rendered page load in a few thousand never completes (a Leptos
-            // resource that never resolves; not reproduced in production load tests). A
-            // page GET changes nothing, so it is retried once, loudly; anything else fails.
-            Err(error) if method == "GET" && !path.starts_with("/api/") => {
-                eprintln!("WARNING: GET {path} hung ({error}); retrying once (known SSR hang)");
-                probe::request(method, &url, &headers, body, TIMEOUT)
-                    .await
-                    .unwrap_or_else(|error| {
-                        panic!("{method} {path}: {error}\nserver log:\n{}", self.log_tail())
-                    })
-            }
-            Err(error) => panic!("{method} {path}: {error}\nserver log:\n{}", self.log_tail()),
-        }
+        http(method, &url, &headers, body, TIMEOUT)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{method} {path}: {error:?}\nserver log:\n{}",
+                    self.log_tail()
+                )
+            })
     }
 
     /// The end of the server's log files, for failure messages.
@@ -169,7 +218,7 @@ impl TestApp {
             .collect()
     }
 
-    pub async fn get_as(&self, caller: &Caller, path: &str) -> ProbeResponse {
+    pub async fn get_as(&self, caller: &Caller, path: &str) -> Response {
         self.call(caller, "GET", path, None, "").await
     }
 
@@ -179,7 +228,7 @@ impl TestApp {
         method: &str,
         path: &str,
         body: serde_json::Value,
-    ) -> ProbeResponse {
+    ) -> Response {
         self.call(
             caller,
             method,
@@ -196,13 +245,13 @@ impl TestApp {
         caller: &Caller,
         name: &str,
         args: serde_json::Value,
-    ) -> ProbeResponse {
+    ) -> Response {
         self.json_as(caller, "POST", &format!("/api/fn/{name}"), args)
             .await
     }
 
     /// Calls a server function that takes a form (the default encoding).
-    pub async fn server_fn_form(&self, caller: &Caller, name: &str, form: &str) -> ProbeResponse {
+    pub async fn server_fn_form(&self, caller: &Caller, name: &str, form: &str) -> Response {
         self.call(
             caller,
             "POST",
@@ -213,18 +262,13 @@ impl TestApp {
         .await
     }
 
-    pub async fn try_login(&self, username: &str, password: &str) -> ProbeResponse {
+    pub async fn try_login(&self, username: &str, password: &str) -> Response {
         self.try_login_as(&Caller::default(), username, password)
             .await
     }
 
     /// A login attempt by `caller` (e.g. from another address, see [`Caller::at`]).
-    pub async fn try_login_as(
-        &self,
-        caller: &Caller,
-        username: &str,
-        password: &str,
-    ) -> ProbeResponse {
+    pub async fn try_login_as(&self, caller: &Caller, username: &str, password: &str) -> Response {
         self.json_as(
             caller,
             "POST",
@@ -289,10 +333,12 @@ impl TestApp {
         self.dir
     }
 
-    pub async fn get(&self, path: &str) -> ProbeResponse {
-        probe::get(&format!("{}{path}", self.base_url), TIMEOUT)
+    pub async fn get(&self, path: &str) -> Response {
+        http_get(&format!("{}{path}", self.base_url), TIMEOUT)
             .await
-            .expect("GET")
+            .unwrap_or_else(|error| {
+                panic!("GET {path}: {error:?}\nserver log:\n{}", self.log_tail())
+            })
     }
 
     /// Sends the shutdown signal without waiting for the server to finish.
@@ -313,7 +359,7 @@ impl TestApp {
 }
 
 /// The body of a JSON answer; fails the test if the answer is not JSON.
-pub fn json_body(response: &ProbeResponse) -> serde_json::Value {
+pub fn json_body(response: &Response) -> serde_json::Value {
     let content_type = response.header("content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("application/json"),
@@ -439,7 +485,8 @@ pub async fn start_server_process(cwd: &Path, vars: &[(&str, &str)]) -> (Child, 
     let deadline = Instant::now() + TIMEOUT;
     loop {
         if let Ok(response) =
-            probe::get(&format!("{base_url}/api/health"), Duration::from_secs(2)).await
+            crate::helpers::http_get(&format!("{base_url}/api/health"), Duration::from_secs(2))
+                .await
             && response.status == 200
         {
             return (child, base_url);

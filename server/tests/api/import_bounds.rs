@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 use zip::write::SimpleFileOptions;
 
-use server::probe::ProbeResponse;
+use crate::helpers::Response;
 
 use crate::helpers::{API_TOKEN, Caller, RawConnection, TestApp, json_body, spawn_app};
 
@@ -51,7 +51,7 @@ fn workbook(sheet_data: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
     zip_of(&parts)
 }
 
-async fn import_as(app: &TestApp, caller: &Caller, format: &str, body: &[u8]) -> ProbeResponse {
+async fn import_as(app: &TestApp, caller: &Caller, format: &str, body: &[u8]) -> Response {
     app.call(
         caller,
         "POST",

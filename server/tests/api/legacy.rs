@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use app::ssr::entity::{audit_log, setting, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use server::probe;
 
 use crate::helpers::{
     API_TOKEN, Caller, TIMEOUT, TestApp, json_body, run_binary, send_signal, session_cookie,
@@ -447,7 +446,7 @@ async fn the_server_starts_next_to_the_originals_app_db_and_never_touches_it() {
     assert!(stdout.contains("has never signed in"), "{stdout}");
 
     let (child, base_url) = start_server_process(dir.path(), VARS).await;
-    let login = probe::request(
+    let login = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/session"),
         &[("Content-Type", "application/json")],

@@ -508,7 +508,7 @@ async fn call(base_url: &str, method: &str, path: &str, body: Value) -> (u16, Va
     } else {
         body.to_string()
     };
-    let response = server::probe::request(
+    let response = crate::helpers::http(
         method,
         &format!("{base_url}{path}"),
         &headers,
@@ -558,7 +558,8 @@ async fn no_log_line_of_a_server_process_holds_a_robot_token_or_the_check_secret
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(response) =
-            server::probe::get(&format!("{base_url}/api/health"), Duration::from_secs(2)).await
+            crate::helpers::http_get(&format!("{base_url}/api/health"), Duration::from_secs(2))
+                .await
             && response.status == 200
         {
             break;

@@ -23,7 +23,7 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
 
     // A token in a query string must not end up in the request log either.
     let url = format!("{base_url}/no-such-page?token={API_TOKEN}");
-    let response = server::probe::get(&url, crate::helpers::TIMEOUT)
+    let response = crate::helpers::http_get(&url, crate::helpers::TIMEOUT)
         .await
         .expect("GET");
     assert_eq!(
@@ -31,7 +31,7 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
         "anonymous visitors go to the login page"
     );
 
-    let feed = server::probe::get(
+    let feed = crate::helpers::http_get(
         &format!("{base_url}/api/calendar/{FEED_TOKEN}.ics"),
         crate::helpers::TIMEOUT,
     )
@@ -49,7 +49,7 @@ async fn serves_logs_without_secrets_and_stops_gracefully_on_sigterm() {
         .to_owned();
     assert_eq!(password.len(), 16, "{password}");
     assert!(log.contains("FIRST RUN"));
-    let login = server::probe::request(
+    let login = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/session"),
         &[("Content-Type", "application/json")],
@@ -197,7 +197,7 @@ async fn channel_test_through(vars: &[(&str, &str)]) -> String {
         ("Authorization", bearer.as_str()),
         ("Content-Type", "application/json"),
     ];
-    let created = server::probe::request(
+    let created = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/channels"),
         &headers,
@@ -210,7 +210,7 @@ async fn channel_test_through(vars: &[(&str, &str)]) -> String {
     let id = serde_json::from_str::<serde_json::Value>(&created.body).expect("json")["id"]
         .as_i64()
         .expect("id");
-    let tested = server::probe::request(
+    let tested = crate::helpers::http(
         "POST",
         &format!("{base_url}/api/v1/channels/{id}/test"),
         &headers,

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Value, json};
-use server::probe;
 
 use crate::helpers::{API_TOKEN, send_signal, start_server_process};
 use crate::mock_robot::MockRobots;
@@ -32,7 +31,7 @@ async fn call(base_url: &str, method: &str, path: &str, body: Value) -> (u16, Va
     } else {
         body.to_string()
     };
-    let response = probe::request(
+    let response = crate::helpers::http(
         method,
         &format!("{base_url}{path}"),
         &headers,

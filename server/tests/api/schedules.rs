@@ -1,8 +1,8 @@
 //! Shifts, schedules, holidays, batch planning, import/export and calendar feeds, through
 //! the REST API and server functions of a real server.
 
+use crate::helpers::Response;
 use serde_json::{Value, json};
-use server::probe::ProbeResponse;
 
 use crate::helpers::{API_TOKEN, Caller, TestApp, json_body, spawn_app};
 
@@ -30,7 +30,7 @@ async fn entries(app: &TestApp, query: &str) -> Vec<Value> {
     json_body(&response).as_array().expect("list").clone()
 }
 
-async fn put(app: &TestApp, caller: &Caller, items: Value) -> ProbeResponse {
+async fn put(app: &TestApp, caller: &Caller, items: Value) -> Response {
     app.json_as(caller, "PUT", "/api/v1/schedules", items).await
 }
 
@@ -519,7 +519,7 @@ async fn a_rotation_batch_crosses_the_month_and_respects_holidays() {
     assert_eq!(refused.status, 422, "{}", refused.body);
 }
 
-async fn import(app: &TestApp, query: &str, body: &[u8]) -> ProbeResponse {
+async fn import(app: &TestApp, query: &str, body: &[u8]) -> Response {
     app.call(
         &admin(),
         "POST",

@@ -302,16 +302,16 @@ pub fn ScheduleCalendar(#[prop(optional)] team: bool) -> impl IntoView {
     view! {
         <div class="calendar" class:team=team>
             <Transition fallback=|| view! { <p class="muted">"加载中……"</p> }>
-                {move || {
-                    data.get().map(|result| match result {
+                {move || Suspend::new(async move {
+                    match data.await {
                         Err(error) => {
                             view! { <p class="alert error" role="alert">{describe_error(&error)}</p> }.into_any()
                         }
                         Ok(data) => {
                             view! { <CalendarBody data editor span anchor filter team /> }.into_any()
                         }
-                    })
-                }}
+                    }
+                })}
             </Transition>
         </div>
     }

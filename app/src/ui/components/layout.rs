@@ -96,7 +96,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         let must_change = session
-            .get()
+            .loaded()
             .is_some_and(|info| info.user.must_change_password);
         if must_change && location.pathname.get() != CHANGE_PASSWORD_PATH {
             navigate(CHANGE_PASSWORD_PATH, Default::default());

@@ -10,14 +10,13 @@ use crate::api::{holiday_year, import_holiday_file, remove_company_day, save_com
 use crate::domain::period::weekday_name;
 use crate::ui::browser::read_chosen_file;
 use crate::ui::components::form::{ActionResult, describe_error};
-use crate::ui::session::SessionContext;
+use crate::ui::session::{AdminOnly, SessionContext};
 
 const FILE_INPUT_ID: &str = "holiday-file";
 
 #[component]
 pub fn HolidaysPage() -> impl IntoView {
     let session = SessionContext::current();
-    let is_admin = move || session.is_admin();
     // 0 until the first answer: the server's current year.
     let year = RwSignal::new(0i32);
     let version = RwSignal::new(0u32);
@@ -58,6 +57,7 @@ pub fn HolidaysPage() -> impl IntoView {
         <h1 class="page-title">"节假日与调休"</h1>
         <Suspense fallback=|| view! { <p class="muted">"加载中…"</p> }>
             {move || Suspend::new(async move {
+                let admin = session.load_is_admin().await;
                 match data.await {
                     Err(error) => view! { <p class="alert error">{describe_error(&error)}</p> }.into_any(),
                     Ok(view_year) => {
@@ -74,14 +74,14 @@ pub fn HolidaysPage() -> impl IntoView {
                                         _ => format!("{shown} 年暂无法定节假日数据：按周一至周五为工作日计算，可在下方导入"),
                                     }}</span>
                                 </div>
-                                <HolidayTable days=view_year.days.clone() is_admin remove />
+                                <HolidayTable days=view_year.days.clone() admin remove />
                             </section>
                         }.into_any()
                     }
                 }
             })}
         </Suspense>
-        <Show when=is_admin>
+        <AdminOnly>
             <section class="card">
                 <h2>"公司休息日 / 工作日"</h2>
                 <p class="muted">"覆盖法定安排，例如公司统一放假或额外上班的日子。"</p>
@@ -106,14 +106,14 @@ pub fn HolidaysPage() -> impl IntoView {
                     None => ().into_any(),
                 }}
             </section>
-        </Show>
+        </AdminOnly>
     }
 }
 
 #[component]
 fn HolidayTable(
     days: Vec<HolidayEntry>,
-    is_admin: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    admin: bool,
     remove: Action<NaiveDate, Result<(), crate::AppError>>,
 ) -> impl IntoView {
     if days.is_empty() {
@@ -132,7 +132,7 @@ fn HolidayTable(
                             <td>{day.name.clone()}</td>
                             <td>{if day.off_day { view! { <span class="badge off">"休"</span> }.into_any() } else { view! { <span class="badge ok">"班"</span> }.into_any() }}</td>
                             <td class="muted">{if company { "公司" } else { "法定" }}</td>
-                            <td>{(company && is_admin()).then(|| view! {
+                            <td>{(company && admin).then(|| view! {
                                 <button type="button" class="link danger" on:click=move |_| { remove.dispatch(date); }>"删除"</button>
                             })}</td>
                         </tr>

@@ -12,7 +12,7 @@ use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::{
-    hhmm, kind_text, lateness_text, local_datetime, status_class,
+    hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
 };
 
 #[component]
@@ -153,17 +153,16 @@ fn NextReminders(reminders: Vec<UpcomingReminder>, names: HashMap<i32, String>) 
             } else {
                 view! {
                     <div class="table-wrap">
-                        <table class="table" id="next-reminders">
+                        <table class="table stack" id="next-reminders">
                             <thead><tr><th>"时间"</th><th>"人员"</th><th>"类型"</th><th>"渠道"</th></tr></thead>
                             <tbody>
                                 {reminders.into_iter().map(|item| {
-                                    let day = if item.at.get(..10) == Some(&item.date.to_string()) { "" } else { "次日 " };
                                     view! {
                                         <tr data-kind=item.kind.clone() data-sequence=item.sequence.to_string() data-user=item.user_id.to_string()>
-                                            <td class="nowrap" title=item.at.clone()>{format!("{}{}", item.date.format("%m-%d "), day)}<b>{hhmm(&item.at)}</b></td>
-                                            <td>{names.get(&item.user_id).cloned().unwrap_or_else(|| format!("#{}", item.user_id))}</td>
-                                            <td>{kind_text(&item.kind, item.sequence)}</td>
-                                            <td class="muted">{item.channel.clone()}</td>
+                                            <td class="nowrap" data-label="时间" title=item.at.clone()>{month_day(&item.at)}" "<b>{hhmm(&item.at)}</b></td>
+                                            <td data-label="人员">{names.get(&item.user_id).cloned().unwrap_or_else(|| format!("#{}", item.user_id))}</td>
+                                            <td data-label="类型">{kind_text(&item.kind, item.sequence)}</td>
+                                            <td class="muted" data-label="渠道">{item.channel.clone()}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -189,7 +188,7 @@ fn TodayDeliveries(deliveries: Vec<DeliveryView>) -> impl IntoView {
             } else {
                 view! {
                     <div class="table-wrap">
-                        <table class="table" id="today-deliveries">
+                        <table class="table stack" id="today-deliveries">
                             <thead><tr><th>"时间"</th><th>"人员"</th><th>"类型"</th><th>"状态"</th><th>"渠道"</th></tr></thead>
                             <tbody>
                                 {deliveries.into_iter().map(|item| {
@@ -197,11 +196,11 @@ fn TodayDeliveries(deliveries: Vec<DeliveryView>) -> impl IntoView {
                                     let late = item.lateness_secs.map(lateness_text).unwrap_or_default();
                                     view! {
                                         <tr data-status=item.status.clone() data-kind=item.kind.clone()>
-                                            <td class="nowrap" title=late>{time}</td>
-                                            <td>{item.user_name.clone()}</td>
-                                            <td>{kind_text(&item.kind, item.sequence)}</td>
-                                            <td><span class=status_class(&item.status)>{item.status_label.clone()}</span></td>
-                                            <td class="muted">{item.channel.clone()}</td>
+                                            <td class="nowrap" data-label="时间" title=late>{time}</td>
+                                            <td data-label="人员">{item.user_name.clone()}</td>
+                                            <td data-label="类型">{kind_text(&item.kind, item.sequence)}</td>
+                                            <td data-label="状态"><span class=status_class(&item.status)>{item.status_label.clone()}</span></td>
+                                            <td class="muted" data-label="渠道">{item.channel.clone()}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

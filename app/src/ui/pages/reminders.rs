@@ -12,7 +12,7 @@ use crate::api::{list_members, list_shifts, load_upcoming, record_punch};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
-use crate::ui::components::reminder::{hhmm, kind_label, kind_text};
+use crate::ui::components::reminder::{day_relation, hhmm, kind_label, kind_text};
 use crate::ui::session::SessionContext;
 
 fn parse_date(raw: &str) -> Option<NaiveDate> {
@@ -160,7 +160,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                                     <th colspan="5">{day_title(date)}</th>
                                 </tr>
                                 {items.into_iter().map(|item| {
-                                    let next_day = item.at.get(..10) != Some(date.to_string().as_str());
+                                    let relation = day_relation(&item.at, date);
                                     let shift = shifts.get(&item.shift_id).cloned();
                                     view! {
                                         <tr
@@ -171,7 +171,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                                             data-user=item.user_id.to_string()
                                         >
                                             <td class="nowrap" title=item.at.clone()>
-                                                {next_day.then_some("次日 ")}
+                                                {relation}
                                                 <b>{hhmm(&item.at)}</b>
                                             </td>
                                             <td>{name_of(item.user_id)}</td>

@@ -8,7 +8,7 @@ use crate::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use crate::api::{create_shift, list_shifts, remove_shift, update_shift};
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
-use crate::ui::session::SessionContext;
+use crate::ui::session::{AdminOnly, SessionContext};
 
 #[derive(Clone, PartialEq)]
 enum Panel {
@@ -43,15 +43,14 @@ pub fn ShiftsPage() -> impl IntoView {
         Some(Err(error)) => notice.set(Some(Err(describe_error(&error)))),
         None => {}
     });
-    let is_admin = move || session.is_admin();
 
     view! {
         <Title text="班次管理" />
         <div class="page-head">
             <h1 class="page-title">"班次管理"</h1>
-            <Show when=is_admin>
+            <AdminOnly>
                 <button type="button" class="button" on:click=move |_| panel.set(Panel::Create)>"新建班次"</button>
-            </Show>
+            </AdminOnly>
         </div>
         {move || match panel.get() {
             Panel::None => ().into_any(),
@@ -69,14 +68,15 @@ pub fn ShiftsPage() -> impl IntoView {
         <section class="card">
             <Suspense fallback=|| view! { <p class="muted">"加载中…"</p> }>
                 {move || Suspend::new(async move {
+                    let admin = session.load_is_admin().await;
                     match shifts.await {
                         Err(error) => view! { <p class="alert error">{describe_error(&error)}</p> }.into_any(),
                         Ok(list) => view! {
-                            <table class="table" data-testid="shift-table">
+                            <table class="table stack" data-testid="shift-table">
                                 <thead>
                                     <tr>
                                         <th>"班次"</th><th>"时间"</th><th>"上班提醒"</th><th>"下班提醒"</th><th>"状态"</th><th>"备注"</th>
-                                        <Show when=is_admin><th>"操作"</th></Show>
+                                        {admin.then(|| view! { <th>"操作"</th> })}
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -86,13 +86,13 @@ pub fn ShiftsPage() -> impl IntoView {
                                         let confirm_text = format!("删除班次“{}”？已有排班在用时将改为归档。", shift.name);
                                         view! {
                                             <tr data-shift=shift.name.clone() class:archived=!shift.active>
-                                                <td><ShiftChip shift=shift.clone() /></td>
-                                                <td>{if shift.rest { "休息（不提醒）".to_owned() } else { format!("{}–{}{}", shift.start, if shift.overnight { "次日 " } else { "" }, shift.end) }}</td>
-                                                <td>{if shift.rest { "—".to_owned() } else { format!("提前 {} 分钟", shift.remind_before_min) }}</td>
-                                                <td>{if shift.rest { "—".to_owned() } else if shift.remind_after_default { format!("延后 {} 分钟（WORK_OVERTIME）", shift.remind_after_min) } else { format!("延后 {} 分钟", shift.remind_after_min) }}</td>
-                                                <td>{if shift.active { view! { <span class="badge ok">"启用"</span> }.into_any() } else { view! { <span class="badge off">"已归档"</span> }.into_any() }}</td>
-                                                <td class="muted">{shift.note.clone().unwrap_or_default()}</td>
-                                                <Show when=is_admin>
+                                                <td data-label="班次"><ShiftChip shift=shift.clone() /></td>
+                                                <td data-label="时间">{if shift.rest { "休息（不提醒）".to_owned() } else { format!("{}–{}{}", shift.start, if shift.overnight { "次日 " } else { "" }, shift.end) }}</td>
+                                                <td data-label="上班提醒">{if shift.rest { "—".to_owned() } else { format!("提前 {} 分钟", shift.remind_before_min) }}</td>
+                                                <td data-label="下班提醒">{if shift.rest { "—".to_owned() } else if shift.remind_after_default { format!("延后 {} 分钟（WORK_OVERTIME）", shift.remind_after_min) } else { format!("延后 {} 分钟", shift.remind_after_min) }}</td>
+                                                <td data-label="状态">{if shift.active { view! { <span class="badge ok">"启用"</span> }.into_any() } else { view! { <span class="badge off">"已归档"</span> }.into_any() }}</td>
+                                                <td class="muted" data-label="备注">{shift.note.clone().unwrap_or_default()}</td>
+                                                {admin.then(|| view! {
                                                     <td class="row-actions">
                                                         <button type="button" class="link" on:click={
                                                             let edit = edit.clone();
@@ -108,7 +108,7 @@ pub fn ShiftsPage() -> impl IntoView {
                                                             }
                                                         }>"删除"</button>
                                                     </td>
-                                                </Show>
+                                                })}
                                             </tr>
                                         }
                                     }).collect_view()}

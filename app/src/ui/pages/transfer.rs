@@ -10,7 +10,7 @@ use crate::api::types::{ImportReport, TeamMember};
 use crate::api::{calendar_feed_status, list_members, reset_calendar_feed, revoke_calendar_feed};
 use crate::ui::browser::{post_bytes, read_chosen_file};
 use crate::ui::components::form::describe_error;
-use crate::ui::session::SessionContext;
+use crate::ui::session::{AdminOnly, SessionContext};
 
 const FILE_INPUT_ID: &str = "schedule-file";
 /// Preview rows drawn at once; a 50,000-row file shows its errors and the first rows.
@@ -48,19 +48,21 @@ fn encode(value: &str) -> String {
 #[component]
 pub fn TransferPage() -> impl IntoView {
     let session = SessionContext::current();
-    let is_admin = move || session.is_admin();
-    let members = Resource::new(is_admin, |admin| async move {
-        if admin {
-            list_members().await.unwrap_or_default()
-        } else {
-            Vec::new()
-        }
-    });
+    let members = Resource::new(
+        || (),
+        move |_| async move {
+            if session.load_is_admin().await {
+                list_members().await.unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        },
+    );
     view! {
         <Title text="导入 / 导出" />
         <h1 class="page-title">"导入 / 导出 / 订阅"</h1>
-        <ImportSection members is_admin />
-        <ExportSection members is_admin />
+        <ImportSection members />
+        <ExportSection members />
         <FeedSection />
     }
 }
@@ -89,10 +91,7 @@ fn MemberSelect(
 }
 
 #[component]
-fn ImportSection(
-    members: Resource<Vec<TeamMember>>,
-    is_admin: impl Fn() -> bool + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn ImportSection(members: Resource<Vec<TeamMember>>) -> impl IntoView {
     let format = RwSignal::new("auto".to_owned());
     let user = RwSignal::new(String::new());
     let report = RwSignal::new(None::<ImportReport>);
@@ -139,9 +138,9 @@ fn ImportSection(
                     <option value="xlsx">"Excel (.xlsx)"</option>
                     <option value="datajson">"旧版 data.json"</option>
                 </select>
-                <Show when=is_admin>
+                <AdminOnly>
                     <MemberSelect members value=user empty="data.json 归属：我自己" />
-                </Show>
+                </AdminOnly>
                 <button type="submit" class="button" data-testid="import-preview" disabled=move || upload.pending().get()>"上传并预览"</button>
             </form>
             <Show when=move || upload.pending().get()>
@@ -211,10 +210,7 @@ fn ImportSection(
 }
 
 #[component]
-fn ExportSection(
-    members: Resource<Vec<TeamMember>>,
-    is_admin: impl Fn() -> bool + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn ExportSection(members: Resource<Vec<TeamMember>>) -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     // Default to this month, as the server's clock and time zone see it.
@@ -251,9 +247,9 @@ fn ExportSection(
             <div class="row-form">
                 <label>"从"<input type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev)) /></label>
                 <label>"到"<input type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev)) /></label>
-                <Show when=is_admin>
+                <AdminOnly>
                     <MemberSelect members value=user empty="全部成员" />
-                </Show>
+                </AdminOnly>
                 <a class="button" href=href download data-testid="export-link">"下载 CSV"</a>
             </div>
         </section>
