@@ -1,4 +1,4 @@
-use crate::helpers::{json_body, spawn_app};
+use crate::helpers::{API_TOKEN, Caller, json_body, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_page_is_rendered_on_the_server_in_chinese() {
@@ -123,5 +123,35 @@ async fn pages_allow_only_their_own_nonce_scripts_and_wasm() {
     );
     assert_eq!(api.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(api.header("referrer-policy"), Some("same-origin"));
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_shows_a_reminder_on_the_day_it_fires_and_its_shift_day_beside_it() {
+    let app = spawn_app().await;
+    let token = Caller::bearer(API_TOKEN);
+    let shift = app
+        .json_as(
+            &token,
+            "POST",
+            "/api/v1/shifts",
+            serde_json::json!({"name": "夜班", "label": "夜", "start": "00:00", "end": "08:00", "remind_before_min": 15}),
+        )
+        .await;
+    assert_eq!(shift.status, 201, "{}", shift.body);
+    let planned = app
+        .json_as(
+            &token,
+            "PUT",
+            "/api/v1/schedules",
+            serde_json::json!([{"user_id": 1, "date": "2026-11-24", "shift_id": json_body(&shift)["id"]}]),
+        )
+        .await;
+    assert_eq!(planned.status, 200, "{}", planned.body);
+    let admin = app.login_admin().await;
+    let html = app.get_as(&admin, "/").await.body.replace("<!>", "");
+    // The clock-in for the midnight shift of 11-24 fires at 23:45 on 11-23 (now: 11-23 09:02).
+    assert!(html.contains("11-23 <b>23:45</b> · 11-24 夜班"), "{html}");
+    assert!(!html.contains("次日"), "{html}");
     app.stop().await.expect("clean stop");
 }

@@ -1,7 +1,7 @@
 //! What people see of the engine: upcoming reminders, delivery history, punches, the
 //! worker's status and the home dashboard.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
@@ -493,11 +493,20 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
     )
     .await?;
     let now_text = rfc3339(services, now);
-    let next_reminders = upcoming
+    let next_reminders: Vec<_> = upcoming
         .reminders
         .into_iter()
         .filter(|item| item.at >= now_text)
         .take(10)
+        .collect();
+    // Names for the reminders shown only: the page carries them as hydration state.
+    let user_names: BTreeMap<i32, String> = next_reminders
+        .iter()
+        .filter_map(|item| Some((item.user_id, names.get(&item.user_id)?.clone())))
+        .collect();
+    let shift_names: BTreeMap<i32, String> = next_reminders
+        .iter()
+        .filter_map(|item| Some((item.shift_id, shift_rows.get(&item.shift_id)?.name.clone())))
         .collect();
     let deliveries_today = deliveries(
         services,
@@ -521,6 +530,7 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
         deliveries_today,
         worker: worker_status(services).await?,
         admin: actor.is_admin(),
-        user_names: names.into_iter().collect(),
+        user_names: user_names.into_iter().collect(),
+        shift_names: shift_names.into_iter().collect(),
     })
 }

@@ -557,6 +557,10 @@ fn MonthGrid(
     }
 }
 
+/// People in the team grid's server-rendered HTML. A 200-person month is 6,200 cells, which
+/// made a 1.75 MB page; the browser renders the rest right after hydration.
+const SERVER_RENDERED_ROWS: usize = 40;
+
 #[component]
 fn TeamGrid(
     data: StoredValue<CalendarData>,
@@ -566,6 +570,18 @@ fn TeamGrid(
     let dates: Vec<NaiveDate> =
         data.with_value(|data| data.days.iter().map(|day| day.date).collect());
     let header_dates = dates.clone();
+    // The server renders the first rows only; the rest follow as soon as the page has
+    // hydrated (effects run only in the browser, after hydration, so both sides' first
+    // render agree).
+    let all_rows = RwSignal::new(false);
+    Effect::new(move |_| all_rows.set(true));
+    let rows_limit = move || {
+        if all_rows.get() {
+            usize::MAX
+        } else {
+            SERVER_RENDERED_ROWS
+        }
+    };
     view! {
         <div class="team-scroll">
             <table class="team-grid" role="grid">
@@ -591,7 +607,7 @@ fn TeamGrid(
                 <tbody>
                     {move || {
                         let dates = dates.clone();
-                        members.get().into_iter().enumerate().map(|(row, member)| {
+                        members.get().into_iter().enumerate().take(rows_limit()).map(|(row, member)| {
                             let dates = dates.clone();
                             view! {
                                 <tr data-user=member.username.clone()>
@@ -623,6 +639,10 @@ fn TeamGrid(
                     }}
                 </tbody>
             </table>
+            {move || {
+                let hidden = members.with(Vec::len).saturating_sub(rows_limit());
+                (hidden > 0).then(|| view! { <p class="muted">{format!("正在显示其余 {hidden} 人……")}</p> })
+            }}
         </div>
     }
 }

@@ -63,17 +63,10 @@ pub fn month_day(at: &str) -> String {
     at.get(5..10).unwrap_or(at).to_owned()
 }
 
-/// How the day a reminder fires relates to its shift's date, for a list grouped by shift
-/// date: the evening before a midnight start, or the morning after an overnight shift.
-pub fn day_relation(at: &str, shift_date: chrono::NaiveDate) -> &'static str {
-    let fires_on = at
-        .get(..10)
-        .and_then(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok());
-    match fires_on {
-        Some(day) if day < shift_date => "前一天 ",
-        Some(day) if day > shift_date => "次日 ",
-        _ => "",
-    }
+/// Whether a reminder fires on its shift's date (not the evening before a midnight start,
+/// nor the morning after an overnight shift).
+pub fn fires_on(at: &str, shift_date: chrono::NaiveDate) -> bool {
+    at.get(..10) == Some(shift_date.format("%Y-%m-%d").to_string().as_str())
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of an RFC 3339 time with the server's offset.
@@ -156,20 +149,11 @@ mod tests {
     fn a_reminder_is_shown_on_the_day_it_fires() {
         // Clock-in 15 minutes before a shift that starts at midnight on 12-04.
         assert_eq!(month_day("2026-12-03T23:45:00+08:00"), "12-03");
-        assert_eq!(
-            day_relation("2026-12-03T23:45:00+08:00", date("2026-12-04")),
-            "前一天 "
-        );
+        assert!(!fires_on("2026-12-03T23:45:00+08:00", date("2026-12-04")));
         // Clock-out of an overnight shift the next morning.
-        assert_eq!(
-            day_relation("2026-12-05T06:10:00+08:00", date("2026-12-04")),
-            "次日 "
-        );
-        assert_eq!(
-            day_relation("2026-12-04T08:50:00+08:00", date("2026-12-04")),
-            ""
-        );
+        assert!(!fires_on("2026-12-05T06:10:00+08:00", date("2026-12-04")));
+        assert!(fires_on("2026-12-04T08:50:00+08:00", date("2026-12-04")));
         assert_eq!(month_day("garbage"), "garbage");
-        assert_eq!(day_relation("garbage", date("2026-12-04")), "");
+        assert!(!fires_on("garbage", date("2026-12-04")));
     }
 }

@@ -161,8 +161,11 @@ fn expiry_label(days: Option<u32>) -> String {
 }
 
 fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    // Shown in China time, like the rest of the UI.
-    at.with_timezone(&chrono_tz::Asia::Shanghai)
+    // China time (UTC+8 all year), the same on the server and in the browser so hydration
+    // matches. A fixed offset, not chrono_tz: any `Tz` value links the whole time-zone
+    // database into the WASM.
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+    at.with_timezone(&china)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

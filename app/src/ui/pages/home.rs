@@ -12,7 +12,7 @@ use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::{
-    hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
+    fires_on, hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
 };
 
 #[component]
@@ -44,6 +44,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
     let names: HashMap<i32, String> = dashboard.user_names.iter().cloned().collect();
+    let shift_names: HashMap<i32, String> = dashboard.shift_names.iter().cloned().collect();
     let today = dashboard.today;
     let team = dashboard.admin.then(|| {
         let team_today = dashboard.team_today.clone();
@@ -94,7 +95,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
                 <WorkerCard worker=dashboard.worker.clone() timezone=dashboard.timezone.clone() />
             </div>
             {team}
-            <NextReminders reminders=dashboard.next_reminders.clone() names=names.clone() />
+            <NextReminders reminders=dashboard.next_reminders.clone() names=names.clone() shifts=shift_names.clone() />
             <TodayDeliveries deliveries=dashboard.deliveries_today.clone() />
         </div>
     }
@@ -141,7 +142,11 @@ fn WorkerCard(worker: WorkerStatus, timezone: String) -> impl IntoView {
 }
 
 #[component]
-fn NextReminders(reminders: Vec<UpcomingReminder>, names: HashMap<i32, String>) -> impl IntoView {
+fn NextReminders(
+    reminders: Vec<UpcomingReminder>,
+    names: HashMap<i32, String>,
+    shifts: HashMap<i32, String>,
+) -> impl IntoView {
     view! {
         <section class="card">
             <div class="page-head">
@@ -157,9 +162,14 @@ fn NextReminders(reminders: Vec<UpcomingReminder>, names: HashMap<i32, String>) 
                             <thead><tr><th>"时间"</th><th>"人员"</th><th>"类型"</th><th>"渠道"</th></tr></thead>
                             <tbody>
                                 {reminders.into_iter().map(|item| {
+                                    // The shift's own date, when the reminder fires on another day.
+                                    let shift_day = (!fires_on(&item.at, item.date)).then(|| {
+                                        let shift = shifts.get(&item.shift_id).cloned().unwrap_or_default();
+                                        format!(" · {} {shift}", item.date.format("%m-%d"))
+                                    });
                                     view! {
                                         <tr data-kind=item.kind.clone() data-sequence=item.sequence.to_string() data-user=item.user_id.to_string()>
-                                            <td class="nowrap" data-label="时间" title=item.at.clone()>{month_day(&item.at)}" "<b>{hhmm(&item.at)}</b></td>
+                                            <td class="nowrap" data-label="时间" title=item.at.clone()>{month_day(&item.at)}" "<b>{hhmm(&item.at)}</b>{shift_day}</td>
                                             <td data-label="人员">{names.get(&item.user_id).cloned().unwrap_or_else(|| format!("#{}", item.user_id))}</td>
                                             <td data-label="类型">{kind_text(&item.kind, item.sequence)}</td>
                                             <td class="muted" data-label="渠道">{item.channel.clone()}</td>

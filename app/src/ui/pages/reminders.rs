@@ -12,7 +12,7 @@ use crate::api::{list_members, list_shifts, load_upcoming, record_punch};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
-use crate::ui::components::reminder::{day_relation, hhmm, kind_label, kind_text};
+use crate::ui::components::reminder::{fires_on, hhmm, kind_label, kind_text, month_day};
 use crate::ui::session::SessionContext;
 
 fn parse_date(raw: &str) -> Option<NaiveDate> {
@@ -119,6 +119,10 @@ pub fn RemindersPage() -> impl IntoView {
     }
 }
 
+/// Reminders in the preview's server-rendered HTML; the browser renders the rest right
+/// after hydration (a 200-person team's two days made a 1.4 MB page).
+const SERVER_RENDERED_ROWS: usize = 100;
+
 #[component]
 fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
     let shifts: HashMap<i32, ShiftView> = shifts.into_iter().map(|s| (s.id, s)).collect();
@@ -133,6 +137,10 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
         by_date.entry(item.date).or_default().push(item);
     }
     let count = by_date.values().map(Vec::len).sum::<usize>();
+    // The server renders the first rows only; the rest follow right after hydration
+    // (an effect, so the server's render and the browser's first render agree).
+    let all_rows = RwSignal::new(false);
+    Effect::new(move |_| all_rows.set(true));
     let banner = (!view.sending_enabled).then(|| {
         view! {
             <p class="alert warning" role="alert" id="sending-disabled-banner">
@@ -151,16 +159,24 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                     <thead>
                         <tr><th>"时间"</th><th>"人员"</th><th>"类型"</th><th>"班次"</th><th>"渠道"</th></tr>
                     </thead>
-                    {by_date.into_iter().map(|(date, items)| {
+                    {move || {
+                    let mut budget = if all_rows.get() { usize::MAX } else { SERVER_RENDERED_ROWS };
+                    by_date.clone().into_iter().map_while(|(date, mut items)| {
+                        if budget == 0 {
+                            return None;
+                        }
+                        items.truncate(budget);
+                        budget -= items.len();
                         let name_of = name_of.clone();
                         let shifts = shifts.clone();
-                        view! {
+                        Some(view! {
                             <tbody data-date=date.to_string()>
                                 <tr class="group-row">
                                     <th colspan="5">{day_title(date)}</th>
                                 </tr>
                                 {items.into_iter().map(|item| {
-                                    let relation = day_relation(&item.at, date);
+                                    // Grouped by the shift's date; a reminder firing on another day shows its own.
+                                    let own_day = (!fires_on(&item.at, date)).then(|| format!("{} ", month_day(&item.at)));
                                     let shift = shifts.get(&item.shift_id).cloned();
                                     view! {
                                         <tr
@@ -171,7 +187,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                                             data-user=item.user_id.to_string()
                                         >
                                             <td class="nowrap" title=item.at.clone()>
-                                                {relation}
+                                                {own_day}
                                                 <b>{hhmm(&item.at)}</b>
                                             </td>
                                             <td>{name_of(item.user_id)}</td>
@@ -185,9 +201,14 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        }
-                    }).collect_view()}
+                        })
+                    }).collect_view()
+                    }}
                 </table>
+                {move || {
+                    let hidden = count.saturating_sub(if all_rows.get() { count } else { SERVER_RENDERED_ROWS });
+                    (hidden > 0).then(|| view! { <p class="muted">{format!("正在显示其余 {hidden} 条……")}</p> })
+                }}
             </div>
         }
         .into_any()
@@ -206,13 +227,17 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                     <table class="table" id="no-reminder-days">
                         <thead><tr><th>"日期"</th><th>"人员"</th><th>"原因"</th></tr></thead>
                         <tbody>
-                            {none.into_iter().map(|day| view! {
-                                <tr data-reason=day.reason.clone() data-date=day.date.to_string() data-user=day.user_id.to_string()>
-                                    <td class="nowrap">{day_title(day.date)}</td>
-                                    <td>{name_of(day.user_id)}</td>
-                                    <td><span class=reason_class(&day.reason)>{day.label.clone()}</span></td>
-                                </tr>
-                            }).collect_view()}
+                            {move || {
+                                let limit = if all_rows.get() { usize::MAX } else { SERVER_RENDERED_ROWS };
+                                let name_of = name_of.clone();
+                                none.iter().take(limit).map(move |day| view! {
+                                    <tr data-reason=day.reason.clone() data-date=day.date.to_string() data-user=day.user_id.to_string()>
+                                        <td class="nowrap">{day_title(day.date)}</td>
+                                        <td>{name_of(day.user_id)}</td>
+                                        <td><span class=reason_class(&day.reason)>{day.label.clone()}</span></td>
+                                    </tr>
+                                }).collect_view()
+                            }}
                         </tbody>
                     </table>
                 </div>
