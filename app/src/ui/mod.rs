@@ -8,7 +8,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -91,23 +91,26 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Layout>
+                // Async: a page's data comes from the local database in milliseconds, so the
+                // server sends the finished page in one piece. Streamed fallbacks swapped in
+                // by script made the largest paint wait for those scripts on phones.
                 <Routes fallback=NotFoundPage>
-                    <Route path=StaticSegment("") view=HomePage />
-                    <Route path=StaticSegment("login") view=LoginPage />
-                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=ChangePasswordPage />
-                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view=ProfilePage />
-                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
-                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AuditPage />
-                    <Route path=StaticSegment("schedule") view=SchedulePage />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("team")) view=TeamSchedulePage />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("batch")) view=BatchPage />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("import")) view=TransferPage />
-                    <Route path=StaticSegment("shifts") view=ShiftsPage />
-                    <Route path=StaticSegment("holidays") view=HolidaysPage />
-                    <Route path=StaticSegment("reminders") view=RemindersPage />
-                    <Route path=StaticSegment("deliveries") view=DeliveriesPage />
-                    <Route path=StaticSegment("channels") view=ChannelsPage />
-                    <Route path=StaticSegment("settings") view=SettingsPage />
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=ChangePasswordPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AuditPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("schedule") view=SchedulePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("team")) view=TeamSchedulePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("batch")) view=BatchPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("import")) view=TransferPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("shifts") view=ShiftsPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("holidays") view=HolidaysPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("reminders") view=RemindersPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("deliveries") view=DeliveriesPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("channels") view=ChannelsPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -9,6 +9,11 @@
 //! the same resolved data. Role-dependent markup goes through [`AdminOnly`] or awaits
 //! [`SessionContext::load_is_admin`]. Reading the current value is for effects and event
 //! handlers only, which never run on the server.
+//!
+//! **And for the server's stream to end:** create resources at the top of a page or
+//! component that is not itself inside a `Suspend`. A `Suspense` re-walks its children
+//! while it waits; a child that creates a resource registers a new pending load on every
+//! walk, and the response may never finish.
 
 use leptos::prelude::*;
 

@@ -114,7 +114,8 @@ pub fn ProfilePage() -> impl IntoView {
     });
     // The token list and the channels must not be rebuilt when the session reloads after a
     // save (that would wipe what the person is typing there): they read the role once,
-    // from a resource of their own, outside the session's Suspend.
+    // from a resource of their own, outside the session's Suspend. Resources are created
+    // here at the page's top, never inside a Suspend (see `ui::session`).
     let role = Resource::new(
         || (),
         |_| async {
@@ -145,11 +146,7 @@ pub fn ProfilePage() -> impl IntoView {
             </p>
             <ChannelManager own_only=true />
         </section>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                role.await.map(|role| view! { <AccessTokens role /> })
-            })}
-        </Transition>
+        <AccessTokens role />
     }
 }
 
@@ -172,7 +169,7 @@ fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Personal access tokens for scripts calling the REST API: created here, shown once.
 #[component]
-fn AccessTokens(role: crate::domain::Role) -> impl IntoView {
+fn AccessTokens(role: Resource<Option<crate::domain::Role>>) -> impl IntoView {
     let create = Action::new(|request: &NewAccessToken| {
         let request = request.clone();
         async move { create_access_token(request).await }
@@ -196,7 +193,6 @@ fn AccessTokens(role: crate::domain::Role) -> impl IntoView {
             expires_in_days: expiry.get().parse().ok(),
         });
     };
-    let scopes = TokenScope::allowed_for(role);
     view! {
         <section class="card" data-testid="access-tokens">
             <h2>"个人访问令牌"</h2>
@@ -217,14 +213,21 @@ fn AccessTokens(role: crate::domain::Role) -> impl IntoView {
                 </label>
                 <label>
                     "权限"
-                    <select name="token_scope" bind:value=scope>
-                        {scopes
-                            .iter()
-                            .map(|scope| {
-                                view! { <option value=scope.as_str()>{scope.label()}</option> }
-                            })
-                            .collect_view()}
-                    </select>
+                    <Transition fallback=|| view! { <select name="token_scope" disabled></select> }>
+                        {move || Suspend::new(async move {
+                            let scopes = role.await.map(TokenScope::allowed_for).unwrap_or_default();
+                            view! {
+                                <select name="token_scope" bind:value=scope>
+                                    {scopes
+                                        .iter()
+                                        .map(|scope| {
+                                            view! { <option value=scope.as_str()>{scope.label()}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Transition>
                 </label>
                 <label>
                     "有效期"
