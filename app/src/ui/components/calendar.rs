@@ -526,8 +526,14 @@ fn MonthGrid(
         .collect();
     view! {
         <div class="month-grid" class:week=span == Span::Week role="grid">
-            {header.into_iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
-            {dates.into_iter().map(|date| {
+            <div class="week-row head" role="row">
+                {header.into_iter().map(|name| view! { <div class="weekday" role="columnheader">{format!("周{name}")}</div> }).collect_view()}
+            </div>
+            // A grid's cells sit in rows; `.week-row` is `display: contents`, so the cells
+            // still lay out on the month's 7-column grid.
+            {dates.chunks(7).map(|week| {
+                let all_outside = span == Span::Month && week.iter().all(|date| date.month() != shown.month());
+                view! { <div class="week-row" class:outside=all_outside role="row">{week.iter().copied().map(|date| {
                 let outside = span == Span::Month && date.month() != shown.month();
                 let classes = format!("day {}", data.with_value(|data| day_classes(data, date)));
                 let cell = (0usize, date);
@@ -552,7 +558,7 @@ fn MonthGrid(
                         </div>
                     </div>
                 }
-            }).collect_view()}
+            }).collect_view()}</div> }}).collect_view()}
         </div>
     }
 }
