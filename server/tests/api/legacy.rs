@@ -282,10 +282,16 @@ async fn imported_accounts_sign_in_with_their_old_passwords() {
         )
         .await;
     assert_eq!(calendar.status, 200, "{}", calendar.body);
-    assert_eq!(
-        day_and_shift(&json_body(&calendar)["entries"]),
-        day_and_shift(&mine)
-    );
+    // Read through the page's own wire type (its entries travel as compact arrays).
+    let calendar: app::api::types::CalendarData =
+        serde_json::from_str(&calendar.body).expect("calendar data");
+    let mut from_calendar: Vec<(String, i64)> = calendar
+        .entries
+        .iter()
+        .map(|entry| (entry.date.to_string(), i64::from(entry.shift_id)))
+        .collect();
+    from_calendar.sort();
+    assert_eq!(from_calendar, day_and_shift(&mine));
     let everyone = json_body(
         &app.get_as(
             &Caller::bearer(API_TOKEN),
