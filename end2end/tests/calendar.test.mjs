@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ICAL from 'ical.js';
-import { startServer, launchBrowser, signIn } from './support.mjs';
+import { startServer, launchBrowser, signIn, apiClient } from './support.mjs';
 
 const ADMIN_PASSWORD = 'Calendar-Admin-2026';
 const API_TOKEN = 'e2e-calendar-token-0123456789';
@@ -18,17 +18,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${API_TOKEN}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+function api(method, path, body) {
+  return apiClient(server, API_TOKEN)(method, path, body);
 }
 
 async function shiftIds() {

@@ -5,7 +5,7 @@
 // the time, so one load proves nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, signIn } from './support.mjs';
+import { startServer, launchBrowser, signIn, apiClient } from './support.mjs';
 
 const ADMIN_PASSWORD = 'Every-Route-Admin-2026';
 const MEMBER_PASSWORD = 'every-route-member-1';
@@ -60,17 +60,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${API_TOKEN}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+function api(method, path, body) {
+  return apiClient(server, API_TOKEN)(method, path, body);
 }
 
 async function loadEveryRoute(username, password, { admin }) {

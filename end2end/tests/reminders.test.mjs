@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, signIn } from './support.mjs';
+import { startServer, launchBrowser, signIn, apiClient } from './support.mjs';
 
 const ADMIN_PASSWORD = 'Reminder-Admin-2026';
 const API_TOKEN = 'e2e-reminder-token-0123456789';
@@ -78,17 +78,8 @@ after(async () => {
   if (clockDir) rmSync(clockDir, { recursive: true, force: true });
 });
 
-async function api(method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${API_TOKEN}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+function api(method, path, body) {
+  return apiClient(server, API_TOKEN)(method, path, body);
 }
 
 async function open(page, path) {

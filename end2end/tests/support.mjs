@@ -71,6 +71,23 @@ export async function startServer(extraEnv = {}) {
   };
 }
 
+// A REST client holding a bearer token: `api(method, path, body)` answers
+// `{ status, body }` with the body parsed from JSON (null when empty).
+export function apiClient(server, token) {
+  return async function api(method, path, body) {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
 // Signs in through the login form, as a person would, and waits for the page it leads to.
 export async function signIn(page, url, username, password) {
   await page.goto(`${url}/login`);

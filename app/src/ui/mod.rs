@@ -78,6 +78,21 @@ fn set_content_security_policy(options: &LeptosOptions) {
     }
 }
 
+/// How many rows a long list renders: `server_rows` on the server and in the browser's
+/// first render (so hydration matches), all of them once the page has hydrated (effects run
+/// only in the browser, after hydration). Keeps big-team pages' HTML small.
+pub fn rows_until_hydrated(server_rows: usize) -> Signal<usize> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    Signal::derive(move || {
+        if hydrated.get() {
+            usize::MAX
+        } else {
+            server_rows
+        }
+    })
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

@@ -46,6 +46,15 @@ impl SessionContext {
         self.info.try_get().flatten().and_then(Result::ok).flatten()
     }
 
+    /// The team for an admin's person pickers; empty for members (who pick no one).
+    pub async fn load_team(self) -> Vec<crate::api::types::TeamMember> {
+        if self.load_is_admin().await {
+            crate::api::list_members().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Waits for the session, then says whether it is an admin's (for data loaders).
     pub async fn load_is_admin(self) -> bool {
         self.info

@@ -576,18 +576,7 @@ fn TeamGrid(
     let dates: Vec<NaiveDate> =
         data.with_value(|data| data.days.iter().map(|day| day.date).collect());
     let header_dates = dates.clone();
-    // The server renders the first rows only; the rest follow as soon as the page has
-    // hydrated (effects run only in the browser, after hydration, so both sides' first
-    // render agree).
-    let all_rows = RwSignal::new(false);
-    Effect::new(move |_| all_rows.set(true));
-    let rows_limit = move || {
-        if all_rows.get() {
-            usize::MAX
-        } else {
-            SERVER_RENDERED_ROWS
-        }
-    };
+    let rows_limit = crate::ui::rows_until_hydrated(SERVER_RENDERED_ROWS);
     view! {
         <div class="team-scroll">
             <table class="team-grid" role="grid">
@@ -613,7 +602,7 @@ fn TeamGrid(
                 <tbody>
                     {move || {
                         let dates = dates.clone();
-                        members.get().into_iter().enumerate().take(rows_limit()).map(|(row, member)| {
+                        members.get().into_iter().enumerate().take(rows_limit.get()).map(|(row, member)| {
                             let dates = dates.clone();
                             view! {
                                 <tr data-user=member.username.clone()>
@@ -646,7 +635,7 @@ fn TeamGrid(
                 </tbody>
             </table>
             {move || {
-                let hidden = members.with(Vec::len).saturating_sub(rows_limit());
+                let hidden = members.with(Vec::len).saturating_sub(rows_limit.get());
                 (hidden > 0).then(|| view! { <p class="muted">{format!("正在显示其余 {hidden} 人……")}</p> })
             }}
         </div>

@@ -6,9 +6,7 @@ use leptos_meta::Title;
 
 use crate::AppError;
 use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel, TeamMember};
-use crate::api::{
-    create_channel, delete_channel, list_channels, list_members, test_channel, update_channel,
-};
+use crate::api::{create_channel, delete_channel, list_channels, test_channel, update_channel};
 use crate::domain::channel::ChannelKind;
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
 use crate::ui::components::reminder::{TestResult, kind_label, platform_label};
@@ -50,16 +48,7 @@ pub fn ChannelManager(own_only: bool) -> impl IntoView {
     let notice = RwSignal::new(None::<Result<String, String>>);
     let reload = move || version.update(|v| *v += 1);
     let channels = Resource::new(move || version.get(), |_| list_channels());
-    let members = Resource::new(
-        || (),
-        move |_| async move {
-            if session.load_is_admin().await {
-                list_members().await.unwrap_or_default()
-            } else {
-                Vec::new()
-            }
-        },
-    );
+    let members = Resource::new(|| (), move |_| session.load_team());
     let remove = Action::new(|channel: &ChannelView| {
         let (id, name) = (channel.id, channel.name.clone());
         async move { delete_channel(id).await.map(|()| name) }

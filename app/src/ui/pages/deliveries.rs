@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::types::{DeliveryQuery, DeliveryView};
-use crate::api::{list_members, load_deliveries, retry_delivery};
+use crate::api::{load_deliveries, retry_delivery};
 use crate::ui::components::form::{Pager, describe_error, filter_input, non_empty};
 use crate::ui::components::reminder::{
     DELIVERY_STATUSES, kind_text, lateness_text, local_datetime, retryable, status_class, truncate,
@@ -50,16 +50,7 @@ pub fn DeliveriesPage() -> impl IntoView {
             })
         },
     );
-    let members = Resource::new(
-        || (),
-        move |_| async move {
-            if session.load_is_admin().await {
-                list_members().await.unwrap_or_default()
-            } else {
-                Vec::new()
-            }
-        },
-    );
+    let members = Resource::new(|| (), move |_| session.load_team());
     let notice = RwSignal::new(None::<Result<String, String>>);
     let retry = Action::new(|id: &i32| {
         let id = *id;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::types::{NewPunch, ShiftView, UpcomingQuery, UpcomingReminder, UpcomingView};
-use crate::api::{list_members, list_shifts, load_upcoming, record_punch};
+use crate::api::{list_shifts, load_upcoming, record_punch};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
@@ -41,16 +41,7 @@ pub fn RemindersPage() -> impl IntoView {
         },
     );
     let shifts = Resource::new(|| (), |_| list_shifts(true));
-    let members = Resource::new(
-        || (),
-        move |_| async move {
-            if session.load_is_admin().await {
-                list_members().await.unwrap_or_default()
-            } else {
-                Vec::new()
-            }
-        },
-    );
+    let members = Resource::new(|| (), move |_| session.load_team());
     // The range shown in the inputs: what was chosen, else what the server used.
     let shown_from = RwSignal::new(String::new());
     let shown_to = RwSignal::new(String::new());
@@ -137,10 +128,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
         by_date.entry(item.date).or_default().push(item);
     }
     let count = by_date.values().map(Vec::len).sum::<usize>();
-    // The server renders the first rows only; the rest follow right after hydration
-    // (an effect, so the server's render and the browser's first render agree).
-    let all_rows = RwSignal::new(false);
-    Effect::new(move |_| all_rows.set(true));
+    let rows_limit = crate::ui::rows_until_hydrated(SERVER_RENDERED_ROWS);
     let banner = (!view.sending_enabled).then(|| {
         view! {
             <p class="alert warning" role="alert" id="sending-disabled-banner">
@@ -160,7 +148,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                         <tr><th>"时间"</th><th>"人员"</th><th>"类型"</th><th>"班次"</th><th>"渠道"</th></tr>
                     </thead>
                     {move || {
-                    let mut budget = if all_rows.get() { usize::MAX } else { SERVER_RENDERED_ROWS };
+                    let mut budget = rows_limit.get();
                     by_date.clone().into_iter().map_while(|(date, mut items)| {
                         if budget == 0 {
                             return None;
@@ -206,7 +194,7 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                     }}
                 </table>
                 {move || {
-                    let hidden = count.saturating_sub(if all_rows.get() { count } else { SERVER_RENDERED_ROWS });
+                    let hidden = count.saturating_sub(rows_limit.get());
                     (hidden > 0).then(|| view! { <p class="muted">{format!("正在显示其余 {hidden} 条……")}</p> })
                 }}
             </div>
@@ -228,9 +216,8 @@ fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {
                         <thead><tr><th>"日期"</th><th>"人员"</th><th>"原因"</th></tr></thead>
                         <tbody>
                             {move || {
-                                let limit = if all_rows.get() { usize::MAX } else { SERVER_RENDERED_ROWS };
                                 let name_of = name_of.clone();
-                                none.iter().take(limit).map(move |day| view! {
+                                none.iter().take(rows_limit.get()).map(move |day| view! {
                                     <tr data-reason=day.reason.clone() data-date=day.date.to_string() data-user=day.user_id.to_string()>
                                         <td class="nowrap">{day_title(day.date)}</td>
                                         <td>{name_of(day.user_id)}</td>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::types::{ImportReport, TeamMember};
-use crate::api::{calendar_feed_status, list_members, reset_calendar_feed, revoke_calendar_feed};
+use crate::api::{calendar_feed_status, reset_calendar_feed, revoke_calendar_feed};
 use crate::ui::browser::{post_bytes, read_chosen_file};
 use crate::ui::components::form::describe_error;
 use crate::ui::session::{AdminOnly, SessionContext};
@@ -48,16 +48,7 @@ fn encode(value: &str) -> String {
 #[component]
 pub fn TransferPage() -> impl IntoView {
     let session = SessionContext::current();
-    let members = Resource::new(
-        || (),
-        move |_| async move {
-            if session.load_is_admin().await {
-                list_members().await.unwrap_or_default()
-            } else {
-                Vec::new()
-            }
-        },
-    );
+    let members = Resource::new(|| (), move |_| session.load_team());
     view! {
         <Title text="导入 / 导出" />
         <h1 class="page-title">"导入 / 导出 / 订阅"</h1>
