@@ -11,7 +11,7 @@ SITE_ROOT := $(CURDIR)/target/site
 BIN_DEBUG := $(TARGET_DIR)/debug/dingding-attendance
 BIN_RELEASE := $(TARGET_DIR)/release/dingding-attendance
 
-.PHONY: help setup setup-test env run dev release lint test test-rust test-browser check-openapi check-deploy check-image fmt bench clean
+.PHONY: help setup setup-test env run dev release lint test test-rust test-postgres test-browser check-openapi check-deploy check-image fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ dev: setup ## live-reloading development server (cargo leptos watch, development
 
 # cargo-leptos builds the debug server with this flag; using it for lint and tests too lets
 # all of them share one set of compiled dependencies instead of building them twice.
-lint test-rust test-browser check-openapi: export RUSTFLAGS := --cfg erase_components
+lint test-rust test-postgres test-browser check-openapi: export RUSTFLAGS := --cfg erase_components
 
 fmt: ## format the code
 	cargo fmt --all
@@ -53,6 +53,13 @@ lint: ## rustfmt check and clippy -D warnings for the server (ssr) and browser (
 
 test-rust: ## unit and HTTP integration tests
 	cargo test -p app -p server -p migration
+
+test-postgres: ## the unit and HTTP tests again on PostgreSQL: a throwaway cluster of their own (scripts/pg-cluster.sh)
+	cluster=$$(mktemp -d "$${TMPDIR:-/tmp}/dda-pg.XXXXXX"); \
+	trap 'bash scripts/pg-cluster.sh stop "$$cluster"' EXIT; \
+	url=$$(bash scripts/pg-cluster.sh start "$$cluster"); \
+	echo "PostgreSQL test cluster: $$url"; \
+	TEST_DATABASE_URL="$$url" cargo test -p app -p server -p migration
 
 test-browser: ## headless-Chromium tests against the debug build
 	cargo leptos build
@@ -68,7 +75,7 @@ check-deploy: ## hadolint, actionlint, shellcheck and compose checks of the depl
 check-image: ## arm64 server cross-compiled as the Dockerfile does, run under qemu in the image's layout
 	bash scripts/check-arm64-image.sh
 
-test: setup-test lint test-rust test-browser check-openapi check-deploy check-image ## everything CI runs
+test: setup-test lint test-rust test-postgres test-browser check-openapi check-deploy check-image ## everything CI runs
 
 bench: setup-test ## release build + size, start-up, memory and load figures into bench/RESULTS.md
 	bash bench/run.sh

@@ -36,6 +36,19 @@ pub enum Command {
     /// After changing SECRET_KEY: re-encrypt the stored robot URLs, signing secrets and
     /// tokens (sealed under the old key) with the current SECRET_KEY, all or nothing
     Rekey(RekeyArgs),
+    /// Copy everything from this database (DATABASE_URL, usually the SQLite file) into an
+    /// empty one, usually PostgreSQL: all or nothing, every table's row count verified.
+    /// Stop the server first
+    #[command(alias = "migrate_db")]
+    MigrateDb(MigrateDbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateDbArgs {
+    /// The target, e.g. postgres://user:password@host/attendance (the database must exist;
+    /// its tables are created here and must be empty)
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

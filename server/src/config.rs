@@ -209,6 +209,10 @@ pub struct Config {
     /// `DATABASE_URL` was unset: `database` is `DATA_DIR/attendance.db`, which start-up may
     /// replace with an existing `DATA_DIR/app.db` of ours (`db::locate`).
     pub database_is_default: bool,
+    /// `DATABASE_MAX_CONNECTIONS`: the connection pool's size; `None` for the default (10
+    /// for PostgreSQL, 8 for SQLite). Replicas multiply it: keep their sum under the
+    /// server's `max_connections`.
+    pub database_pool_size: Option<u32>,
     /// The Flask original's database found at `DATA_DIR/app.db` by `db::locate`: never
     /// opened for writing; start-up suggests importing it.
     pub legacy_database: Option<PathBuf>,
@@ -362,6 +366,10 @@ impl Config {
             secret_key_is_development_default,
             database,
             database_is_default,
+            database_pool_size: var("DATABASE_MAX_CONNECTIONS")
+                .is_some()
+                .then(|| bounded_number(&var, "DATABASE_MAX_CONNECTIONS", 10, 2..=500))
+                .transpose()?,
             legacy_database: None,
             api_token: var("API_TOKEN").map(Secret::new),
             check_url: optional_url(&var, "CHECK_URL")?,

@@ -66,6 +66,14 @@ fn legacy_refusal(path: &Path) -> String {
 /// locked" errors; the file is created if missing. A file holding the Flask original's
 /// database is refused before anything (even the journal mode) touches it.
 pub async fn connect(database: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
+    connect_pooled(database, None).await
+}
+
+/// `connect` with `DATABASE_MAX_CONNECTIONS` (`None`: 10 for PostgreSQL, 8 for a SQLite file).
+pub async fn connect_pooled(
+    database: &DatabaseUrl,
+    pool_size: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     if let DatabaseUrl::Sqlite(SqliteLocation::File(path)) = database
         && is_legacy(path).await
     {
@@ -74,14 +82,18 @@ pub async fn connect(database: &DatabaseUrl) -> Result<DatabaseConnection, DbErr
     let mut options = match database {
         DatabaseUrl::Postgres(url) => {
             let mut options = ConnectOptions::new(url.expose().to_owned());
-            options.max_connections(10);
+            options.max_connections(pool_size.unwrap_or(10));
             options
         }
         DatabaseUrl::Sqlite(location) => {
             // The filename is set directly so paths need no URL escaping.
             let (url, filename, max_connections) = match location {
                 SqliteLocation::Memory => ("sqlite::memory:".to_owned(), None, 1),
-                SqliteLocation::File(path) => ("sqlite://app.db".to_owned(), Some(path.clone()), 8),
+                SqliteLocation::File(path) => (
+                    "sqlite://app.db".to_owned(),
+                    Some(path.clone()),
+                    pool_size.unwrap_or(8),
+                ),
             };
             let mut options = ConnectOptions::new(url);
             if filename.is_none() {
@@ -116,22 +128,107 @@ pub async fn connect(database: &DatabaseUrl) -> Result<DatabaseConnection, DbErr
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(database: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     let db = connect(database).await?;
-    Migrator::up(&db, None).await?;
+    migrate(&db, database).await?;
     Ok(db)
 }
 
-/// `connect_and_migrate` for commands: the error says which database could not be opened.
+/// Applies pending migrations, one process at a time: replicas starting together would
+/// otherwise each try to create the same tables, and all but one would fail to start. The
+/// others wait, then find nothing pending. Answers how many migrations this call applied.
+pub async fn migrate(db: &DatabaseConnection, database: &DatabaseUrl) -> Result<usize, DbErr> {
+    let lock = MigrationLock::acquire(database).await?;
+    let migrated = async {
+        let pending = Migrator::get_pending_migrations(db).await?.len();
+        Migrator::up(db, None).await?;
+        Ok(pending)
+    }
+    .await;
+    lock.release().await;
+    migrated
+}
+
+/// Held while migrating. PostgreSQL: a session-level advisory lock on a connection of its
+/// own, released when that connection closes (also when the process dies). A SQLite file:
+/// an exclusive lock on `<file>.migrate-lock` beside it, which the OS releases likewise.
+enum MigrationLock {
+    Postgres(sea_orm::sqlx::PgConnection),
+    File(std::fs::File),
+    None,
+}
+
+/// Any fixed number: every replica of this application must use the same one.
+const MIGRATION_LOCK_KEY: i64 = 0x6469_6e67_6469_6e67; // "dingding"
+
+impl MigrationLock {
+    async fn acquire(database: &DatabaseUrl) -> Result<Self, DbErr> {
+        use sea_orm::sqlx::Connection;
+        let fail = |error: &dyn std::fmt::Display| {
+            DbErr::Custom(format!("cannot take the migration lock: {error}"))
+        };
+        match database {
+            DatabaseUrl::Postgres(url) => {
+                let mut connection = sea_orm::sqlx::PgConnection::connect(url.expose())
+                    .await
+                    .map_err(|error| fail(&error))?;
+                sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK_KEY)
+                    .execute(&mut connection)
+                    .await
+                    .map_err(|error| fail(&error))?;
+                Ok(Self::Postgres(connection))
+            }
+            DatabaseUrl::Sqlite(SqliteLocation::File(path)) => {
+                let mut lock_path = path.clone().into_os_string();
+                lock_path.push(".migrate-lock");
+                tokio::task::spawn_blocking(move || {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&lock_path)?;
+                    file.lock()?;
+                    Ok::<_, std::io::Error>(file)
+                })
+                .await
+                .map_err(|error| fail(&error))?
+                .map(Self::File)
+                .map_err(|error| fail(&error))
+            }
+            DatabaseUrl::Sqlite(SqliteLocation::Memory) => Ok(Self::None),
+        }
+    }
+
+    /// Dropping would release it too (the session or file closes); this says when.
+    async fn release(self) {
+        use sea_orm::sqlx::Connection;
+        match self {
+            Self::Postgres(connection) => {
+                connection.close().await.ok();
+            }
+            Self::File(file) => {
+                file.unlock().ok();
+            }
+            Self::None => {}
+        }
+    }
+}
+
+/// `connect_and_migrate` for commands and the server, with the configured pool size: the
+/// error says which database could not be opened.
 pub async fn open(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    connect_and_migrate(&config.database)
-        .await
-        .with_context(|| format!("cannot open the database ({})", describe(&config.database)))
+    async {
+        let db = connect_pooled(&config.database, config.database_pool_size).await?;
+        migrate(&db, &config.database).await?;
+        Ok::<_, DbErr>(db)
+    }
+    .await
+    .with_context(|| format!("cannot open the database ({})", describe(&config.database)))
 }
 
 /// `init-db`: create the database if missing and apply every pending migration.
 pub async fn init(config: &Config) -> anyhow::Result<()> {
     let db = connect(&config.database).await?;
-    let pending = Migrator::get_pending_migrations(&db).await?.len();
-    Migrator::up(&db, None).await?;
+    let pending = migrate(&db, &config.database).await?;
     db.close().await?;
     let location = describe(&config.database);
     tracing::info!(%location, pending, "database ready");

@@ -67,6 +67,14 @@ async fn open_for_dry_run(config: &Config) -> anyhow::Result<(DatabaseConnection
         .await
         .with_context(|| format!("cannot open the database ({location})"))?;
     let pending = Migrator::get_pending_migrations_read_only(&db).await?;
+    // A new, empty PostgreSQL database is the server's "no file yet".
+    if pending.len() == Migrator::migrations().len() {
+        db.close().await.ok();
+        let db = db::connect_and_migrate(&DatabaseUrl::Sqlite(SqliteLocation::Memory))
+            .await
+            .context("cannot prepare an in-memory database for the dry run")?;
+        return Ok((db, true));
+    }
     if !pending.is_empty() {
         db.close().await.ok();
         bail!(

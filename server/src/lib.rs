@@ -8,6 +8,7 @@ pub mod db;
 pub mod healthcheck;
 pub mod legacy_cli;
 pub mod log_file;
+pub mod migrate_db_cli;
 pub mod probe;
 pub mod rekey_cli;
 pub mod routes;

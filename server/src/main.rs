@@ -3,7 +3,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::config::Config;
-use server::{admin_cli, backup, db, healthcheck, legacy_cli, rekey_cli, startup, telemetry};
+use server::{
+    admin_cli, backup, db, healthcheck, legacy_cli, migrate_db_cli, rekey_cli, startup, telemetry,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             Command::Backup(args) => backup::run(&config, &args).await,
             Command::ImportLegacy(args) => legacy_cli::run(&config, &args).await,
             Command::Rekey(args) => rekey_cli::run(&config, &args).await,
+            Command::MigrateDb(args) => migrate_db_cli::run(&config, &args).await,
             Command::Serve | Command::Healthcheck(_) => startup::serve(config).await,
         }
     });

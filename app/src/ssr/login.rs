@@ -27,8 +27,11 @@ pub async fn login(
     password: &str,
     meta: &RequestMeta,
 ) -> Result<user::Model, AppError> {
+    // No name contains NUL, and PostgreSQL cannot store one in the audit log: it becomes
+    // U+FFFD, which matches nobody.
+    let username = username.replace('\0', "\u{FFFD}");
     // Truncated like the audit log's column, so a 10,000-character name is still counted.
-    let key: String = username_key(username).chars().take(64).collect();
+    let key: String = username_key(&username).chars().take(64).collect();
     let typed_name: String = username.trim().chars().take(64).collect();
     let now = services.clock.now();
     let since = now - throttle::window();

@@ -205,8 +205,30 @@ impl Services {
 
 /// Database errors are logged here and reach users only as "internal error".
 pub fn db_error(error: sea_orm::DbErr) -> AppError {
+    // PostgreSQL refuses U+0000 in text (SQLite stores it): input the edges did not catch
+    // is still the caller's mistake, not the server's.
+    if database_error_code(&error).as_deref() == Some(POSTGRES_NUL_IN_TEXT) {
+        return AppError::invalid("text", "不能包含 NUL 字符（U+0000）");
+    }
     tracing::error!(%error, "database error");
     AppError::Internal
+}
+
+/// PostgreSQL's `character_not_in_repertoire`, its answer to U+0000 in text.
+const POSTGRES_NUL_IN_TEXT: &str = "22021";
+
+/// The database's own error code (SQLSTATE on PostgreSQL), when it gave one.
+fn database_error_code(error: &sea_orm::DbErr) -> Option<String> {
+    let (sea_orm::DbErr::Query(runtime) | sea_orm::DbErr::Exec(runtime)) = error else {
+        return None;
+    };
+    let sea_orm::RuntimeErr::SqlxError(error) = runtime else {
+        return None;
+    };
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned())
 }
 
 /// Server functions answer errors with the same status codes as the REST API (and a

@@ -829,8 +829,13 @@ async fn activity_slides_the_idle_expiry_with_few_writes() {
     assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 200);
     assert_eq!(expiry().await.0, at_login);
     // Once the last write is older than the touch interval, activity pushes the expiry on.
+    let age = if crate::helpers::on_postgres() {
+        "UPDATE sessions SET data = jsonb_set(data::jsonb, '{dda.touched}', '0')::text"
+    } else {
+        "UPDATE sessions SET data = json_set(data, '$.\"dda.touched\"', 0)"
+    };
     app.db
-        .execute_unprepared("UPDATE sessions SET data = json_set(data, '$.\"dda.touched\"', 0)")
+        .execute_unprepared(age)
         .await
         .expect("age the session");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

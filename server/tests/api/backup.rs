@@ -10,6 +10,9 @@ use crate::helpers::{API_TOKEN, run_binary, send_signal, start_server_process, w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_copies_the_live_database_and_never_overwrites() {
+    crate::helpers::sqlite_only!(
+        "`backup` copies the SQLite file; PostgreSQL is backed up with pg_dump"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let vars = [("APP_ENV", "development"), ("API_TOKEN", API_TOKEN)];
     let (child, base_url) = start_server_process(dir.path(), &vars).await;

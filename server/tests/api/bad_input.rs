@@ -219,15 +219,14 @@ async fn bad_patches_change_nothing() {
 async fn login_with_absurd_input_is_a_plain_failure() {
     let app = spawn_app().await;
     let long = "名".repeat(10_000);
-    for (username, password) in [
-        ("", ""),
-        (long.as_str(), "x"),
-        ("admin", long.as_str()),
-        ("admin\u{0}", "x"),
-    ] {
+    for (username, password) in [("", ""), (long.as_str(), "x"), ("admin", long.as_str())] {
         let response = app.try_login(username, password).await;
         assert_eq!(response.status, 401, "{}", response.body);
     }
+    // No text holds U+0000 (PostgreSQL cannot store it): refused at the edge, by field.
+    let response = app.try_login("admin\u{0}", "x").await;
+    assert_eq!(response.status, 422, "{}", response.body);
+    assert_eq!(json_body(&response)["error"]["field"], "username");
     let wrong_type = app
         .json_as(
             &Caller::default(),

@@ -369,6 +369,75 @@ pub fn json_body(response: &Response) -> serde_json::Value {
     serde_json::from_str(&response.body).expect("valid JSON")
 }
 
+/// PostgreSQL mode: `TEST_DATABASE_URL` names a PostgreSQL server (a superuser URL, as
+/// `scripts/pg-cluster.sh` prints) and every test runs there instead of on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var_os("TEST_DATABASE_URL").is_some_and(|url| !url.is_empty())
+}
+
+/// Ends a test that is about SQLite itself (its file, `VACUUM INTO` backups) when the suite
+/// runs on PostgreSQL, saying why on stderr.
+macro_rules! sqlite_only {
+    ($reason:literal) => {
+        if $crate::helpers::on_postgres() {
+            eprintln!("skipped on PostgreSQL: {}", $reason);
+            return;
+        }
+    };
+}
+pub(crate) use sqlite_only;
+
+/// The database of a test directory in PostgreSQL mode, created on first use: a restarted
+/// app or a second process on the same directory shares it, as they share the SQLite file
+/// otherwise. Nothing is written into the directory (tests check what the binary writes
+/// there). `None` on SQLite.
+pub fn database_url_for(dir: &Path) -> Option<String> {
+    static CREATED: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let mut created = CREATED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, url)) = created.iter().find(|(path, _)| path == dir) {
+        return Some(url.clone());
+    }
+    // Unique across the test processes that may share one cluster.
+    let name = format!("t{}_{}", std::process::id(), created.len());
+    // Its own thread and runtime: callers may be synchronous or inside a test's runtime.
+    let create = {
+        let admin_url = admin_url.clone();
+        let name = name.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                use sea_orm::ConnectionTrait;
+                let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
+                admin.close().await
+            })
+        })
+    };
+    create
+        .join()
+        .expect("create database thread")
+        .expect("CREATE DATABASE on TEST_DATABASE_URL");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL ends in a database name");
+    let url = format!("{base}/{name}");
+    created.push((dir.to_path_buf(), url.clone()));
+    Some(url)
+}
+
 /// Builds a config the way production does, from variables, with directories in `dir`.
 pub fn test_config(dir: &Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -387,6 +456,9 @@ pub fn test_config(dir: &Path, extra: &[(&str, &str)]) -> Config {
         ),
         ("SITE_ROOT".into(), dir.join("site").display().to_string()),
     ]);
+    if let Some(url) = database_url_for(dir) {
+        vars.insert("DATABASE_URL".into(), url);
+    }
     for (key, value) in extra {
         vars.insert((*key).to_owned(), (*value).to_owned());
     }
@@ -455,11 +527,15 @@ pub fn run_binary(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
 
 pub fn command(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(binary());
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .envs(vars.iter().copied());
+    command.args(args).current_dir(cwd).env_clear();
+    // On PostgreSQL the directory's database stands in for its SQLite file, unless the
+    // test names a database itself.
+    if !vars.iter().any(|(name, _)| *name == "DATABASE_URL")
+        && let Some(url) = database_url_for(cwd)
+    {
+        command.env("DATABASE_URL", url);
+    }
+    command.envs(vars.iter().copied());
     command
 }
 

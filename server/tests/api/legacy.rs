@@ -340,6 +340,9 @@ async fn imported_accounts_sign_in_with_their_old_passwords() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_files_are_refused_by_table_row_and_column_and_change_nothing() {
+    crate::helpers::sqlite_only!(
+        "compares the bytes of our SQLite file and offers it as a bad input"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let init = run_binary(dir.path(), &["init-db"], VARS);
     assert!(
@@ -420,6 +423,7 @@ async fn bad_files_are_refused_by_table_row_and_column_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_starts_next_to_the_originals_app_db_and_never_touches_it() {
+    crate::helpers::sqlite_only!("about the default SQLite file beside the original's app.db");
     let dir = dir_with_legacy_db();
     let before = legacy_bytes(dir.path());
 

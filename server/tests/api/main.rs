@@ -12,6 +12,7 @@ mod health;
 mod import_bounds;
 mod legacy;
 mod limits;
+mod migrate_db;
 mod mock_push;
 mod mock_robot;
 mod openapi;

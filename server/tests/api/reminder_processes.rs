@@ -1,6 +1,7 @@
 //! Exactly once across real processes: the server killed with SIGKILL in the middle of a
-//! burst and restarted, and two servers sharing one SQLite database. The processes read
-//! their clock from a file (`TEST_CLOCK_FILE`, development only), so the test moves time.
+//! burst and restarted, and two or three replicas sharing one database (the SQLite file,
+//! or one PostgreSQL database when the suite runs there). The processes read their clock
+//! from a file (`TEST_CLOCK_FILE`, development only), so the test moves time.
 
 use std::path::Path;
 use std::process::Child;
@@ -9,7 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Value, json};
 
-use crate::helpers::{API_TOKEN, send_signal, start_server_process};
+use crate::helpers::{
+    ADMIN_PASSWORD, API_TOKEN, send_signal, session_cookie, start_server_process,
+};
 use crate::mock_robot::MockRobots;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -328,4 +331,122 @@ async fn two_servers_on_one_database_send_each_reminder_once() {
     assert_eq!(unique.len(), PEOPLE);
     assert_eq!(keys.len(), PEOPLE, "a reminder was sent twice: {keys:?}");
     assert_eq!(sent_count(&second_url).await, PEOPLE as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_one_killed_mid_burst_the_others_remind_everyone_once() {
+    const PEOPLE: usize = 40;
+    let robots = MockRobots::start(Duration::from_secs(3)).await;
+    robots.set_delay(Duration::from_millis(60));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock_file = dir.path().join("clock");
+    let clock_path = clock_file.display().to_string();
+    set_clock(&clock_file, "2026-11-23T08:30:00+08:00");
+    let vars = server_vars(&clock_path, &[("ROBOT_RATE_WINDOW_SCALE", "0.05")]);
+    let (first, first_url) = start_server_process(dir.path(), &vars).await;
+    let mut first = Server(Some(first));
+    let (second, _) = start_server_process(dir.path(), &vars).await;
+    let _second = Server(Some(second));
+    let (third, third_url) = start_server_process(dir.path(), &vars).await;
+    let _third = Server(Some(third));
+    plan_separate_messages(&first_url, PEOPLE, &robots.dingtalk_url("replicas")).await;
+    set_clock(&clock_file, "2026-11-23T08:44:59+08:00");
+
+    robots.wait_for(8, TIMEOUT).await;
+    kill(first.0.take().expect("running"));
+    let before_kill = robots.accepted().len();
+    assert!(before_kill < 20, "the kill came too late to test anything");
+    // Rows the killed replica had claimed stay leased for 60 s of the schedule clock: move
+    // past that; the other two go on without a restart.
+    set_clock(&clock_file, "2026-11-23T08:46:30+08:00");
+    robots
+        .wait_for_mentions(PEOPLE, Duration::from_secs(40))
+        .await;
+    wait_until_sent(&third_url, PEOPLE).await;
+    eprintln!(
+        "three replicas, one killed: {before_kill} accepted before the kill, {} resends dropped by msgUuid",
+        robots.dropped_duplicates(),
+    );
+    assert_eq!(
+        robots.rate_limited(),
+        0,
+        "the replicas together kept the robot's limit"
+    );
+    assert_each_mentioned_once(&robots.mentioned_mobiles(), PEOPLE);
+}
+
+/// Three replicas started at the same moment on a new database: one applies the
+/// migrations while the others wait for the lock and then find nothing to do; all three
+/// serve, and a session opened on one is valid on the others until it is ended anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_started_together_migrate_once_and_share_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vars = [
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", "replica-secret-key-0123456789abcdef"),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("API_TOKEN", API_TOKEN),
+    ];
+    let (first, second, third) = tokio::join!(
+        start_server_process(dir.path(), &vars),
+        start_server_process(dir.path(), &vars),
+        start_server_process(dir.path(), &vars),
+    );
+    let _servers = [
+        Server(Some(first.0)),
+        Server(Some(second.0)),
+        Server(Some(third.0)),
+    ];
+    let urls = [first.1, second.1, third.1];
+
+    let json = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+    ];
+    let body = json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string();
+    let login = crate::helpers::http(
+        "POST",
+        &format!("{}/api/v1/session", urls[0]),
+        &json,
+        body.as_bytes(),
+        TIMEOUT,
+    )
+    .await
+    .expect("login");
+    assert_eq!(login.status, 200, "{}", login.body);
+    let cookie = session_cookie(&login).expect("a session cookie");
+    let me = |url: String| {
+        let cookie = cookie.clone();
+        async move {
+            crate::helpers::http(
+                "GET",
+                &format!("{url}/api/v1/me"),
+                &[("Cookie", cookie.as_str()), ("Accept", "application/json")],
+                "",
+                TIMEOUT,
+            )
+            .await
+            .expect("me")
+        }
+    };
+    for url in &urls {
+        let answer = me(url.clone()).await;
+        assert_eq!(answer.status, 200, "{url}: {}", answer.body);
+        assert!(answer.body.contains("\"admin\""), "{}", answer.body);
+    }
+    // Signing out on the third ends the session on all of them.
+    let origin = urls[2].clone();
+    let logout = crate::helpers::http(
+        "DELETE",
+        &format!("{}/api/v1/session", urls[2]),
+        &[("Cookie", cookie.as_str()), ("Origin", origin.as_str())],
+        "",
+        TIMEOUT,
+    )
+    .await
+    .expect("logout");
+    assert!(logout.status < 300, "{}: {}", logout.status, logout.body);
+    for url in &urls {
+        assert_eq!(me(url.clone()).await.status, 401, "{url}");
+    }
 }

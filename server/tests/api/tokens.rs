@@ -117,6 +117,7 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
     assert!(tokens[0]["expires_at"].is_string(), "{}", listed.body);
 
     // Neither the database nor its file holds the token.
+    crate::helpers::sqlite_only!("the rest reads the SQLite file's bytes");
     let file = std::fs::read(app.dir.path().join("data/attendance.db")).expect("db file");
     let wal = std::fs::read(app.dir.path().join("data/attendance.db-wal")).unwrap_or_default();
     for bytes in [&file, &wal] {

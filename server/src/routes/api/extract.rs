@@ -156,7 +156,60 @@ async fn read_json<T: DeserializeOwned>(
         )
     };
     check_shape(&bytes, shape).map_err(rejection)?;
+    refuse_nul(&bytes).map_err(rejection)?;
     parse_json(&bytes).map_err(rejection)
+}
+
+/// Text never contains U+0000 (PostgreSQL cannot store it): a string with one is refused,
+/// naming its field. Bodies without the escape are not parsed twice.
+fn refuse_nul(bytes: &[u8]) -> Result<(), BodyRejection> {
+    if !bytes
+        .windows(6)
+        .any(|window| window.eq_ignore_ascii_case(b"\\u0000"))
+    {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // malformed: the parser says where
+    };
+    match nul_path(&value) {
+        None => Ok(()),
+        Some(path) => Err(BodyRejection {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid",
+            message: "不能包含 NUL 字符（U+0000）".to_owned(),
+            field: Some(if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path
+            }),
+        }),
+    }
+}
+
+/// Where the first string (or key) holding U+0000 is, as serde_path_to_error writes paths.
+fn nul_path(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(String::new),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            nul_path(item).map(|rest| join_path(&format!("[{index}]"), &rest))
+        }),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(key.replace('\0', "\\u0000"));
+            }
+            nul_path(item).map(|rest| join_path(key, &rest))
+        }),
+        _ => None,
+    }
+}
+
+fn join_path(head: &str, rest: &str) -> String {
+    match rest.chars().next() {
+        None => head.to_owned(),
+        Some('[') => format!("{head}{rest}"),
+        Some(_) => format!("{head}.{rest}"),
+    }
 }
 
 /// Refuses well-formed JSON of the wrong kind at the top level (malformed JSON is left to
