@@ -17,6 +17,8 @@
 # Environment (optional, saved to .env when given):
 #   GHCR_OWNER=<github user/org>   whose image to pull (default in docker-compose.yml)
 #   TAG=<tag>                      image tag, e.g. 1.2.3 (default latest)
+# PostgreSQL instead of SQLite: this script does not use docker-compose.postgres.yml; start
+# that override by hand (README: 多副本部署（PostgreSQL）).
 set -euo pipefail
 cd "$(dirname "$0")"
 

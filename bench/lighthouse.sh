@@ -30,37 +30,9 @@ js=$site_root/pkg/dingding-attendance.js
 
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base=http://127.0.0.1:$port
-env -i -C "$work" PATH="$PATH" APP_ENV=production SECRET_KEY=bench-secret-key-0123456789abcdef \
-  ADMIN_PASSWORD="$admin_password" API_TOKEN="$api_token" \
-  HOST=127.0.0.1 PORT="$port" SITE_ROOT="$site_root" LOG_LEVEL=warn "$binary" serve >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 3000); do
-  curl -fsS -o /dev/null "$base/api/health" 2>/dev/null && break
-  sleep 0.01
-done
-
-# 200 people, scheduled from two weeks ago for two months.
-for n in $(seq 1 200); do
-  printf '{"username":"team%03d","password":"team-password-%03d","display_name":"成员%03d","must_change_password":false}\n' "$n" "$n" "$n"
-done | xargs -P 4 -d '\n' -I{} curl -fsS -o /dev/null -H "Authorization: Bearer $api_token" \
-  -H 'Content-Type: application/json' -d '{}' "$base/api/v1/users"
-python3 - "$work/team.csv" <<'PY'
-import datetime, sys
-start = datetime.date.today() - datetime.timedelta(days=14)
-shifts = ["A班", "A班", "B班", "B班", "休", "休"]
-with open(sys.argv[1], "w", encoding="utf-8") as out:
-    out.write("date,username,shift,note\n")
-    for n in range(1, 201):
-        for day in range(60):
-            out.write(f"{start + datetime.timedelta(days=day)},team{n:03d},{shifts[(day + n) % 6]},\n")
-PY
-curl -fsS -o /dev/null -H "Authorization: Bearer $api_token" -H 'Content-Type: application/octet-stream' \
-  --data-binary @"$work/team.csv" "$base/api/v1/schedules/import?format=csv&dry_run=false"
-cookie=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$admin_password\"}" "$base/api/v1/session" \
-  | tr -d '\r' | awk 'tolower($1)=="set-cookie:" && $2 ~ /^dda_session=/ {sub(/;.*/, "", $2); print $2}')
+# shellcheck source=bench/team200.sh
+source bench/team200.sh
+start_team200 "$work"
 
 html_size() { curl -fsS -o /dev/null -w '%{size_download}' -H "Cookie: $cookie" "$base$1"; }
 team_html=$(html_size /schedule/team)

@@ -4,8 +4,9 @@
 #   Dockerfile                 hadolint
 #   .github/workflows/*.yml    actionlint (which runs ShellCheck on their `run:` scripts)
 #   deploy-from-image.sh docker-start.sh scripts/*.sh    ShellCheck
-#   compose files              `config` of docker-compose.yml, alone and with
-#                              docker-compose.build.yml
+#   compose files              `config` of docker-compose.yml, alone, with
+#                              docker-compose.build.yml and with docker-compose.postgres.yml
+#                              (which must also refuse to run without POSTGRES_PASSWORD)
 #                              (Compose v2 plugin or v1; skipped when neither is installed)
 #   scripts/build-server.sh    --print for amd64 and arm64 (the cross-compilation settings)
 #
@@ -77,12 +78,23 @@ if [ ${#compose[@]} -gt 0 ]; then
   log "compose config: $("${compose[@]}" version --short 2>/dev/null || "${compose[@]}" version | head -n 1)"
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
-  cp docker-compose.yml docker-compose.build.yml Dockerfile "$scratch/"
+  cp docker-compose.yml docker-compose.build.yml docker-compose.postgres.yml Dockerfile "$scratch/"
   cp .env.example "$scratch/.env"
   (cd "$scratch" && "${compose[@]}" -f docker-compose.yml config -q) \
     || fail "compose config (docker-compose.yml)"
   (cd "$scratch" && "${compose[@]}" -f docker-compose.yml -f docker-compose.build.yml config -q) \
     || fail "compose config (with docker-compose.build.yml)"
+  # .env.example has no POSTGRES_PASSWORD: the override requires one (${POSTGRES_PASSWORD:?}).
+  postgres=(-f docker-compose.yml -f docker-compose.postgres.yml)
+  if merged=$(cd "$scratch" && POSTGRES_PASSWORD=check-deploy "${compose[@]}" "${postgres[@]}" config); then
+    grep -q 'DATABASE_URL: .*postgres://attendance:check-deploy@db:5432/attendance' <<<"$merged" \
+      || fail "docker-compose.postgres.yml does not point web's DATABASE_URL at the db service"
+  else
+    fail "compose config (with docker-compose.postgres.yml)"
+  fi
+  if (cd "$scratch" && env -u POSTGRES_PASSWORD "${compose[@]}" "${postgres[@]}" config -q) >/dev/null 2>&1; then
+    fail "docker-compose.postgres.yml accepts an unset POSTGRES_PASSWORD"
+  fi
 else
   log "compose config: skipped (neither 'docker compose' nor docker-compose is installed)"
 fi

@@ -27,7 +27,11 @@ free_port() {
 start() {
   local dir=$1
   mkdir -p "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$dir"
+    runuser -u postgres -- test -w "$dir" \
+      || { echo "error: the postgres user cannot enter $dir (a parent directory is private)" >&2; exit 1; }
+  fi
   as_owner "$(pg_bin initdb)" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
   local port

@@ -1,6 +1,7 @@
 //! dingding-attendance: domain rules, the Leptos UI and the server functions.
 //!
-//! `domain` is pure and compiled for both sides; `ssr` holds server-only services;
+//! `domain` is pure and compiled for both sides; `wire` the types the browser, the server
+//! functions, the REST API and the services exchange; `ssr` holds server-only services;
 //! `api` holds the server functions; `ui` the components and pages.
 
 // The calendar views nest deeply; without `erase_components` (release builds) their view
@@ -13,6 +14,7 @@ pub mod error;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod ui;
+pub mod wire;
 
 pub use error::AppError;
 pub use ui::{App, shell};

@@ -4,51 +4,30 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use super::types::{
+use crate::AppError;
+use crate::wire::{
     AccessTokenView, AuditEntry, AuditQuery, CreatedAccessToken, Listed, NewAccessToken, NewUser,
     Page, SessionInfo, UserPatch, UserQuery, UserView,
 };
-use crate::AppError;
 
 #[cfg(feature = "ssr")]
-mod server {
-    use crate::AppError;
-    pub use crate::ssr::Services;
-    pub use crate::ssr::auth::{AuthSession, SessionUser, request_meta, session_actor};
+use crate::ssr::server_fn as server;
 
-    pub fn services() -> Services {
-        leptos::prelude::expect_context::<Services>()
-    }
-
-    pub async fn auth_session() -> Result<AuthSession, AppError> {
-        leptos_axum::extract().await.map_err(|error| {
-            tracing::error!(%error, "the session layer is missing");
-            AppError::Internal
-        })
-    }
-
-    pub fn session_error(error: impl std::fmt::Display) -> AppError {
-        tracing::error!(%error, "session store failed");
-        AppError::Internal
-    }
-
-    pub use crate::ssr::respond;
-
-    /// Only same-site paths are followed after login: no open redirects.
-    pub fn safe_next(next: Option<&str>) -> String {
-        match next {
-            Some(path)
-                if path.starts_with('/')
-                    && !path.starts_with("//")
-                    && !path.starts_with("/\\")
-                    && !path.starts_with("/login")
-                    && path.len() <= 512
-                    && !path.chars().any(char::is_control) =>
-            {
-                path.to_owned()
-            }
-            _ => "/".to_owned(),
+/// Only same-site paths are followed after login: no open redirects.
+#[cfg(feature = "ssr")]
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.starts_with("/login")
+                && path.len() <= 512
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
         }
+        _ => "/".to_owned(),
     }
 }
 
@@ -96,7 +75,7 @@ pub async fn login(
             Ok(if user.must_change_password {
                 "/account/password".to_owned()
             } else {
-                server::safe_next(next.as_deref())
+                safe_next(next.as_deref())
             })
         }
         .await,
@@ -138,14 +117,15 @@ pub async fn change_password(
     new: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    server::respond(
-        async move {
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
             if new != confirm {
                 return Err(AppError::invalid("confirm", "两次输入的新密码不一致"));
             }
-            let services = server::services();
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
             let mut session = server::auth_session().await?;
             let user = crate::ssr::users::change_own_password(
                 &services,
@@ -159,32 +139,34 @@ pub async fn change_password(
             // Store the new password's fingerprint so this session stays valid.
             crate::ssr::auth::refresh_session_user(&mut session, &user, &services.settings).await?;
             Ok(())
-        }
-        .await,
+        },
     )
+    .await
 }
 
 /// Updates the signed-in user's own profile (display name, mobile, platform ids, e-mail).
 #[server(prefix = "/api/fn", endpoint = "update_profile", input = Json)]
 pub async fn update_profile(patch: UserPatch) -> Result<UserView, AppError> {
-    server::respond(
-        async move {
-            let services = server::services();
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
             let me = actor.require_user()?.id;
             crate::ssr::users::update(&services, &actor, &meta, me, patch).await
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_users", input = Json)]
 pub async fn list_users(query: UserQuery) -> Result<Page<Listed<UserView>>, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            let services = server::services();
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
+            let services = services;
             let page = crate::ssr::users::list(&services, &actor, &query).await?;
             Ok(page.map(|user| Listed {
                 local_time: user
@@ -192,109 +174,111 @@ pub async fn list_users(query: UserQuery) -> Result<Page<Listed<UserView>>, AppE
                     .map(|at| services.settings.local_minute(at)),
                 item: user,
             }))
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_user", input = Json)]
 pub async fn get_user(id: i32) -> Result<UserView, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::users::get(&server::services(), &actor, id).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::users::get(&services, &actor, id).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_user", input = Json)]
 pub async fn create_user(user: NewUser) -> Result<UserView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::users::create(&server::services(), &actor, &meta, user).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::users::create(&services, &actor, &meta, user).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "update_user", input = Json)]
 pub async fn update_user(id: i32, patch: UserPatch) -> Result<UserView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::users::update(&server::services(), &actor, &meta, id, patch).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::users::update(&services, &actor, &meta, id, patch).await },
     )
+    .await
 }
 
 /// Admins: sets a temporary password the user must change at next login.
 #[server(prefix = "/api/fn", endpoint = "reset_user_password", input = Json)]
 pub async fn reset_user_password(id: i32, password: String) -> Result<UserView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::users::reset_password(&server::services(), &actor, &meta, id, &password)
-                .await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            crate::ssr::users::reset_password(&services, &actor, &meta, id, &password).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_audit", input = Json)]
 pub async fn list_audit(query: AuditQuery) -> Result<Page<Listed<AuditEntry>>, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            let services = server::services();
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
+            let services = services;
             let page = crate::ssr::audit::list(&services, &actor, &query).await?;
             Ok(page.map(|entry| Listed {
                 local_time: Some(services.settings.local_minute(entry.created_at)),
                 item: entry,
             }))
-        }
-        .await,
+        },
     )
+    .await
 }
 
 /// The signed-in user's personal access tokens.
 #[server(prefix = "/api/fn", endpoint = "list_access_tokens", input = Json)]
 pub async fn list_access_tokens() -> Result<Vec<AccessTokenView>, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::access_tokens::list(&server::services(), &actor).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::access_tokens::list(&services, &actor).await },
     )
+    .await
 }
 
 /// Creates a personal access token; the answer holds the token this once.
 #[server(prefix = "/api/fn", endpoint = "create_access_token", input = Json)]
 pub async fn create_access_token(request: NewAccessToken) -> Result<CreatedAccessToken, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::access_tokens::create(&server::services(), &actor, &meta, request).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            crate::ssr::access_tokens::create(&services, &actor, &meta, request).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_access_token", input = Json)]
 pub async fn revoke_access_token(id: i32) -> Result<(), AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::access_tokens::revoke(&server::services(), &actor, &meta, id).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::access_tokens::revoke(&services, &actor, &meta, id).await },
     )
+    .await
 }

@@ -1,11 +1,10 @@
-//! Server functions and the types they exchange: each says who is asking, then calls a
-//! service.
+//! Server functions: each says who is asking, then calls a service. The types they
+//! exchange are in `crate::wire`.
 
 mod accounts;
 mod overview;
 mod reminders;
 mod schedule;
-pub mod types;
 
 pub use accounts::*;
 pub use overview::{SystemOverview, get_overview};

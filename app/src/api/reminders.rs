@@ -5,172 +5,169 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use super::types::{
+use crate::AppError;
+use crate::wire::{
     ChannelPatch, ChannelTestResult, ChannelView, Dashboard, DeliveryQuery, DeliveryView,
     NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView, UpcomingQuery,
     UpcomingView,
 };
-use crate::AppError;
 
 #[cfg(feature = "ssr")]
-mod server {
-    pub use crate::ssr::auth::{request_meta, session_actor};
-    pub use crate::ssr::{Services, respond};
-
-    pub fn services() -> Services {
-        leptos::prelude::expect_context::<Services>()
-    }
-}
+use crate::ssr::server_fn as server;
 
 #[server(prefix = "/api/fn", endpoint = "load_dashboard", input = Json)]
 pub async fn load_dashboard() -> Result<Dashboard, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::reminders::views::dashboard(&server::services(), &actor).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::reminders::views::dashboard(&services, &actor).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "load_upcoming", input = Json)]
 pub async fn load_upcoming(query: UpcomingQuery) -> Result<UpcomingView, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::reminders::views::upcoming(&server::services(), &actor, &query).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
+            crate::ssr::reminders::views::upcoming(&services, &actor, &query).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "load_deliveries", input = Json)]
 pub async fn load_deliveries(query: DeliveryQuery) -> Result<Page<DeliveryView>, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::reminders::views::deliveries(&server::services(), &actor, &query).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
+            crate::ssr::reminders::views::deliveries(&services, &actor, &query).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "retry_delivery", input = Json)]
 pub async fn retry_delivery(id: i32) -> Result<DeliveryView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::reminders::views::retry(&server::services(), &actor, &meta, id).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            crate::ssr::reminders::views::retry(&services, &actor, &meta, id).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "record_punch", input = Json)]
 pub async fn record_punch(input: NewPunch) -> Result<PunchView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::reminders::views::record_punch(&server::services(), &actor, &meta, input)
-                .await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            crate::ssr::reminders::views::record_punch(&services, &actor, &meta, input).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_channels", input = Json)]
 pub async fn list_channels() -> Result<Vec<ChannelView>, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::channels::list(&server::services(), &actor).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::channels::list(&services, &actor).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_channel", input = Json)]
 pub async fn create_channel(input: NewChannel) -> Result<ChannelView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::channels::create(&server::services(), &actor, &meta, input).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::channels::create(&services, &actor, &meta, input).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "update_channel", input = Json)]
 pub async fn update_channel(id: i32, patch: ChannelPatch) -> Result<ChannelView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::channels::update(&server::services(), &actor, &meta, id, patch).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            crate::ssr::channels::update(&services, &actor, &meta, id, patch).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "delete_channel", input = Json)]
 pub async fn delete_channel(id: i32) -> Result<(), AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::channels::remove(&server::services(), &actor, &meta, id).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::channels::remove(&services, &actor, &meta, id).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "test_channel", input = Json)]
 pub async fn test_channel(id: i32) -> Result<ChannelTestResult, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::channels::test(&server::services(), &actor, id).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::channels::test(&services, &actor, id).await },
     )
+    .await
 }
 
 /// A test message to the default robot for `kind` (`clock_in` or `clock_out`).
 #[server(prefix = "/api/fn", endpoint = "test_default_robot", input = Json)]
 pub async fn test_default_robot(kind: String) -> Result<ChannelTestResult, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
             let kind = crate::domain::reminder::ReminderKind::parse(&kind)
                 .ok_or_else(|| AppError::invalid("kind", "应为 clock_in 或 clock_out"))?;
-            crate::ssr::channels::test_default(&server::services(), &actor, kind).await
-        }
-        .await,
+            crate::ssr::channels::test_default(&services, &actor, kind).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "load_settings", input = Json)]
 pub async fn load_settings() -> Result<SettingsView, AppError> {
-    server::respond(
-        async move {
-            let actor = server::session_actor().await?;
-            crate::ssr::settings::view(&server::services(), &actor).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move { crate::ssr::settings::view(&services, &actor).await },
     )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "save_settings", input = Json)]
 pub async fn save_settings(patch: SettingsPatch) -> Result<SettingsView, AppError> {
-    server::respond(
-        async move {
-            let meta = server::request_meta().await;
-            let actor = server::session_actor().await?;
-            crate::ssr::settings::update(&server::services(), &actor, &meta, patch).await
-        }
-        .await,
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move { crate::ssr::settings::update(&services, &actor, &meta, patch).await },
     )
+    .await
 }

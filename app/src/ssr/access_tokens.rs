@@ -17,15 +17,15 @@ use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta, SessionUser};
 use super::calendar_feed::digest;
 use super::entity::{access_token, audit_log, user};
-use super::{Services, db_error, settings};
+use super::{Services, settings};
 use crate::AppError;
-use crate::api::types::{AccessTokenView, CreatedAccessToken, NewAccessToken};
 use crate::domain::access_token::{
     MAX_TOKENS_PER_USER, TOKEN_PREFIX, TokenScope, check_expiry_days, check_name, check_scope,
     looks_like_token, visible_part,
 };
 use crate::domain::audit::AuditKind;
 use crate::domain::throttle::{self, LoginVerdict};
+use crate::wire::{AccessTokenView, CreatedAccessToken, NewAccessToken};
 
 /// `last_used_at` is written at most this often per token, not on every request.
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
@@ -51,8 +51,7 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<AccessTokenV
         .filter(access_token::Column::UserId.eq(owner.id))
         .order_by_desc(access_token::Column::Id)
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|row| view(row, now))
         .collect())
@@ -80,8 +79,7 @@ pub async fn create(
     let existing = access_token::Entity::find()
         .filter(access_token::Column::UserId.eq(owner.id))
         .count(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if existing >= MAX_TOKENS_PER_USER as u64 {
         return Err(AppError::conflict(
             "name",
@@ -100,8 +98,7 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     audit::record(
         &txn,
         now,
@@ -110,7 +107,7 @@ pub async fn create(
             .detail(format!("{name}（{}，{}）", scope.as_str(), row.prefix)),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(CreatedAccessToken {
         token,
         info: view(row, now),
@@ -130,13 +127,11 @@ pub async fn revoke(
     let row = access_token::Entity::find_by_id(id)
         .filter(access_token::Column::UserId.eq(owner.id))
         .one(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("令牌 {id}")))?;
     access_token::Entity::delete_by_id(row.id)
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     audit::record(
         &txn,
         now,
@@ -145,7 +140,7 @@ pub async fn revoke(
             .detail(format!("{}（{}）", row.name, row.prefix)),
     )
     .await?;
-    txn.commit().await.map_err(db_error)
+    txn.commit().await.map_err(AppError::from)
 }
 
 /// Revokes all of a user's tokens (an admin reset their password).
@@ -153,8 +148,7 @@ pub async fn revoke_all(db: &impl sea_orm::ConnectionTrait, user_id: i32) -> Res
     Ok(access_token::Entity::delete_many()
         .filter(access_token::Column::UserId.eq(user_id))
         .exec(db)
-        .await
-        .map_err(db_error)?
+        .await?
         .rows_affected)
 }
 
@@ -241,8 +235,7 @@ async fn personal_token(
     let Some(row) = access_token::Entity::find()
         .filter(access_token::Column::TokenHash.eq(digest(presented)))
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
     else {
         return Ok(None);
     };
@@ -255,8 +248,7 @@ async fn personal_token(
     let Some(mut owner) = user::Entity::find_by_id(row.user_id)
         .filter(user::Column::Active.eq(true))
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .as_ref()
         .and_then(SessionUser::from_model)
     else {
@@ -271,8 +263,7 @@ async fn personal_token(
             .col_expr(access_token::Column::LastUsedAt, Expr::value(now))
             .filter(access_token::Column::Id.eq(row.id))
             .exec(&services.db)
-            .await
-            .map_err(db_error)?;
+            .await?;
     }
     Ok(Some((Actor::User(owner), scope)))
 }
@@ -293,5 +284,5 @@ async fn recent_failures(
         .into_tuple::<DateTime<Utc>>()
         .all(&services.db)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }

@@ -6,11 +6,11 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
+use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::RequestMeta;
 use super::calendar_feed::digest;
 use super::entity::{punch, reminder_skip, used_link, user};
-use super::{Services, db_error};
 use crate::AppError;
 use crate::domain::action_link::{self, ActionClaim, LinkAction, LinkError};
 use crate::domain::audit::AuditKind;
@@ -110,8 +110,7 @@ async fn claim_of(
     };
     let person = user::Entity::find_by_id(claim.user_id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|person| person.active);
     Ok(person
         .map(|person| (claim, person))
@@ -128,8 +127,7 @@ pub async fn preview(
     };
     let used = used_link::Entity::find_by_id(digest(token))
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .is_some();
     Ok(Ok(LinkPreview {
         person: person.display_name,
@@ -161,11 +159,10 @@ pub async fn follow(
             .to_owned(),
     )
     .exec_without_returning(&txn)
-    .await
-    .map_err(db_error)?
+    .await?
         == 1;
     if !first_use {
-        txn.rollback().await.map_err(db_error)?;
+        txn.rollback().await?;
         return Ok(Ok(match claim.action {
             LinkAction::Punched(kind) => {
                 format!("这个链接已经用过了：{}打卡已记录，不会再提醒", kind.label())
@@ -192,8 +189,7 @@ pub async fn follow(
                 ..Default::default()
             }
             .insert(&txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
             audit::record(
                 &txn,
                 now,
@@ -226,8 +222,7 @@ pub async fn follow(
                     .to_owned(),
             )
             .exec_without_returning(&txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
             audit::record(
                 &txn,
                 now,
@@ -240,7 +235,7 @@ pub async fn follow(
             format!("好的，{} 的其余提醒都不再发送", claim.date)
         }
     };
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(Ok(message))
 }
 
@@ -248,7 +243,6 @@ pub async fn follow(
 pub async fn skipped(services: &Services, user_id: i32, date: NaiveDate) -> Result<bool, AppError> {
     Ok(reminder_skip::Entity::find_by_id((user_id, date))
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .is_some())
 }

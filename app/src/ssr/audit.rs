@@ -13,8 +13,8 @@ use super::auth::{Actor, RequestMeta};
 use super::entity::{audit_log, user};
 use super::page::PageRequest;
 use crate::AppError;
-use crate::api::types::{AuditEntry, AuditQuery, Page};
 use crate::domain::audit::AuditKind;
+use crate::wire::{AuditEntry, AuditQuery, Page};
 
 /// The audit log's name for things the server does by itself (first-run admin, CLI).
 pub const SYSTEM_ACTOR: &str = "system";
@@ -73,8 +73,7 @@ pub async fn record(
         ..Default::default()
     }
     .insert(db)
-    .await
-    .map_err(super::db_error)?;
+    .await?;
     Ok(())
 }
 
@@ -113,8 +112,7 @@ pub async fn list(
     if let Some(user_id) = query.user_id {
         let username = user::Entity::find_by_id(user_id)
             .one(&services.db)
-            .await
-            .map_err(super::db_error)?
+            .await?
             .map(|user| user.username_key);
         let mut about = Condition::any().add(audit_log::Column::ActorUserId.eq(user_id));
         if let Some(username) = username {
@@ -139,18 +137,13 @@ pub async fn list(
     if let Some(end) = to.and_then(|day| day.succ_opt()).and_then(start_of) {
         select = select.filter(audit_log::Column::CreatedAt.lt(end));
     }
-    let total = select
-        .clone()
-        .count(&services.db)
-        .await
-        .map_err(super::db_error)?;
+    let total = select.clone().count(&services.db).await?;
     let items = select
         .order_by_desc(audit_log::Column::Id)
         .offset(page.offset())
         .limit(page.limit())
         .all(&services.db)
-        .await
-        .map_err(super::db_error)?
+        .await?
         .into_iter()
         .map(|row| AuditEntry {
             id: row.id,
@@ -174,8 +167,7 @@ pub async fn prune(services: &Services) -> Result<u64, AppError> {
     let result = audit_log::Entity::delete_many()
         .filter(audit_log::Column::CreatedAt.lt(cutoff))
         .exec(&services.db)
-        .await
-        .map_err(super::db_error)?;
+        .await?;
     Ok(result.rows_affected)
 }
 
@@ -224,16 +216,11 @@ pub async fn login_failures(
             .limit(1)
             .into_tuple::<i64>()
     };
-    let last_success_id = newest_id(successes())
-        .one(db)
-        .await
-        .map_err(super::db_error)?
-        .unwrap_or(0);
+    let last_success_id = newest_id(successes()).one(db).await?.unwrap_or(0);
     let known_address = last_success_id > 0
         && newest_id(successes().filter(same_ip(ip)))
             .one(db)
-            .await
-            .map_err(super::db_error)?
+            .await?
             .is_some();
     let failures = || {
         audit_log::Entity::find()
@@ -254,18 +241,9 @@ pub async fn login_failures(
             .into_tuple::<DateTime<Utc>>()
     };
     Ok(LoginFailures {
-        pair: times(of_username().filter(same_ip(ip)))
-            .all(db)
-            .await
-            .map_err(super::db_error)?,
-        address: times(failures().filter(same_ip(ip)))
-            .all(db)
-            .await
-            .map_err(super::db_error)?,
-        username: times(of_username())
-            .all(db)
-            .await
-            .map_err(super::db_error)?,
+        pair: times(of_username().filter(same_ip(ip))).all(db).await?,
+        address: times(failures().filter(same_ip(ip))).all(db).await?,
+        username: times(of_username()).all(db).await?,
         known_address,
     })
 }
@@ -289,7 +267,7 @@ pub async fn recent_about(
         .into_tuple::<DateTime<Utc>>()
         .all(db)
         .await
-        .map_err(super::db_error)
+        .map_err(AppError::from)
 }
 
 /// Whether a refusal of `kind` about this subject or (when given) from this IP was logged
@@ -311,7 +289,6 @@ pub async fn throttle_logged(
         .filter(audit_log::Column::CreatedAt.gt(since))
         .filter(about)
         .count(db)
-        .await
-        .map_err(super::db_error)?;
+        .await?;
     Ok(count > 0)
 }

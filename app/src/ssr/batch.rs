@@ -9,10 +9,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{schedule, user};
 use super::schedules::{Source, apply};
-use super::{Services, db_error, holidays, shifts};
+use super::{Services, holidays, shifts};
 use crate::AppError;
-use crate::api::types::{BatchPreview, ScheduleWrite, WriteSummary};
 use crate::domain::plan::{Outcome, PlanRequest, PlannedDay, plan, summarise, writes};
+use crate::wire::{BatchPreview, ScheduleWrite, WriteSummary};
 
 /// Preview rows sent to the browser; the summary always counts everything.
 const PREVIEW_ROWS: usize = 1000;
@@ -39,8 +39,7 @@ async fn planned(services: &Services, request: &PlanRequest) -> Result<Vec<Plann
     let found = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if let Some(missing) = ids
         .iter()
         .find(|id| !found.iter().any(|user| user.id == **id))
@@ -51,8 +50,7 @@ async fn planned(services: &Services, request: &PlanRequest) -> Result<Vec<Plann
         .filter(schedule::Column::UserId.is_in(ids))
         .filter(schedule::Column::Date.between(request.from, request.to))
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|row| ((row.user_id, row.date), row.shift_id))
         .collect();

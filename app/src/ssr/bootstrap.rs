@@ -9,7 +9,7 @@ use sea_orm::{
 use super::audit::{self, AuditEvent, SYSTEM_ACTOR};
 use super::auth::RequestMeta;
 use super::entity::user;
-use super::{Services, db_error, session_store, users};
+use super::{Services, session_store, users};
 use crate::AppError;
 use crate::domain::Role;
 use crate::domain::account::{LEGACY_DEFAULT_PASSWORD, Username, check_new_password};
@@ -56,10 +56,7 @@ pub async fn ensure_first_admin(
     admin_password: Option<&str>,
     production: bool,
 ) -> Result<Option<FirstAdminPassword>, AppError> {
-    let existing = user::Entity::find()
-        .count(&services.db)
-        .await
-        .map_err(db_error)?;
+    let existing = user::Entity::find().count(&services.db).await?;
     if existing > 0 {
         return Ok(None);
     }
@@ -106,7 +103,7 @@ pub async fn ensure_first_admin(
         {
             return Ok(None);
         }
-        Err(error) => return Err(db_error(error)),
+        Err(error) => return Err(AppError::from(error)),
     }
     audit::record(
         &txn,
@@ -128,7 +125,7 @@ pub async fn ensure_first_admin(
         },
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(Some(origin))
 }
 
@@ -161,10 +158,8 @@ pub async fn create_admin(
             row.active = Set(true);
             row.must_change_password = Set(false);
             row.updated_at = Set(now);
-            row.update(&txn).await.map_err(db_error)?;
-            session_store::end_user_sessions(&txn, id, None)
-                .await
-                .map_err(db_error)?;
+            row.update(&txn).await?;
+            session_store::end_user_sessions(&txn, id, None).await?;
             CreateAdminOutcome::Reset
         }
         None => {
@@ -181,8 +176,7 @@ pub async fn create_admin(
                 ..Default::default()
             }
             .insert(&txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
             CreateAdminOutcome::Created
         }
     };
@@ -202,7 +196,7 @@ pub async fn create_admin(
         },
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(outcome)
 }
 
@@ -212,8 +206,7 @@ pub async fn admins_with_default_password(services: &Services) -> Result<Vec<Str
         .filter(user::Column::Role.eq(Role::Admin.as_str()))
         .filter(user::Column::Active.eq(true))
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let mut found = Vec::new();
     for admin in admins {
         if services

@@ -10,7 +10,7 @@ use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{calendar_feed, schedule, user};
 use super::reminders::rules;
-use super::{Services, db_error, settings, shifts};
+use super::{Services, settings, shifts};
 use crate::AppError;
 use crate::domain::ics::{IcsAlarm, IcsEvent, render};
 use crate::domain::reminder::{self, ReminderKind, ScheduledDay};
@@ -34,8 +34,7 @@ pub async fn exists(services: &Services, actor: &Actor, user_id: i32) -> Result<
     actor.require_self_or_admin(user_id)?;
     Ok(calendar_feed::Entity::find_by_id(user_id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .is_some())
 }
 
@@ -57,21 +56,18 @@ pub async fn reset(
     let txn = services.begin_write().await?;
     let person = user::Entity::find_by_id(user_id)
         .one(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("用户 {user_id}")))?;
     calendar_feed::Entity::delete_by_id(user_id)
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     calendar_feed::Entity::insert(calendar_feed::ActiveModel {
         user_id: Set(user_id),
         token_hash: Set(digest(&token)),
         created_at: Set(now),
     })
     .exec(&txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     audit::record(
         &txn,
         now,
@@ -84,7 +80,7 @@ pub async fn reset(
         .detail("新的订阅地址已生成，旧地址失效"),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(format!("{FEED_PATH}{token}.ics"))
 }
 
@@ -99,8 +95,7 @@ pub async fn revoke(
     let txn = services.begin_write().await?;
     let deleted = calendar_feed::Entity::delete_by_id(user_id)
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if deleted.rows_affected > 0 {
         audit::record(
             &txn,
@@ -115,7 +110,7 @@ pub async fn revoke(
         )
         .await?;
     }
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -127,15 +122,13 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
     let Some(feed) = calendar_feed::Entity::find()
         .filter(calendar_feed::Column::TokenHash.eq(digest(token)))
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
     else {
         return Ok(None);
     };
     let Some(person) = user::Entity::find_by_id(feed.user_id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|person| person.active)
     else {
         return Ok(None);
@@ -151,8 +144,7 @@ pub async fn render_feed(services: &Services, token: &str) -> Result<Option<Stri
         )
         .order_by_asc(schedule::Column::Date)
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let all_shifts = shifts::all_models(&services.db).await?;
     // The alarms are the engine's own first reminders (holidays, the person's switch and
     // each shift's minutes included), not a second set of rules.

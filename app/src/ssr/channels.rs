@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
+use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{channel, delivery, user};
@@ -14,13 +15,12 @@ use super::reminders::pacing::{self, Slot};
 use super::reminders::status;
 use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
-use super::{Services, db_error};
 use crate::AppError;
-use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 use crate::domain::audit::AuditKind;
 use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind};
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict};
+use crate::wire::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 
 const NAME_MAX_CHARS: usize = 40;
 
@@ -79,8 +79,7 @@ impl ChannelBook {
             .filter(channel::Column::Active.eq(true))
             .order_by_asc(channel::Column::Id)
             .all(&services.db)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(Self { rows })
     }
 
@@ -262,13 +261,7 @@ fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
 async fn user_names(
     services: &Services,
 ) -> Result<std::collections::HashMap<i32, String>, AppError> {
-    Ok(user::Entity::find()
-        .all(&services.db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|row| (row.id, row.display_name))
-        .collect())
+    super::users::display_names(&services.db).await
 }
 
 /// Admins see every channel; members see team-wide ones and their own.
@@ -282,7 +275,7 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ChannelView>
                 .or(channel::Column::UserId.eq(me)),
         );
     }
-    let rows = query.all(&services.db).await.map_err(db_error)?;
+    let rows = query.all(&services.db).await?;
     let names = user_names(services).await?;
     let bans = pacing::current_bans(services).await?;
     let last_results = last_results(services, rows.iter().map(|row| row.id)).await?;
@@ -325,13 +318,11 @@ async fn last_results(
         .group_by(delivery::Column::ChannelId)
         .into_tuple()
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let rows = delivery::Entity::find()
         .filter(delivery::Column::Id.is_in(latest.into_iter().flatten()))
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
@@ -351,8 +342,7 @@ async fn last_results(
 async fn find(services: &Services, actor: &Actor, id: i32) -> Result<channel::Model, AppError> {
     let row = channel::Entity::find_by_id(id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("通知渠道 {id}")))?;
     match row.user_id {
         Some(owner) => actor.require_self_or_admin(owner)?,
@@ -366,8 +356,7 @@ async fn find(services: &Services, actor: &Actor, id: i32) -> Result<channel::Mo
 pub async fn get(services: &Services, actor: &Actor, id: i32) -> Result<ChannelView, AppError> {
     let row = channel::Entity::find_by_id(id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("通知渠道 {id}")))?;
     if let Some(owner) = row.user_id {
         actor.require_self_or_admin(owner)?;
@@ -508,8 +497,7 @@ async fn check_owner(
             actor.require_self_or_admin(id)?;
             user::Entity::find_by_id(id)
                 .one(&services.db)
-                .await
-                .map_err(db_error)?
+                .await?
                 .map(|_| ())
                 .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))
         }
@@ -554,8 +542,7 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let (sealed_url, sealed_secret) = seal_fields(
         &services.secrets,
         created.id,
@@ -565,7 +552,7 @@ pub async fn create(
     let mut sealed = created.clone().into_active_model();
     sealed.url = Set(sealed_url.unwrap_or_default());
     sealed.secret = Set(sealed_secret.flatten());
-    sealed.update(&txn).await.map_err(db_error)?;
+    sealed.update(&txn).await?;
     audit::record(
         &txn,
         now,
@@ -574,7 +561,7 @@ pub async fn create(
             .detail(format!("{} {}", platform.label(), masked_address(&url))),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     get(services, actor, created.id).await
 }
 
@@ -640,14 +627,14 @@ pub async fn update(
     let now = services.clock.now();
     model.updated_at = Set(now);
     let txn = services.begin_write().await?;
-    let updated = model.update(&txn).await.map_err(db_error)?;
+    let updated = model.update(&txn).await?;
     audit::record(
         &txn,
         now,
         AuditEvent::by(actor, AuditKind::ChannelUpdated, meta).about(&updated.name),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     get(services, actor, id).await
 }
 
@@ -660,17 +647,14 @@ pub async fn remove(
     let row = find(services, actor, id).await?;
     let now = services.clock.now();
     let txn = services.begin_write().await?;
-    channel::Entity::delete_by_id(id)
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
+    channel::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(
         &txn,
         now,
         AuditEvent::by(actor, AuditKind::ChannelDeleted, meta).about(&row.name),
     )
     .await?;
-    txn.commit().await.map_err(db_error)
+    txn.commit().await.map_err(AppError::from)
 }
 
 /// Sends a test message and reports the robot's real answer.
@@ -694,10 +678,7 @@ pub async fn test(
     };
     let settings = settings::effective(services).await?;
     let me = match actor.user_id() {
-        Some(me) => user::Entity::find_by_id(me)
-            .one(&services.db)
-            .await
-            .map_err(db_error)?,
+        Some(me) => user::Entity::find_by_id(me).one(&services.db).await?,
         None => None,
     };
     Ok(send_test(services, &settings, &target_of_row(&row), me.as_ref()).await)

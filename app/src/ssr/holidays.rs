@@ -10,17 +10,17 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{company_day, holiday_day};
-use super::{Services, db_error};
 use crate::AppError;
-use crate::api::types::{CompanyDayInput, HolidayEntry, HolidayYearView, WorkdayView};
 use crate::domain::audit::AuditKind;
 use crate::domain::holiday::{
     CompanyDay, HolidayDay, HolidayYear, WorkCalendar, Workday, WorkdayReason, builtin_years,
     parse_holiday_cn,
 };
+use crate::wire::{CompanyDayInput, HolidayEntry, HolidayYearView, WorkdayView};
 
 static BUILTIN: LazyLock<Vec<HolidayYear>> = LazyLock::new(builtin_years);
 
@@ -31,8 +31,7 @@ async fn statutory_years(db: &impl ConnectionTrait) -> Result<Vec<HolidayYear>, 
     let imported = holiday_day::Entity::find()
         .order_by_asc(holiday_day::Column::Date)
         .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let imported_years: BTreeSet<i32> = imported.iter().map(|day| day.year).collect();
     let mut years: Vec<HolidayYear> = BUILTIN
         .iter()
@@ -60,8 +59,7 @@ async fn company_days(db: &impl ConnectionTrait) -> Result<Vec<CompanyDay>, AppE
     Ok(company_day::Entity::find()
         .order_by_asc(company_day::Column::Date)
         .all(db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|day| CompanyDay {
             date: day.date,
@@ -129,8 +127,7 @@ pub async fn list_year(
         .filter(holiday_day::Column::Year.eq(year))
         .order_by_asc(holiday_day::Column::Date)
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let (source, statutory): (&str, Vec<HolidayDay>) = if !imported.is_empty() {
         (
             "imported",
@@ -193,8 +190,7 @@ pub async fn import(
     holiday_day::Entity::delete_many()
         .filter(holiday_day::Column::Year.eq(parsed.year))
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let count = parsed.days.len();
     for chunk in parsed.days.chunks(200) {
         holiday_day::Entity::insert_many(chunk.iter().map(|day| holiday_day::ActiveModel {
@@ -204,8 +200,7 @@ pub async fn import(
             off_day: Set(day.off_day),
         }))
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     }
     let off = parsed.days.iter().filter(|day| day.off_day).count();
     audit::record(
@@ -219,7 +214,7 @@ pub async fn import(
             )),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     list_year(services, actor, Some(parsed.year)).await
 }
 
@@ -249,23 +244,16 @@ pub async fn set_company_day(
     let txn = services.begin_write().await?;
     let before = company_day::Entity::find_by_id(input.date)
         .one(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let row = company_day::ActiveModel {
         date: Set(input.date),
         name: Set(name.clone()),
         off_day: Set(input.off_day),
     };
     if before.is_some() {
-        company_day::Entity::update(row)
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
+        company_day::Entity::update(row).exec(&txn).await?;
     } else {
-        company_day::Entity::insert(row)
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
+        company_day::Entity::insert(row).exec(&txn).await?;
     }
     let describe =
         |name: &str, off_day: bool| format!("{name}（{}）", if off_day { "休息" } else { "上班" });
@@ -285,7 +273,7 @@ pub async fn set_company_day(
             .detail(detail),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(HolidayEntry {
         date: input.date,
         name,
@@ -305,13 +293,9 @@ pub async fn remove_company_day(
     let txn = services.begin_write().await?;
     let before = company_day::Entity::find_by_id(date)
         .one(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("公司日 {date}")))?;
-    company_day::Entity::delete_by_id(date)
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
+    company_day::Entity::delete_by_id(date).exec(&txn).await?;
     audit::record(
         &txn,
         services.clock.now(),
@@ -320,6 +304,6 @@ pub async fn remove_company_day(
             .detail(format!("删除 {}", before.name)),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(())
 }

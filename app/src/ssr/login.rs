@@ -12,7 +12,7 @@ use super::audit::{self, AuditEvent};
 use super::auth::RequestMeta;
 use super::entity::user;
 use super::password::needs_upgrade;
-use super::{Services, db_error, users};
+use super::{Services, users};
 use crate::AppError;
 use crate::domain::account::{PASSWORD_MAX_CHARS, check_new_password, username_key};
 use crate::domain::audit::AuditKind;
@@ -120,7 +120,7 @@ pub async fn login(
                 }
                 row.updated_at = Set(now);
             }
-            let user = row.update(&txn).await.map_err(db_error)?;
+            let user = row.update(&txn).await?;
             audit::record(
                 &txn,
                 now,
@@ -134,7 +134,7 @@ pub async fn login(
                 },
             )
             .await?;
-            txn.commit().await.map_err(db_error)?;
+            txn.commit().await?;
             Ok(user)
         }
         // Only someone who knows the password learns that the account exists.

@@ -25,6 +25,7 @@ pub mod schedule_import;
 pub mod schedules;
 pub mod secret_box;
 pub mod secret_store;
+pub mod server_fn;
 pub mod session_store;
 pub mod settings;
 pub mod shifts;
@@ -182,7 +183,7 @@ impl Services {
                 ..Default::default()
             })
             .await
-            .map_err(db_error)
+            .map_err(AppError::from)
     }
 
     /// Today's date in `TIMEZONE`.
@@ -203,15 +204,18 @@ impl Services {
     }
 }
 
-/// Database errors are logged here and reach users only as "internal error".
-pub fn db_error(error: sea_orm::DbErr) -> AppError {
-    // PostgreSQL refuses U+0000 in text (SQLite stores it): input the edges did not catch
-    // is still the caller's mistake, not the server's.
-    if database_error_code(&error).as_deref() == Some(POSTGRES_NUL_IN_TEXT) {
-        return AppError::invalid("text", "不能包含 NUL 字符（U+0000）");
+/// Services propagate database errors with `?`: each is logged here, once, and reaches
+/// users only as "internal error".
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        // PostgreSQL refuses U+0000 in text (SQLite stores it): input the edges did not
+        // catch is still the caller's mistake, not the server's.
+        if database_error_code(&error).as_deref() == Some(POSTGRES_NUL_IN_TEXT) {
+            return AppError::invalid("text", "不能包含 NUL 字符（U+0000）");
+        }
+        tracing::error!(%error, "database error");
+        AppError::Internal
     }
-    tracing::error!(%error, "database error");
-    AppError::Internal
 }
 
 /// PostgreSQL's `character_not_in_repertoire`, its answer to U+0000 in text.

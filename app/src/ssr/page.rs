@@ -1,7 +1,7 @@
 //! Paging parameters, validated once for every list.
 
 use crate::AppError;
-use crate::api::types::{DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE};
+use crate::wire::{DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

@@ -13,14 +13,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{schedule, shift, user};
 use super::schedules::{Source, apply, check_range};
-use super::{Services, db_error, shifts};
+use super::{Services, shifts};
 use crate::AppError;
-use crate::api::types::{ImportReport, ImportRow, ImportSummary, ScheduleWrite};
 use crate::domain::account::username_key;
 use crate::domain::schedule_file::{
     ExportRow, FileError, FileFormat, Lookup, PARSE_BUDGET_SECS, ParsedFile, PreviewRow, RowStatus,
     ShiftMatch, parse, preview, write_csv,
 };
+use crate::wire::{ImportReport, ImportRow, ImportSummary, ScheduleWrite};
 
 /// Parses running at once: each holds a blocking thread and up to `MAX_UNZIPPED_BYTES` of
 /// work, so a few uploads cannot take every blocking thread or pile up memory.
@@ -82,8 +82,7 @@ pub async fn import(
             actor.require_self_or_admin(id)?;
             let person = user::Entity::find_by_id(id)
                 .one(&services.db)
-                .await
-                .map_err(db_error)?
+                .await?
                 .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))?;
             Some((person.id, person.username))
         }
@@ -92,8 +91,7 @@ pub async fn import(
 
     let users: HashMap<String, i32> = user::Entity::find()
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|person| (person.username_key, person.id))
         .collect();
@@ -269,8 +267,7 @@ async fn existing_for(
     Ok(schedule::Entity::find()
         .filter(schedule::Column::Date.between(from, to))
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|row| ((row.user_id, row.date), row.shift_id))
         .collect())
@@ -326,11 +323,10 @@ pub async fn export_csv(
     if let Some(id) = user_id {
         select = select.filter(schedule::Column::UserId.eq(id));
     }
-    let entries = select.all(&services.db).await.map_err(db_error)?;
+    let entries = select.all(&services.db).await?;
     let names: HashMap<i32, String> = user::Entity::find()
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|person| (person.id, person.username))
         .collect();

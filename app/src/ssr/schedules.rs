@@ -7,20 +7,21 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{schedule, shift, user};
-use super::{Services, db_error, holidays, shifts};
+use super::{Services, holidays, shifts};
 use crate::AppError;
-use crate::api::types::{
+use crate::domain::audit::AuditKind;
+use crate::domain::period::{Span, visible_range};
+use crate::wire::{
     CalendarData, CalendarDay, MAX_RANGE_DAYS, ScheduleEntry, ScheduleQuery, ScheduleWrite,
     TeamMember, WriteSummary,
 };
-use crate::domain::audit::AuditKind;
-use crate::domain::period::{Span, visible_range};
 
 /// The most items one write may carry (an import of 50,000 rows is one write).
 pub const MAX_BATCH_ITEMS: usize = 50_000;
@@ -44,13 +45,38 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), AppError> {
     Ok(())
 }
 
-fn to_entry(row: &schedule::Model) -> ScheduleEntry {
-    ScheduleEntry {
-        user_id: row.user_id,
-        date: row.date,
-        shift_id: row.shift_id,
-        note: row.note.clone(),
+/// The entries in a range, as they are shown: four columns, not whole rows (a team's
+/// month is thousands of rows, and SQLite copies each value it hands out).
+async fn entries_in(
+    db: &impl ConnectionTrait,
+    users: Option<&[i32]>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ScheduleEntry>, AppError> {
+    let mut select = schedule::Entity::find()
+        .select_only()
+        .columns([
+            schedule::Column::UserId,
+            schedule::Column::Date,
+            schedule::Column::ShiftId,
+            schedule::Column::Note,
+        ])
+        .filter(schedule::Column::Date.between(from, to))
+        .order_by_asc(schedule::Column::UserId)
+        .order_by_asc(schedule::Column::Date);
+    if let Some(users) = users {
+        select = select.filter(schedule::Column::UserId.is_in(users.iter().copied()));
     }
+    let rows: Vec<(i32, NaiveDate, i32, Option<String>)> = select.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, date, shift_id, note)| ScheduleEntry {
+            user_id,
+            date,
+            shift_id,
+            note,
+        })
+        .collect())
 }
 
 /// Entries in a range: members see their own; admins anyone's, or everyone's when
@@ -70,13 +96,7 @@ pub async fn list(
         (None, own) => own,
     };
     let users: Option<Vec<i32>> = user_id.map(|id| vec![id]);
-    Ok(
-        entries_between(&services.db, users.as_deref(), query.from, query.to)
-            .await?
-            .iter()
-            .map(to_entry)
-            .collect(),
-    )
+    entries_in(&services.db, users.as_deref(), query.from, query.to).await
 }
 
 async fn entries_between(
@@ -92,7 +112,7 @@ async fn entries_between(
     if let Some(users) = users {
         select = select.filter(schedule::Column::UserId.is_in(users.iter().copied()));
     }
-    select.all(db).await.map_err(db_error)
+    select.all(db).await.map_err(AppError::from)
 }
 
 /// Batch upsert (`PUT /api/v1/schedules`): `shift_id: null` clears the day.
@@ -167,8 +187,7 @@ pub async fn apply(
     let users: HashMap<i32, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(user_ids.iter().copied()))
         .all(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|user| (user.id, user))
         .collect();
@@ -251,7 +270,7 @@ pub async fn apply(
     if !changes.is_empty() {
         record_changes(&txn, actor, meta, now, &source, &summary, &changes).await?;
     }
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(summary)
 }
 
@@ -264,8 +283,7 @@ async fn store(
         schedule::Entity::delete_many()
             .filter(schedule::Column::Id.is_in(chunk.iter().copied()))
             .exec(txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
     }
     let mut upserts = upserts.into_iter().peekable();
     while upserts.peek().is_some() {
@@ -283,8 +301,7 @@ async fn store(
                     .to_owned(),
             )
             .exec_without_returning(txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
     }
     Ok(())
 }
@@ -376,7 +393,7 @@ pub async fn calendar(
         if let Some(id) = user_id {
             select = select.filter(user::Column::Id.eq(id));
         }
-        select.all(&services.db).await.map_err(db_error)?
+        select.all(&services.db).await?
     } else {
         let id = match user_id.or(actor.user_id()) {
             Some(id) => id,
@@ -385,13 +402,12 @@ pub async fn calendar(
         actor.require_self_or_admin(id)?;
         let person = user::Entity::find_by_id(id)
             .one(&services.db)
-            .await
-            .map_err(db_error)?
+            .await?
             .ok_or_else(|| AppError::NotFound(format!("用户 {id}")))?;
         vec![person]
     };
     let ids: Vec<i32> = members.iter().map(|member| member.id).collect();
-    let entries = entries_between(&services.db, Some(&ids), from, to).await?;
+    let entries = entries_in(&services.db, Some(&ids), from, to).await?;
     let calendar = holidays::calendar(&services.db).await?;
     let markers: HashMap<NaiveDate, (String, bool)> = calendar
         .markers_between(from, to)
@@ -428,7 +444,7 @@ pub async fn calendar(
                 display_name: member.display_name.clone(),
             })
             .collect(),
-        entries: entries.iter().map(to_entry).collect(),
+        entries,
         days,
         years_without_data: calendar.years_without_data(from, to),
         admin: actor.is_admin(),
@@ -443,8 +459,7 @@ pub async fn members(services: &Services, actor: &Actor) -> Result<Vec<TeamMembe
         .order_by_asc(user::Column::DisplayName)
         .order_by_asc(user::Column::Id)
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|member| TeamMember {
             id: member.id,

@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue, DatabaseTransaction, EntityTrait, Q
 
 use super::entity::{channel, setting};
 use super::secret_box::{SecretBox, SecretError, channel_aad, setting_aad};
-use super::{Services, db_error, settings};
+use super::{Services, settings};
 use crate::AppError;
 
 /// What a sweep found and did.
@@ -36,6 +36,12 @@ pub enum SweepError {
         .0.join("、")
     )]
     Unreadable(Vec<String>),
+}
+
+impl From<sea_orm::DbErr> for SweepError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::App(error.into())
+    }
 }
 
 /// What happens to one stored value.
@@ -86,7 +92,7 @@ impl SweepReport {
 pub async fn seal_plaintext(services: &Services) -> Result<SweepReport, SweepError> {
     let txn = services.begin_write().await?;
     let report = sweep(&txn, &services.secrets, None).await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(report)
 }
 
@@ -97,10 +103,10 @@ pub async fn rekey(services: &Services, old: &SecretBox) -> Result<SweepReport, 
     let txn = services.begin_write().await?;
     let report = sweep(&txn, &services.secrets, Some(old)).await?;
     if !report.unreadable.is_empty() {
-        txn.rollback().await.map_err(db_error)?;
+        txn.rollback().await?;
         return Err(SweepError::Unreadable(report.unreadable));
     }
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(report)
 }
 
@@ -113,8 +119,7 @@ async fn sweep(
     let channels = channel::Entity::find()
         .order_by_asc(channel::Column::Id)
         .all(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     for row in channels {
         let id = row.id;
         let url = report.visit(current, old, &channel_aad("url", id), &row.url, || {
@@ -141,13 +146,12 @@ async fn sweep(
         if let Step::Write(secret) = secret {
             model.secret = Set(Some(secret));
         }
-        model.update(txn).await.map_err(db_error)?;
+        model.update(txn).await?;
     }
     let settings_rows = setting::Entity::find()
         .order_by_asc(setting::Column::Key)
         .all(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     for row in settings_rows {
         if !settings::is_sealed_key(&row.key) {
             continue;
@@ -169,8 +173,7 @@ async fn sweep(
                 ..Default::default()
             }
             .update(txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
         }
     }
     Ok(report)

@@ -10,21 +10,21 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
 
+use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::setting;
 use super::secret_box::{self, SecretBox};
-use super::{Services, db_error};
 use crate::AppError;
-use crate::api::types::{
-    SettingField, SettingInput, SettingOption, SettingSource, SettingsPatch, SettingsView,
-};
 use crate::domain::Minutes;
 use crate::domain::audit::AuditKind;
 use crate::domain::punch_check::CheckMode;
 use crate::domain::reminder::FollowUps;
 use crate::domain::robot::MessageFormat;
 use crate::domain::template::{Template, TemplateKind};
+use crate::wire::{
+    SettingField, SettingInput, SettingOption, SettingSource, SettingsPatch, SettingsView,
+};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -338,8 +338,7 @@ pub async fn write_stored(
             .to_owned(),
     )
     .exec(db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(())
 }
 
@@ -515,7 +514,7 @@ pub fn check_imported_value(
 async fn stored(services: &Services) -> Result<Stored, AppError> {
     read_stored(&services.db, &services.secrets)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 fn resolve<'a>(
@@ -780,7 +779,7 @@ pub async fn update(
         AuditEvent::by(actor, AuditKind::SettingsChanged, meta).detail(changed.join("\n")),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     view(services, actor).await
 }
 

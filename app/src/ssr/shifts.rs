@@ -6,18 +6,18 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 
+use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
 use super::entity::{schedule, shift};
-use super::{Services, db_error};
 use crate::AppError;
-use crate::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use crate::domain::audit::AuditKind;
 use crate::domain::reminder::{MAX_FOLLOW_UP_EVERY_MINUTES, MAX_FOLLOW_UPS};
 use crate::domain::shift::{
     ClockTime, ShiftColor, ShiftHours, parse_shift_label, parse_shift_name,
 };
 use crate::domain::{FieldError, Minutes};
+use crate::wire::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 
 pub const DEFAULT_REMIND_BEFORE_MIN: u16 = 15;
 const DEFAULT_COLOR: &str = "#1677ff";
@@ -130,7 +130,7 @@ pub async fn list(
     if !include_archived {
         select = select.filter(shift::Column::Active.eq(true));
     }
-    let rows = select.all(&services.db).await.map_err(db_error)?;
+    let rows = select.all(&services.db).await?;
     let overtime = super::settings::work_overtime(services).await?;
     Ok(rows.iter().map(|row| to_view(row, overtime)).collect())
 }
@@ -140,7 +140,7 @@ pub async fn all_models(db: &impl ConnectionTrait) -> Result<Vec<shift::Model>, 
         .order_by_asc(shift::Column::Id)
         .all(db)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 pub async fn get(services: &Services, _actor: &Actor, id: i32) -> Result<ShiftView, AppError> {
@@ -154,8 +154,7 @@ pub async fn get(services: &Services, _actor: &Actor, id: i32) -> Result<ShiftVi
 async fn find(db: &impl ConnectionTrait, id: i32) -> Result<shift::Model, AppError> {
     shift::Entity::find_by_id(id)
         .one(db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("班次 {id}")))
 }
 
@@ -168,7 +167,7 @@ async fn ensure_name_free(
     if let Some(id) = except {
         select = select.filter(shift::Column::Id.ne(id));
     }
-    if select.count(db).await.map_err(db_error)? > 0 {
+    if select.count(db).await? > 0 {
         return Err(AppError::conflict(
             "name",
             format!("班次名称“{name}”已存在"),
@@ -248,7 +247,7 @@ pub async fn create(
             .detail(describe(&created)),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(to_view(
         &created,
         super::settings::work_overtime(services).await?,
@@ -262,7 +261,7 @@ fn name_taken(error: sea_orm::DbErr) -> AppError {
     ) {
         AppError::conflict("name", "班次名称已存在")
     } else {
-        db_error(error)
+        AppError::from(error)
     }
 }
 
@@ -335,7 +334,7 @@ pub async fn update(
             .detail(format!("{} → {}", describe(&before), describe(&after))),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(to_view(
         &after,
         super::settings::work_overtime(services).await?,
@@ -356,13 +355,9 @@ pub async fn remove(
     let uses = schedule::Entity::find()
         .filter(schedule::Column::ShiftId.eq(id))
         .count(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let removal = if uses == 0 {
-        shift::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
+        shift::Entity::delete_by_id(id).exec(&txn).await?;
         audit::record(
             &txn,
             now,
@@ -376,7 +371,7 @@ pub async fn remove(
         let mut active = row.clone().into_active_model();
         active.active = Set(false);
         active.updated_at = Set(now);
-        active.update(&txn).await.map_err(db_error)?;
+        active.update(&txn).await?;
         audit::record(
             &txn,
             now,
@@ -390,6 +385,6 @@ pub async fn remove(
         .await?;
         ShiftRemoval::Archived
     };
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(removal)
 }

@@ -13,9 +13,8 @@ use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta, SessionUser};
 use super::entity::user;
 use super::page::PageRequest;
-use super::{Services, db_error, session_store};
+use super::{Services, session_store};
 use crate::AppError;
-use crate::api::types::{NewUser, Page, UserPatch, UserQuery, UserView};
 use crate::domain::account::{
     self, Username, check_new_password, parse_display_name, parse_email, parse_mobile,
     parse_platform_id,
@@ -23,6 +22,7 @@ use crate::domain::account::{
 use crate::domain::audit::AuditKind;
 use crate::domain::throttle::{self, LoginVerdict};
 use crate::domain::{FieldError, Role};
+use crate::wire::{NewUser, Page, UserPatch, UserQuery, UserView};
 
 pub fn to_view(model: &user::Model) -> UserView {
     UserView {
@@ -52,14 +52,13 @@ pub async fn find_by_username_key(
         .filter(user::Column::UsernameKey.eq(key))
         .one(db)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 async fn find(db: &impl ConnectionTrait, id: i32) -> Result<user::Model, AppError> {
     user::Entity::find_by_id(id)
         .one(db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("用户 {id}")))
 }
 
@@ -108,14 +107,13 @@ pub async fn list(
     if let Some(active) = query.active {
         select = select.filter(user::Column::Active.eq(active));
     }
-    let total = select.clone().count(&services.db).await.map_err(db_error)?;
+    let total = select.clone().count(&services.db).await?;
     let items = select
         .order_by_asc(user::Column::UsernameKey)
         .offset(page.offset())
         .limit(page.limit())
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .iter()
         .map(to_view)
         .collect();
@@ -199,7 +197,7 @@ pub async fn create(
             .detail(format!("角色 {}", role.label())),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(to_view(&created))
 }
 
@@ -212,7 +210,7 @@ fn unique_violation(error: sea_orm::DbErr, field: &'static str) -> AppError {
     ) {
         AppError::conflict(field, "已被使用")
     } else {
-        db_error(error)
+        AppError::from(error)
     }
 }
 
@@ -227,7 +225,7 @@ async fn other_active_admins(txn: &DatabaseTransaction, except: i32) -> Result<u
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         select = select.lock_exclusive();
     }
-    let admins = select.all(txn).await.map_err(db_error)?;
+    let admins = select.all(txn).await?;
     Ok(admins.iter().filter(|admin| admin.id != except).count() as u64)
 }
 
@@ -369,7 +367,7 @@ pub async fn update(
         row.active = Set(new_active);
     }
     if changed.is_empty() && !active_changed {
-        txn.commit().await.map_err(db_error)?;
+        txn.commit().await?;
         return Ok(to_view(&current));
     }
     row.updated_at = Set(now);
@@ -406,12 +404,10 @@ pub async fn update(
         )
         .await?;
         if !new_active {
-            session_store::end_user_sessions(&txn, id, None)
-                .await
-                .map_err(db_error)?;
+            session_store::end_user_sessions(&txn, id, None).await?;
         }
     }
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     if loses_admin || active_changed || new_role != current_role {
         super::bootstrap::refresh_default_password_alert(services).await;
     }
@@ -437,16 +433,13 @@ pub async fn reset_password(
     row.password_hash = Set(password_hash);
     row.must_change_password = Set(true);
     row.updated_at = Set(now);
-    let updated = row.update(&txn).await.map_err(db_error)?;
-    session_store::end_user_sessions(&txn, id, None)
-        .await
-        .map_err(db_error)?;
+    let updated = row.update(&txn).await?;
+    session_store::end_user_sessions(&txn, id, None).await?;
     // A reset means the account may be in the wrong hands: whatever else lets someone in
     // as this user (calendar feed URL, API tokens) stops working too.
     let feeds = super::entity::calendar_feed::Entity::delete_by_id(id)
         .exec(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .rows_affected;
     let tokens = super::access_tokens::revoke_all(&txn, id).await?;
     audit::record(
@@ -457,7 +450,7 @@ pub async fn reset_password(
             .detail(format!("已吊销日历订阅 {feeds} 个、访问令牌 {tokens} 个")),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     super::bootstrap::refresh_default_password_alert(services).await;
     Ok(to_view(&updated))
 }
@@ -538,17 +531,31 @@ pub async fn change_own_password(
     row.password_hash = Set(password_hash);
     row.must_change_password = Set(false);
     row.updated_at = Set(now);
-    let updated = row.update(&txn).await.map_err(db_error)?;
-    session_store::end_user_sessions(&txn, me.id, current_session)
-        .await
-        .map_err(db_error)?;
+    let updated = row.update(&txn).await?;
+    session_store::end_user_sessions(&txn, me.id, current_session).await?;
     audit::record(
         &txn,
         now,
         AuditEvent::by(actor, AuditKind::PasswordChanged, meta).about(&updated.username_key),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     super::bootstrap::refresh_default_password_alert(services).await;
     SessionUser::from_model(&updated).ok_or(AppError::Internal)
+}
+
+/// Everyone's display name by id: two columns, not whole rows (pages that name people
+/// call this on every load, and SQLite copies each value it hands out).
+pub async fn display_names(
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(i32, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }

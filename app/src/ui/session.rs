@@ -19,8 +19,8 @@ use leptos::prelude::*;
 
 use crate::AppError;
 use crate::api::current_user;
-use crate::api::types::SessionInfo;
 use crate::domain::Role;
+use crate::wire::SessionInfo;
 
 #[derive(Clone, Copy)]
 pub struct SessionContext {
@@ -47,7 +47,7 @@ impl SessionContext {
     }
 
     /// The team for an admin's person pickers; empty for members (who pick no one).
-    pub async fn load_team(self) -> Vec<crate::api::types::TeamMember> {
+    pub async fn load_team(self) -> Vec<crate::wire::TeamMember> {
         if self.load_is_admin().await {
             crate::api::list_members().await.unwrap_or_default()
         } else {

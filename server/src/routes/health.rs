@@ -20,7 +20,7 @@ pub struct Health {
     pub database: &'static str,
     /// The reminder worker: `running`, `starting` or `stalled` (no tick for 3 minutes).
     pub scheduler: String,
-    pub worker: Option<app::api::types::WorkerStatus>,
+    pub worker: Option<app::wire::WorkerStatus>,
     /// The server's time in the configured zone, RFC 3339.
     pub time: String,
     pub timezone: &'static str,

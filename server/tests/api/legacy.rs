@@ -283,7 +283,7 @@ async fn imported_accounts_sign_in_with_their_old_passwords() {
         .await;
     assert_eq!(calendar.status, 200, "{}", calendar.body);
     // Read through the page's own wire type (its entries travel as compact arrays).
-    let calendar: app::api::types::CalendarData =
+    let calendar: app::wire::CalendarData =
         serde_json::from_str(&calendar.body).expect("calendar data");
     let mut from_calendar: Vec<(String, i64)> = calendar
         .entries

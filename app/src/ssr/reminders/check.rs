@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use super::super::Services;
 use super::super::entity::{delivery, punch, user};
 use super::super::settings::ReminderSettings;
-use super::super::{Services, db_error};
 use crate::AppError;
 use crate::domain::punch_check::{self, CheckMode};
 use crate::domain::redact::Secrets;
@@ -58,8 +58,7 @@ pub async fn punched(
         .filter(punch::Column::At.gte(since))
         .filter(punch::Column::At.lte(now))
         .count(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if recorded > 0 {
         return Ok(CheckOutcome::Punched(format!(
             "本系统已有{}打卡记录",

@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -21,7 +23,7 @@ use super::super::channels::{self, Target};
 use super::super::entity::{delivery, shift, user};
 use super::super::notify::{self, SendOutcome};
 use super::super::settings::{self, ReminderSettings};
-use super::super::{Clock, Services, SystemClock, db_error, shifts};
+use super::super::{Clock, Services, SystemClock, shifts};
 use super::check::{self, CheckOutcome};
 use super::pacing::{self, Robot, Slot};
 use super::status;
@@ -90,6 +92,23 @@ fn due_condition(now: DateTime<Utc>) -> Condition {
         )
 }
 
+/// The claim's rows among `ids`. On PostgreSQL, rows another replica is claiming at this
+/// moment are skipped (`FOR UPDATE SKIP LOCKED`) instead of waited for, only to be found
+/// taken once its claim commits. SQLite has one writer at a time anyway.
+fn claimable(services: &Services, ids: &[i32]) -> SimpleExpr {
+    let ids = ids.iter().copied();
+    if services.db.get_database_backend() != DbBackend::Postgres {
+        return delivery::Column::Id.is_in(ids);
+    }
+    let unlocked = Query::select()
+        .column(delivery::Column::Id)
+        .from(delivery::Entity)
+        .and_where(delivery::Column::Id.is_in(ids))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    delivery::Column::Id.in_subquery(unlocked)
+}
+
 /// Hands every row that is due (or whose lease expired) to a queue.
 pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
     let now = services.clock.now();
@@ -104,8 +123,7 @@ pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
         .limit(ENQUEUE_BATCH)
         .into_tuple()
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -210,8 +228,7 @@ async fn deliver_to_robot(services: &Services, robot: &Robot, ids: &[i32]) -> Re
         .order_by_asc(delivery::Column::DueAt)
         .order_by_asc(delivery::Column::Id)
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let mut groups: BTreeMap<GroupKey, Vec<delivery::Model>> = BTreeMap::new();
     for row in rows {
         groups.entry(group_key(&row)).or_default().push(row);
@@ -251,8 +268,7 @@ async fn defer_pending(
         .filter(delivery::Column::Status.eq(status::PENDING))
         .filter(delivery::Column::NextAttemptAt.lt(until))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -279,11 +295,10 @@ async fn deliver_group(
             Expr::col(delivery::Column::Attempts).add(1),
         )
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .filter(claimable(services, &ids))
         .filter(due_condition(now))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let held = held_rows(services, &ids, lease).await?;
     if held.is_empty() {
         return Ok(None);
@@ -417,7 +432,7 @@ async fn held_rows(
         .order_by_asc(delivery::Column::Id)
         .all(&services.db)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 async fn extend_lease(
@@ -432,8 +447,7 @@ async fn extend_lease(
         .filter(delivery::Column::Status.eq(status::SENDING))
         .filter(delivery::Column::LeaseUntil.eq(lease))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -492,19 +506,14 @@ pub async fn deliver(services: &Services, id: i32) -> Result<(), AppError> {
             Expr::col(delivery::Column::Attempts).add(1),
         )
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(delivery::Column::Id.eq(id))
+        .filter(claimable(services, &[id]))
         .filter(due_condition(now))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if claimed.rows_affected != 1 {
         return Ok(());
     }
-    let Some(row) = delivery::Entity::find_by_id(id)
-        .one(&services.db)
-        .await
-        .map_err(db_error)?
-    else {
+    let Some(row) = delivery::Entity::find_by_id(id).one(&services.db).await? else {
         return Ok(());
     };
     let step = match prepare(services, &row, now).await {
@@ -753,8 +762,7 @@ async fn finish(
         .filter(delivery::Column::Status.eq(status::SENDING))
         .filter(delivery::Column::LeaseUntil.eq(lease))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if result.rows_affected != 1 {
         tracing::warn!(
             delivery = row.id,

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Se
 use sha2::{Digest, Sha256};
 
 use super::super::entity::{robot_send, robot_state};
-use super::super::{Clock, Services, SystemClock, db_error};
+use super::super::{Clock, Services, SystemClock};
 use crate::AppError;
 use crate::domain::robot::{self, Pacer, Platform, RateLimit};
 
@@ -105,26 +105,23 @@ pub async fn take_slot(
             .to_owned(),
     )
     .exec_without_returning(&txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     // Writing the row locks it (PostgreSQL) or the database (SQLite) until commit: the
     // processes asking for a slot of this robot take turns.
     robot_state::Entity::update_many()
         .col_expr(robot_state::Column::UpdatedAt, Expr::value(now))
         .filter(robot_state::Column::RobotKey.eq(key))
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let banned_until: Option<DateTime<Utc>> = robot_state::Entity::find_by_id(key.to_owned())
         .select_only()
         .column(robot_state::Column::BannedUntil)
         .into_tuple::<Option<DateTime<Utc>>>()
         .one(&txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .flatten();
     if let Some(until) = banned_until.filter(|until| *until > services.clock.now()) {
-        txn.commit().await.map_err(db_error)?;
+        txn.commit().await?;
         return Ok(Slot::BannedUntil(until));
     }
     // A second in every minute to spare: a send is recorded when its slot is taken, a
@@ -137,7 +134,7 @@ pub async fn take_slot(
         })
         .collect();
     let Some(longest) = limits.iter().map(|limit| limit.per).max() else {
-        txn.commit().await.map_err(db_error)?;
+        txn.commit().await?;
         return Ok(Slot::Taken(0));
     };
     let horizon = now - delta(longest);
@@ -149,15 +146,14 @@ pub async fn take_slot(
         .order_by_asc(robot_send::Column::SentAt)
         .into_tuple()
         .all(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let mut pacer = Pacer::new(limits);
     for at in recent {
         pacer.record(at);
     }
     let slot = pacer.next_slot(now);
     if slot > now {
-        txn.commit().await.map_err(db_error)?;
+        txn.commit().await?;
         return Ok(Slot::WaitUntil(slot));
     }
     let id = robot_send::Entity::insert(robot_send::ActiveModel {
@@ -166,17 +162,15 @@ pub async fn take_slot(
         ..Default::default()
     })
     .exec(&txn)
-    .await
-    .map_err(db_error)?
+    .await?
     .last_insert_id;
     // Sends older than the longest window no longer matter.
     robot_send::Entity::delete_many()
         .filter(robot_send::Column::RobotKey.eq(key))
         .filter(robot_send::Column::SentAt.lt(horizon))
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
+        .await?;
+    txn.commit().await?;
     Ok(Slot::Taken(id))
 }
 
@@ -190,8 +184,7 @@ pub async fn sent(services: &Services, slot_id: i32) -> Result<(), AppError> {
         .col_expr(robot_send::Column::SentAt, Expr::value(SystemClock.now()))
         .filter(robot_send::Column::Id.eq(slot_id))
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -216,8 +209,7 @@ pub async fn ban(
             .to_owned(),
     )
     .exec_without_returning(&services.db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     robot_state::Entity::update_many()
         .col_expr(robot_state::Column::BannedUntil, Expr::value(Some(until)))
         .col_expr(
@@ -232,8 +224,7 @@ pub async fn ban(
                 .add(robot_state::Column::BannedUntil.lt(until)),
         )
         .exec(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -245,8 +236,7 @@ pub async fn ban_of(
     let now = services.clock.now();
     let state = robot_state::Entity::find_by_id(key.to_owned())
         .one(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(state.and_then(|state| {
         state
             .banned_until
@@ -263,8 +253,7 @@ pub async fn current_bans(
     let rows = robot_state::Entity::find()
         .filter(robot_state::Column::BannedUntil.gt(now))
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {

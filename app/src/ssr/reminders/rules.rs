@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::super::entity::{schedule, shift, user};
 use super::super::settings::ReminderSettings;
-use super::super::{Services, db_error, holidays, shifts};
+use super::super::{Services, holidays, shifts};
 use crate::AppError;
 use crate::domain::holiday::WorkCalendar;
 use crate::domain::reminder::{
@@ -20,10 +20,18 @@ pub struct RuleData {
     pub tz: chrono_tz::Tz,
     pub shifts: HashMap<i32, ReminderShift>,
     pub users: HashMap<i32, ReminderUser>,
-    pub user_rows: HashMap<i32, user::Model>,
+    pub people: HashMap<i32, Person>,
     pub calendar: WorkCalendar,
     pub skip_holidays: bool,
     pub schedules: Vec<ScheduledDay>,
+}
+
+/// What the preview shows of a person.
+pub struct Person {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+    pub active: bool,
 }
 
 impl RuleData {
@@ -77,15 +85,34 @@ pub async fn load(
     only_users: Option<&[i32]>,
 ) -> Result<RuleData, AppError> {
     let db = &services.db;
-    let shift_rows = shift::Entity::find().all(db).await.map_err(db_error)?;
-    let user_rows = user::Entity::find().all(db).await.map_err(db_error)?;
+    let shift_rows = shift::Entity::find().all(db).await?;
+    // Only the columns used: SQLite copies every value it hands out, and the preview and
+    // every tick load whole teams.
+    let user_rows: Vec<(i32, String, String, bool, bool)> = user::Entity::find()
+        .select_only()
+        .columns([
+            user::Column::Id,
+            user::Column::Username,
+            user::Column::DisplayName,
+            user::Column::Active,
+            user::Column::RemindersEnabled,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut schedule_query = schedule::Entity::find()
+        .select_only()
+        .columns([
+            schedule::Column::UserId,
+            schedule::Column::Date,
+            schedule::Column::ShiftId,
+        ])
         .filter(schedule::Column::Date.gte(from))
         .filter(schedule::Column::Date.lte(to));
     if let Some(ids) = only_users {
         schedule_query = schedule_query.filter(schedule::Column::UserId.is_in(ids.to_vec()));
     }
-    let schedule_rows = schedule_query.all(db).await.map_err(db_error)?;
+    let schedule_rows: Vec<(i32, NaiveDate, i32)> = schedule_query.into_tuple().all(db).await?;
     let calendar = holidays::calendar(db).await?;
     Ok(RuleData {
         tz: services.settings.timezone.tz(),
@@ -95,26 +122,37 @@ pub async fn load(
             .collect(),
         users: user_rows
             .iter()
-            .map(|row| {
+            .map(|&(id, _, _, active, reminders_enabled)| {
                 (
-                    row.id,
+                    id,
                     ReminderUser {
-                        id: row.id,
-                        active: row.active,
-                        reminders_enabled: row.reminders_enabled,
+                        id,
+                        active,
+                        reminders_enabled,
                     },
                 )
             })
             .collect(),
-        user_rows: user_rows.into_iter().map(|row| (row.id, row)).collect(),
+        people: user_rows
+            .into_iter()
+            .map(|(id, username, display_name, active, _)| {
+                let person = Person {
+                    id,
+                    username,
+                    display_name,
+                    active,
+                };
+                (id, person)
+            })
+            .collect(),
         calendar,
         skip_holidays: settings.skip_holidays,
         schedules: schedule_rows
             .into_iter()
-            .map(|row| ScheduledDay {
-                user_id: row.user_id,
-                date: row.date,
-                shift_id: row.shift_id,
+            .map(|(user_id, date, shift_id)| ScheduledDay {
+                user_id,
+                date,
+                shift_id,
             })
             .collect(),
     })

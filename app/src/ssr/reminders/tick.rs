@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::super::channels::{ChannelBook, NO_CHANNEL};
 use super::super::entity::{delivery, worker_state};
-use super::super::{Services, db_error, settings};
+use super::super::{Services, settings};
 use super::{rules, status};
 use crate::AppError;
 use crate::domain::reminder::{self, Window};
@@ -44,8 +44,7 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
     let grace = Duration::minutes(i64::from(settings.grace_minutes));
     let state = worker_state::Entity::find_by_id(WORKER)
         .one(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     // The first tick ever looks back over the grace window only: what was due before the
     // service existed was never ours.
     let from = state
@@ -148,12 +147,11 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                 .to_owned(),
             )
             .exec_without_returning(&txn)
-            .await
-            .map_err(db_error)?;
+            .await?;
         report.inserted += inserted;
     }
     write_state(&txn, now, now).await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     if report.inserted > 0 {
         tracing::info!(
             due = report.due,
@@ -173,7 +171,7 @@ async fn touch_state(
 ) -> Result<(), AppError> {
     let txn = services.begin_write().await?;
     write_state(&txn, covered, now).await?;
-    txn.commit().await.map_err(db_error)
+    txn.commit().await.map_err(AppError::from)
 }
 
 /// Moves `covered_until` forward (never back: another process may be ahead). Insert-or-
@@ -195,20 +193,17 @@ async fn write_state(
             .to_owned(),
     )
     .exec_without_returning(txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     worker_state::Entity::update_many()
         .col_expr(worker_state::Column::LastTickAt, Expr::value(now))
         .filter(worker_state::Column::Name.eq(WORKER))
         .exec(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     worker_state::Entity::update_many()
         .col_expr(worker_state::Column::CoveredUntil, Expr::value(covered))
         .filter(worker_state::Column::Name.eq(WORKER))
         .filter(worker_state::Column::CoveredUntil.lt(covered))
         .exec(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }

@@ -15,16 +15,16 @@ use super::super::auth::{Actor, RequestMeta};
 use super::super::channels::ChannelBook;
 use super::super::entity::{delivery, punch, shift, user};
 use super::super::page::PageRequest;
-use super::super::{Services, db_error, schedules, settings, shifts};
+use super::super::{Services, schedules, settings, shifts};
 use super::{rules, status};
 use crate::AppError;
-use crate::api::types::{
-    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, TeamMember,
-    UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
-};
 use crate::domain::audit::AuditKind;
 use crate::domain::redact::redact_named;
 use crate::domain::reminder::{self, NoReminder, ReminderKind};
+use crate::wire::{
+    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, TeamMember,
+    UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
+};
 
 /// The preview's default span.
 const UPCOMING_DAYS: i64 = 7;
@@ -79,8 +79,8 @@ pub async fn upcoming(
         (!user_ids.is_empty()).then_some(user_ids.as_slice()),
     )
     .await?;
-    let mut people: Vec<&user::Model> = data
-        .user_rows
+    let mut people: Vec<&rules::Person> = data
+        .people
         .values()
         .filter(|row| user_ids.is_empty() && row.active || user_ids.contains(&row.id))
         .collect();
@@ -169,13 +169,7 @@ fn delivery_view(
 }
 
 async fn names(services: &Services) -> Result<HashMap<i32, String>, AppError> {
-    Ok(user::Entity::find()
-        .all(&services.db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|row| (row.id, row.display_name))
-        .collect())
+    super::super::users::display_names(&services.db).await
 }
 
 /// Delivery history, newest first. Members see their own.
@@ -215,15 +209,14 @@ pub async fn deliveries(
         select = select.filter(delivery::Column::Date.lte(to));
     }
     let page = PageRequest::with_default_size(query.page, query.per_page, DELIVERIES_PER_PAGE)?;
-    let total = select.clone().count(&services.db).await.map_err(db_error)?;
+    let total = select.clone().count(&services.db).await?;
     let rows = select
         .order_by_desc(delivery::Column::DueAt)
         .order_by_desc(delivery::Column::Id)
         .offset(page.offset())
         .limit(page.limit())
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let names = names(services).await?;
     // Everyone in each merged message shown on this page.
     let keys: Vec<String> = rows
@@ -240,8 +233,7 @@ pub async fn deliveries(
             .order_by_asc(delivery::Column::Id)
             .into_tuple()
             .all(&services.db)
-            .await
-            .map_err(db_error)?;
+            .await?;
         for (key, user_id) in members {
             if let Some(key) = key {
                 together
@@ -282,8 +274,7 @@ pub async fn retry(
     actor.require_admin()?;
     let row = delivery::Entity::find_by_id(id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("发送记录 {id}")))?;
     if ![status::FAILED, status::MISSED, status::DISABLED].contains(&row.status.as_str()) {
         return Err(AppError::conflict(
@@ -309,8 +300,7 @@ pub async fn retry(
         .filter(delivery::Column::Id.eq(id))
         .filter(delivery::Column::Status.eq(row.status.clone()))
         .exec(&txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if changed.rows_affected != 1 {
         return Err(AppError::conflict(
             "status",
@@ -324,12 +314,11 @@ pub async fn retry(
             .detail(format!("{} {} {}", row.date, row.kind, row.shift_name)),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     super::dispatch::enqueue_due(services).await?;
     let fresh = delivery::Entity::find_by_id(id)
         .one(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("发送记录 {id}")))?;
     Ok(delivery_view(services, fresh, &names(services).await?))
 }
@@ -352,14 +341,12 @@ pub async fn record_punch(
         }
         (Some(id), None) => user::Entity::find_by_id(id)
             .one(&services.db)
-            .await
-            .map_err(db_error)?
+            .await?
             .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))?,
         (None, Some(name)) => user::Entity::find()
             .filter(user::Column::UsernameKey.eq(name.to_lowercase()))
             .one(&services.db)
-            .await
-            .map_err(db_error)?
+            .await?
             .ok_or_else(|| AppError::invalid("username", format!("用户 {name} 不存在")))?,
         (None, None) => {
             let own = actor
@@ -367,8 +354,7 @@ pub async fn record_punch(
                 .ok_or_else(|| AppError::invalid("user_id", "请填写 user_id 或 username"))?;
             user::Entity::find_by_id(own)
                 .one(&services.db)
-                .await
-                .map_err(db_error)?
+                .await?
                 .ok_or(AppError::Unauthorized)?
         }
     };
@@ -394,8 +380,7 @@ pub async fn record_punch(
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     audit::record(
         &txn,
         now,
@@ -408,7 +393,7 @@ pub async fn record_punch(
             )),
     )
     .await?;
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(PunchView {
         id: row.id,
         user_id: row.user_id,
@@ -424,8 +409,7 @@ pub async fn worker_status(services: &Services) -> Result<WorkerStatus, AppError
     let queued = delivery::Entity::find()
         .filter(delivery::Column::Status.is_in([status::PENDING, status::SENDING]))
         .count(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let settings = settings::effective(services).await?;
     let last = services.heartbeat.last_tick_at();
     let reference = last.unwrap_or(services.heartbeat.started_at());
@@ -453,16 +437,14 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
     let settings = settings::effective(services).await?;
     let shift_rows: HashMap<i32, shift::Model> = shift::Entity::find()
         .all(&services.db)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|row| (row.id, row))
         .collect();
     let todays = super::super::entity::schedule::Entity::find()
         .filter(super::super::entity::schedule::Column::Date.eq(today))
         .all(&services.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let names = names(services).await?;
     let view = |shift_id: i32| {
         shift_rows
@@ -473,7 +455,7 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
         .iter()
         .find(|row| Some(row.user_id) == me)
         .and_then(|row| view(row.shift_id));
-    let mut team_today: Vec<(String, crate::api::types::ShiftView)> = if actor.is_admin() {
+    let mut team_today: Vec<(String, crate::wire::ShiftView)> = if actor.is_admin() {
         todays
             .iter()
             .filter_map(|row| Some((names.get(&row.user_id)?.clone(), view(row.shift_id)?)))

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use leptos::prelude::*;
 
-use crate::api::types::{CalendarData, ScheduleEntry, ScheduleWrite, ShiftView, TeamMember};
 use crate::api::{load_calendar, save_schedule};
 use crate::domain::period::{Span, step, visible_range, weekday_name};
+use crate::wire::{CalendarData, ScheduleEntry, ScheduleWrite, ShiftView, TeamMember};
 
 /// A position in the editor: which member row, which date.
 type Cell = (usize, NaiveDate);

@@ -116,7 +116,7 @@ pub fn PagedTable(
                 <tbody>{children()}</tbody>
             </table>
         </div>
-        <Pager page per_page=crate::api::types::DEFAULT_PAGE_SIZE total />
+        <Pager page per_page=crate::wire::DEFAULT_PAGE_SIZE total />
     }
 }
 

@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::types::ChannelTestResult;
 use crate::domain::channel::ChannelKind;
 use crate::domain::reminder::ReminderKind;
+use crate::wire::ChannelTestResult;
 
 /// Delivery states with their labels, in the order the filter lists them.
 pub const DELIVERY_STATUSES: [(&str, &str); 7] = [

@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{AccessTokenView, NewAccessToken, UserPatch};
 use crate::api::{
     ChangePassword, create_access_token, current_user, list_access_tokens, revoke_access_token,
     update_profile,
@@ -11,6 +10,7 @@ use crate::domain::account::PASSWORD_MIN_CHARS;
 use crate::ui::components::form::{ActionResult, ContactFields, describe_error};
 use crate::ui::pages::channels::ChannelManager;
 use crate::ui::session::SessionContext;
+use crate::wire::{AccessTokenView, NewAccessToken, UserPatch};
 
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
@@ -341,8 +341,8 @@ fn TokenTable(
 
 #[component]
 fn ProfileForm(
-    user: crate::api::types::UserView,
-    save: Action<UserPatch, Result<crate::api::types::UserView, crate::AppError>>,
+    user: crate::wire::UserView,
+    save: Action<UserPatch, Result<crate::wire::UserView, crate::AppError>>,
 ) -> impl IntoView {
     let display_name = RwSignal::new(user.display_name.clone());
     let mobile = RwSignal::new(user.mobile.clone().unwrap_or_default());

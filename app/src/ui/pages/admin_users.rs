@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{DEFAULT_PAGE_SIZE, Listed, NewUser, UserPatch, UserQuery, UserView};
 use crate::api::{create_user, list_users, reset_user_password, update_user};
 use crate::domain::Role;
 use crate::ui::components::form::{
     ActionResult, ContactFields, PagedTable, describe_error, filter_input, non_empty,
 };
 use crate::ui::session::SessionContext;
+use crate::wire::{DEFAULT_PAGE_SIZE, Listed, NewUser, UserPatch, UserQuery, UserView};
 
 /// Which panel is open above the list.
 #[derive(Clone, PartialEq)]

@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{AuditQuery, DEFAULT_PAGE_SIZE, Listed, UserQuery};
 use crate::api::{list_audit, list_users};
 use crate::domain::audit::{AuditKind, kind_label};
 use crate::ui::components::form::{PagedTable, describe_error, filter_input, non_empty};
+use crate::wire::{AuditQuery, DEFAULT_PAGE_SIZE, Listed, UserQuery};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

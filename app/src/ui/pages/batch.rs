@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{BatchPreview, ShiftView, TeamMember};
 use crate::api::{commit_batch, list_members, list_shifts, preview_batch};
 use crate::domain::period::weekday_name;
 use crate::domain::plan::{
@@ -15,6 +14,7 @@ use crate::domain::plan::{
 };
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
+use crate::wire::{BatchPreview, ShiftView, TeamMember};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

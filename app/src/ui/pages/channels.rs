@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::AppError;
-use crate::api::types::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel, TeamMember};
 use crate::api::{create_channel, delete_channel, list_channels, test_channel, update_channel};
 use crate::domain::channel::ChannelKind;
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
 use crate::ui::components::reminder::{TestResult, kind_label, platform_label};
 use crate::ui::session::SessionContext;
+use crate::wire::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel, TeamMember};
 
 #[derive(Clone, PartialEq)]
 enum Panel {

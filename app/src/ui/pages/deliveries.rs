@@ -5,13 +5,13 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{DeliveryQuery, DeliveryView};
 use crate::api::{load_deliveries, retry_delivery};
 use crate::ui::components::form::{Pager, describe_error, filter_input, non_empty};
 use crate::ui::components::reminder::{
     DELIVERY_STATUSES, kind_text, lateness_text, local_datetime, retryable, status_class, truncate,
 };
 use crate::ui::session::SessionContext;
+use crate::wire::{DeliveryQuery, DeliveryView};
 
 const PER_PAGE: u64 = 50;
 

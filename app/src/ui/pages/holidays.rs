@@ -5,12 +5,12 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{CompanyDayInput, HolidayEntry};
 use crate::api::{holiday_year, import_holiday_file, remove_company_day, save_company_day};
 use crate::domain::period::weekday_name;
 use crate::ui::browser::read_chosen_file;
 use crate::ui::components::form::{ActionResult, describe_error};
 use crate::ui::session::{AdminOnly, SessionContext};
+use crate::wire::{CompanyDayInput, HolidayEntry};
 
 const FILE_INPUT_ID: &str = "holiday-file";
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{Dashboard, DeliveryView, UpcomingReminder, WorkerStatus};
 use crate::api::{SystemOverview, get_overview, load_dashboard};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
@@ -14,6 +13,7 @@ use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::{
     fires_on, hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
 };
+use crate::wire::{Dashboard, DeliveryView, UpcomingReminder, WorkerStatus};
 
 #[component]
 pub fn HomePage() -> impl IntoView {

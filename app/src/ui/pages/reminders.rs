@@ -7,13 +7,13 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{NewPunch, ShiftView, UpcomingQuery, UpcomingReminder, UpcomingView};
 use crate::api::{list_shifts, load_upcoming, record_punch};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::{fires_on, hhmm, kind_label, kind_text, month_day};
 use crate::ui::session::SessionContext;
+use crate::wire::{NewPunch, ShiftView, UpcomingQuery, UpcomingReminder, UpcomingView};
 
 fn parse_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
@@ -110,9 +110,11 @@ pub fn RemindersPage() -> impl IntoView {
     }
 }
 
-/// Reminders in the preview's server-rendered HTML; the browser renders the rest right
-/// after hydration (a 200-person team's two days made a 1.4 MB page).
-const SERVER_RENDERED_ROWS: usize = 100;
+/// Reminders in the preview's server-rendered HTML (more than a phone screen holds); the
+/// browser renders the rest right after hydration from the data it already has. A
+/// 200-person team's week rendered whole made a 1.4 MB page; every row rendered on the
+/// server is also in the hydration data, so few are.
+const SERVER_RENDERED_ROWS: usize = 40;
 
 #[component]
 fn UpcomingBody(view: UpcomingView, shifts: Vec<ShiftView>) -> impl IntoView {

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::AppError;
-use crate::api::types::{SettingField, SettingInput, SettingSource, SettingsPatch, SettingsView};
 use crate::api::{load_settings, save_settings, test_default_robot};
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::TestResult;
+use crate::wire::{SettingField, SettingInput, SettingSource, SettingsPatch, SettingsView};
 
 /// One field being edited: what the server sent, what is typed, and "清除" for secrets.
 #[derive(Clone)]

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use crate::api::{create_shift, list_shifts, remove_shift, update_shift};
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
 use crate::ui::session::{AdminOnly, SessionContext};
+use crate::wire::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 
 #[derive(Clone, PartialEq)]
 enum Panel {

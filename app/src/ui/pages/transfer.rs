@@ -6,11 +6,11 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::types::{ImportReport, TeamMember};
 use crate::api::{calendar_feed_status, reset_calendar_feed, revoke_calendar_feed};
 use crate::ui::browser::{post_bytes, read_chosen_file};
 use crate::ui::components::form::describe_error;
 use crate::ui::session::{AdminOnly, SessionContext};
+use crate::wire::{ImportReport, TeamMember};
 
 const FILE_INPUT_ID: &str = "schedule-file";
 /// Preview rows drawn at once; a 50,000-row file shows its errors and the first rows.

@@ -1,7 +1,7 @@
 //! `GET /api/v1/audit`: the audit log (admins only).
 
-use app::api::types::{AuditEntry, AuditQuery, Page};
 use app::ssr::{Services, audit};
+use app::wire::{AuditEntry, AuditQuery, Page};
 use axum::Json;
 use axum::extract::State;
 

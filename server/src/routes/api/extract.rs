@@ -310,3 +310,36 @@ pub fn parse_id(raw: &str, what: &str) -> Result<i32, ApiError> {
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError(AppError::NotFound(format!("{what} {raw}"))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nul_field(body: &str) -> Option<Option<String>> {
+        refuse_nul(body.as_bytes())
+            .err()
+            .map(|rejection| rejection.field)
+    }
+
+    #[test]
+    fn text_holding_u0000_is_refused_by_its_path() {
+        assert_eq!(nul_field(r#"{"name":"ok"}"#), None);
+        // An escaped backslash before "u0000" is ordinary text.
+        assert_eq!(nul_field(r#"{"name":"a\\u0000"}"#), None);
+        assert_eq!(
+            nul_field(r#"{"name":"a\u0000"}"#),
+            Some(Some("name".into()))
+        );
+        assert_eq!(
+            nul_field(r#"{"items":[{"note":"x"},{"note":"\u0000"}]}"#),
+            Some(Some("items[1].note".into()))
+        );
+        assert_eq!(
+            nul_field(r#"[{"a":1},{"b\u0000":2}]"#),
+            Some(Some("[1].b\\u0000".into()))
+        );
+        assert_eq!(nul_field(r#""\u0000""#), Some(Some(".".into())));
+        // Malformed JSON is left to the parser.
+        assert_eq!(nul_field(r#"{"a":"\u0000"#), None);
+    }
+}

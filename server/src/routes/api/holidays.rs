@@ -1,9 +1,9 @@
 //! `/api/v1/holidays`, `/api/v1/company-days` and `/api/v1/workdays`: China's statutory
 //! holidays and make-up workdays, company days, and the working-day verdict.
 
-use app::api::types::{CompanyDayInput, DateRange, HolidayEntry, HolidayYearView, WorkdayView};
 use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, holidays};
+use app::wire::{CompanyDayInput, DateRange, HolidayEntry, HolidayYearView, WorkdayView};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

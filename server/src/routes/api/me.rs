@@ -1,8 +1,8 @@
 //! `GET /api/v1/me` and `POST /api/v1/me/password`.
 
-use app::api::types::UserView;
 use app::ssr::auth::{self, AuthSession, RequestMeta};
 use app::ssr::{Services, users};
+use app::wire::UserView;
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;

@@ -1,13 +1,13 @@
 //! The reminder engine's API: upcoming reminders, delivery history, channels (通知渠道),
 //! settings (系统设置) and punch records. Thin layers over `app::ssr`.
 
-use app::api::types::{
-    ChannelPatch, ChannelTestResult, ChannelView, DeliveryQuery, DeliveryView, NewChannel,
-    NewPunch, Page, PunchView, SettingsPatch, SettingsView, UpcomingQuery, UpcomingView,
-};
 use app::ssr::auth::RequestMeta;
 use app::ssr::reminders::views;
 use app::ssr::{Services, channels, settings};
+use app::wire::{
+    ChannelPatch, ChannelTestResult, ChannelView, DeliveryQuery, DeliveryView, NewChannel,
+    NewPunch, Page, PunchView, SettingsPatch, SettingsView, UpcomingQuery, UpcomingView,
+};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -2,10 +2,10 @@
 //! files.
 
 use app::AppError;
-use app::api::types::{ImportReport, ScheduleEntry, ScheduleQuery, ScheduleWrite, WriteSummary};
 use app::domain::schedule_file::FileFormat;
 use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, schedule_import, schedules};
+use app::wire::{ImportReport, ScheduleEntry, ScheduleQuery, ScheduleWrite, WriteSummary};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header;

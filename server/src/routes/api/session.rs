@@ -1,12 +1,12 @@
 //! `POST /api/v1/session` (sign in) and `DELETE /api/v1/session` (sign out).
 
 use app::AppError;
-use app::api::types::UserView;
 use app::domain::account::username_key;
 use app::domain::audit::AuditKind;
 use app::ssr::audit::{self, AuditEvent};
 use app::ssr::auth::{self, Actor, AuthSession, RequestMeta, SessionUser};
 use app::ssr::{Services, login, users};
+use app::wire::UserView;
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;

@@ -1,8 +1,8 @@
 //! `/api/v1/shifts`: shift types (班次). Everyone signed in reads them; admins change them.
 
-use app::api::types::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, shifts};
+use app::wire::{NewShift, ShiftPatch, ShiftRemoval, ShiftView};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

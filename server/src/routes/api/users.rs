@@ -1,8 +1,8 @@
 //! `/api/v1/users`: admins manage everyone; members read and edit only themselves.
 
-use app::api::types::{NewUser, Page, UserPatch, UserQuery, UserView};
 use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, users};
+use app::wire::{NewUser, Page, UserPatch, UserQuery, UserView};
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
