@@ -384,16 +384,29 @@ pub async fn calendar(
     }
     let span = if team { Span::Month } else { span };
     let (from, to) = visible_range(anchor, span, team);
-    let members: Vec<user::Model> = if team {
+    let members: Vec<TeamMember> = if team {
         actor.require_admin()?;
         let mut select = user::Entity::find()
+            .select_only()
+            .columns([
+                user::Column::Id,
+                user::Column::Username,
+                user::Column::DisplayName,
+            ])
             .filter(user::Column::Active.eq(true))
             .order_by_asc(user::Column::DisplayName)
             .order_by_asc(user::Column::Id);
         if let Some(id) = user_id {
             select = select.filter(user::Column::Id.eq(id));
         }
-        select.all(&services.db).await?
+        let rows: Vec<(i32, String, String)> = select.into_tuple().all(&services.db).await?;
+        rows.into_iter()
+            .map(|(id, username, display_name)| TeamMember {
+                id,
+                username,
+                display_name,
+            })
+            .collect()
     } else {
         let id = match user_id.or(actor.user_id()) {
             Some(id) => id,
@@ -404,7 +417,11 @@ pub async fn calendar(
             .one(&services.db)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("用户 {id}")))?;
-        vec![person]
+        vec![TeamMember {
+            id: person.id,
+            username: person.username,
+            display_name: person.display_name,
+        }]
     };
     let ids: Vec<i32> = members.iter().map(|member| member.id).collect();
     let entries = entries_in(&services.db, Some(&ids), from, to).await?;
@@ -436,14 +453,7 @@ pub async fn calendar(
         to,
         today,
         shifts,
-        members: members
-            .iter()
-            .map(|member| TeamMember {
-                id: member.id,
-                username: member.username.clone(),
-                display_name: member.display_name.clone(),
-            })
-            .collect(),
+        members,
         entries,
         days,
         years_without_data: calendar.years_without_data(from, to),
