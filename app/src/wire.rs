@@ -1117,3 +1117,16 @@ mod tests {
         assert!(serde_json::from_str::<CalendarData>(&out_of_range).is_err());
     }
 }
+
+/// What the home page shows about this installation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemOverview {
+    pub version: String,
+    pub timezone: String,
+    /// Wall-clock time in `timezone`, "YYYY-MM-DD HH:MM:SS".
+    pub local_time: String,
+    /// The UTC offset of `timezone` now, e.g. "+08:00".
+    pub utc_offset: String,
+    pub reminder_enabled: bool,
+    pub work_overtime_min: u32,
+}

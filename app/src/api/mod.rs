@@ -7,6 +7,6 @@ mod reminders;
 mod schedule;
 
 pub use accounts::*;
-pub use overview::{SystemOverview, get_overview};
+pub use overview::get_overview;
 pub use reminders::*;
 pub use schedule::*;

@@ -1,20 +1,6 @@
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::AppError;
-
-/// What the home page shows about this installation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SystemOverview {
-    pub version: String,
-    pub timezone: String,
-    /// Wall-clock time in `timezone`, "YYYY-MM-DD HH:MM:SS".
-    pub local_time: String,
-    /// The UTC offset of `timezone` now, e.g. "+08:00".
-    pub utc_offset: String,
-    pub reminder_enabled: bool,
-    pub work_overtime_min: u32,
-}
+use crate::wire::SystemOverview;
+use leptos::prelude::*;
 
 #[server(prefix = "/api/fn", endpoint = "get_overview")]
 pub async fn get_overview() -> Result<SystemOverview, AppError> {

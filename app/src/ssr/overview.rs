@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::RuntimeSettings;
-use crate::api::SystemOverview;
+use crate::wire::SystemOverview;
 
 pub fn system_overview(
     settings: &RuntimeSettings,

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{SystemOverview, get_overview, load_dashboard};
+use crate::api::{get_overview, load_dashboard};
 use crate::domain::period::weekday_name;
 use crate::ui::components::calendar::ShiftChip;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::{
     fires_on, hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
 };
+use crate::wire::SystemOverview;
 use crate::wire::{Dashboard, DeliveryView, UpcomingReminder, WorkerStatus};
 
 #[component]
