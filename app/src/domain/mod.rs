@@ -17,7 +17,6 @@ pub mod plan;
 pub mod punch_check;
 pub mod redact;
 pub mod reminder;
-#[cfg(feature = "ssr")]
 pub mod robot;
 #[cfg(feature = "ssr")]
 pub mod schedule_file;

@@ -1,14 +1,16 @@
 //! What the group robots (群机器人) of DingTalk, Feishu/Lark and WeCom and the generic JSON
-//! webhook have in common: which platform a URL belongs to, the message they are given
-//! (entries, links, mentions) and how a merged reminder is split to fit, the request and
-//! error types, escaping of names, what an answer means (accepted, retry later, or a
-//! configuration error to show the admin), how long to wait between retries, and how fast
-//! one robot may be fed. See `docs/protocols.md` for the facts these rules implement.
+//! webhook have in common, below the kinds and knowing none of them: the message they are
+//! given (entries, links, mentions) and how a merged reminder is split to fit, the request
+//! and error types, escaping of names, reading a reply's result code into a
+//! [`Verdict`], how long to wait between retries, and how fast one robot may be fed. See
+//! `docs/protocols.md` for the facts these rules implement.
 //!
-//! Each platform's own rules (its body, signing and mention markup, its result codes and
-//! hints) live in its module under `channel/` (`dingtalk`, `feishu`, `wecom`, `generic`);
-//! [`build_request`] and [`classify`] dispatch to them. What stays here is shared by all
-//! four, or is a per-platform table (limits, escaping, bans) callers read by [`Platform`].
+//! Each platform's own rules (its body, signing and mention markup, its result codes, hints
+//! and limits) live in its module under `channel/` (`dingtalk`, `feishu`, `wecom`,
+//! `generic`), behind the `channel::Channel` seam.
+
+// The browser reads only `MessageFormat`; the linker drops the rest from the bundle.
+#![cfg_attr(not(feature = "ssr"), allow(dead_code))]
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,80 +23,9 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::account::parse_platform_id;
-use super::channel::{dingtalk, feishu, generic, wecom};
 use super::redact::mask_url;
 
-pub use super::channel::RateLimit;
-pub use super::channel::dingtalk::sign as dingtalk_sign;
-pub use super::channel::feishu::{BODY_MAX_BYTES as FEISHU_BODY_MAX_BYTES, sign as feishu_sign};
-pub use super::channel::wecom::{
-    MARKDOWN_MAX_BYTES as WECOM_MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES as WECOM_TEXT_MAX_BYTES,
-};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    DingTalk,
-    Feishu,
-    WeCom,
-    Generic,
-}
-
-impl Platform {
-    pub const ALL: [Self; 4] = [Self::DingTalk, Self::Feishu, Self::WeCom, Self::Generic];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DingTalk => "dingtalk",
-            Self::Feishu => "feishu",
-            Self::WeCom => "wecom",
-            Self::Generic => "generic",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|platform| platform.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::DingTalk => "钉钉",
-            Self::Feishu => "飞书",
-            Self::WeCom => "企业微信",
-            Self::Generic => "通用 Webhook",
-        }
-    }
-
-    /// Recognises a robot by its host and, failing that, by its path, so that local mock
-    /// robots (`http://127.0.0.1:8080/robot/send?...`) are treated like the real ones.
-    pub fn detect(url: &str) -> Self {
-        let (host, path) = host_and_path(url);
-        match host.as_str() {
-            "oapi.dingtalk.com" => return Self::DingTalk,
-            "open.feishu.cn" | "open.larksuite.com" => return Self::Feishu,
-            "qyapi.weixin.qq.com" => return Self::WeCom,
-            _ => {}
-        }
-        let path = path.trim_end_matches('/');
-        if path.ends_with("/robot/send") {
-            Self::DingTalk
-        } else if path.contains("/open-apis/bot/v2/hook/") {
-            Self::Feishu
-        } else if path.ends_with("/cgi-bin/webhook/send") {
-            Self::WeCom
-        } else {
-            Self::Generic
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::channel::{RateLimit, Verdict};
 
 /// The lower-cased host (no user info, no port) and the path of a URL; empty when absent.
 fn host_and_path(url: &str) -> (String, &str) {
@@ -129,7 +60,8 @@ pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageFormat {
     Text,
@@ -258,52 +190,32 @@ pub struct MergeLimits {
     pub max_text_bytes: usize,
 }
 
-/// The bytes one entry adds to a merged message's text: its line with the links and the
-/// mention markup its platform's builder adds, and the line break.
-fn line_bytes(platform: Platform, format: MessageFormat, entry: &Entry) -> usize {
-    let mention = match platform {
-        Platform::DingTalk => dingtalk::mention_bytes(&entry.recipient),
-        Platform::Feishu => feishu::mention_bytes(format, &entry.recipient),
-        Platform::WeCom => wecom::mention_bytes(format, &entry.recipient),
-        Platform::Generic => 0,
+impl MergeLimits {
+    /// One person per message: personal channels and the generic webhook.
+    pub const ALONE: Self = Self {
+        max_people: 1,
+        max_text_bytes: usize::MAX,
     };
-    with_links(entry, format, false).len() + mention + line_break(format).len()
 }
 
-pub fn merge_limits(platform: Platform, format: MessageFormat) -> MergeLimits {
-    let max_text_bytes = match (platform, format) {
-        // DingTalk documents no exact cap; 20,000 bytes is what its robots take in practice.
-        (Platform::DingTalk, _) => 16_000,
-        (Platform::Feishu, _) => FEISHU_BODY_MAX_BYTES - 4 * 1024,
-        (Platform::WeCom, MessageFormat::Text) => WECOM_TEXT_MAX_BYTES,
-        (Platform::WeCom, MessageFormat::Markdown) => WECOM_MARKDOWN_MAX_BYTES,
-        (Platform::Generic, _) => usize::MAX,
-    };
-    let max_people = match platform {
-        Platform::Generic => 1,
-        // Twenty mentions still read as a list, and 100 people fit in 5 messages, which
-        // leaves 15 of DingTalk's and WeCom's 20 a minute for other reminders.
-        _ => 20,
-    };
-    MergeLimits {
-        max_people,
-        max_text_bytes,
-    }
+/// The bytes one entry's line adds to a merged message's text: the line with its links and
+/// the line break; the kind adds its mention markup.
+pub fn line_bytes(format: MessageFormat, entry: &Entry) -> usize {
+    with_links(entry, format, false).len() + line_break(format).len()
 }
 
-/// Splits the entries of one merged reminder into messages that each keep the platform's
-/// limits, in order. An entry too large on its own gets a message of its own (the builder
-/// then reports it as too large).
+/// Splits the entries of one merged reminder into messages that each keep `limits`, in
+/// order; `size` is an entry's bytes in the text. An entry too large on its own gets a
+/// message of its own (the builder then reports it as too large).
 pub fn split_entries(
-    platform: Platform,
-    format: MessageFormat,
+    limits: MergeLimits,
     entries: Vec<Entry>,
+    size: impl Fn(&Entry) -> usize,
 ) -> Vec<Vec<Entry>> {
-    let limits = merge_limits(platform, format);
     let mut parts: Vec<Vec<Entry>> = Vec::new();
     let mut bytes = 0usize;
     for entry in entries {
-        let size = line_bytes(platform, format, &entry);
+        let size = size(&entry);
         let fits = parts.last().is_some_and(|part| {
             part.len() < limits.max_people && bytes.saturating_add(size) <= limits.max_text_bytes
         });
@@ -342,6 +254,16 @@ impl RobotRequest {
             url,
             body,
             headers: vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned())],
+        }
+    }
+}
+
+impl From<RobotRequest> for super::channel::HttpRequest {
+    fn from(request: RobotRequest) -> Self {
+        Self {
+            url: request.url,
+            headers: request.headers,
+            body: request.body.into_bytes(),
         }
     }
 }
@@ -403,34 +325,7 @@ pub(crate) fn mention_mobile(value: &Option<String>) -> Option<&str> {
 /// their full-width forms: they read the same to a person, and no renderer treats them as
 /// markup (backslash escapes are not honoured by every platform's renderer). The template
 /// around the value is the admin's and keeps its markup.
-pub fn escape(platform: Platform, format: MessageFormat, value: &str) -> String {
-    let special: fn(char) -> bool = match (platform, format) {
-        // Feishu text messages interpret `<at …>` and other tags, and `[text](url)` links.
-        (Platform::Feishu, MessageFormat::Text) => |c| matches!(c, '<' | '>' | '&' | '[' | ']'),
-        (Platform::DingTalk | Platform::Feishu | Platform::WeCom, MessageFormat::Markdown) => |c| {
-            matches!(
-                c,
-                '\\' | '`'
-                    | '*'
-                    | '_'
-                    | '~'
-                    | '#'
-                    | '['
-                    | ']'
-                    | '('
-                    | ')'
-                    | '<'
-                    | '>'
-                    | '!'
-                    | '|'
-                    | '&'
-                    | '$'
-            )
-        },
-        // Plain text elsewhere: DingTalk and WeCom mention only who is in the lists; the
-        // generic webhook's receiver decides what its text means.
-        _ => return value.to_owned(),
-    };
+pub fn escape_with(special: fn(char) -> bool, format: MessageFormat, value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars().peekable();
     let mut at_start = true;
@@ -450,6 +345,37 @@ pub fn escape(platform: Platform, format: MessageFormat, value: &str) -> String 
     out
 }
 
+/// Markdown's markup characters, as the platforms' renderers read them.
+pub fn markdown_special(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '`'
+            | '*'
+            | '_'
+            | '~'
+            | '#'
+            | '['
+            | ']'
+            | '('
+            | ')'
+            | '<'
+            | '>'
+            | '!'
+            | '|'
+            | '&'
+            | '$'
+    )
+}
+
+/// Markdown made inert in markdown messages; plain text left as it is (DingTalk and WeCom
+/// mention only who is in the lists).
+pub fn escape_markdown(format: MessageFormat, value: &str) -> String {
+    match format {
+        MessageFormat::Markdown => escape_with(markdown_special, format, value),
+        MessageFormat::Text => value.to_owned(),
+    }
+}
+
 /// The full-width form of a printable ASCII character.
 fn full_width(c: char) -> char {
     match c {
@@ -458,29 +384,21 @@ fn full_width(c: char) -> char {
     }
 }
 
-/// The request that delivers `message` to the robot at `url`. `now` is used for the
-/// signature timestamps; `secret` is ignored by WeCom (its key is in the URL).
-pub fn build_request(
-    platform: Platform,
-    url: &str,
-    secret: Option<&str>,
-    format: MessageFormat,
-    message: &OutgoingMessage,
-    now: DateTime<Utc>,
-) -> Result<RobotRequest, RobotError> {
+/// `url` trimmed, when it is an http(s) URL with a host: what a robot can be posted to.
+pub fn webhook_url(url: &str) -> Option<String> {
     let url = url.trim();
     let (host, _) = host_and_path(url);
     let lower = url.to_ascii_lowercase();
-    if host.is_empty() || !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(RobotError::InvalidUrl(mask_url(url)));
-    }
-    let secret = secret.map(str::trim).filter(|secret| !secret.is_empty());
-    match platform {
-        Platform::DingTalk => Ok(dingtalk::build(url, secret, format, message, now)),
-        Platform::Feishu => feishu::build(url, secret, format, message, now),
-        Platform::WeCom => wecom::build(url, format, message),
-        Platform::Generic => Ok(generic::build(url, secret, format, message, now)),
-    }
+    (!host.is_empty() && (lower.starts_with("http://") || lower.starts_with("https://")))
+        .then(|| url.to_owned())
+}
+
+/// A signing secret as configured: trimmed, `None` when empty.
+pub fn signing_secret(secret: Option<&str>) -> Option<String> {
+    secret
+        .map(str::trim)
+        .filter(|secret| !secret.is_empty())
+        .map(str::to_owned)
 }
 
 /// Lines of a merged message: markdown renderers join single newlines into one paragraph.
@@ -504,21 +422,6 @@ pub(crate) fn check_size(
         });
     }
     Ok(())
-}
-
-/// What a robot's answer means for the delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RobotVerdict {
-    Accepted,
-    /// Try again later (timeout, server error); the text says why.
-    Retryable(String),
-    /// The robot refuses because we sent too fast (DingTalk 130101, Feishu 11232, WeCom
-    /// 45009). DingTalk keeps refusing for about ten minutes: everything for this robot
-    /// waits [`throttle_ban`] instead of retrying into the ban and prolonging it.
-    Throttled(String),
-    /// Retrying will not help (wrong secret, missing keyword, dissolved group, …); the
-    /// text, with the robot's own code and message and a hint, is for the admin.
-    Permanent(String),
 }
 
 // Hints more than one platform gives; a platform's own are in its module.
@@ -605,16 +508,8 @@ fn excerpt(body: &str) -> String {
     }
 }
 
-/// Reads a robot's answer. DingTalk, Feishu and WeCom answer errors with HTTP 200 and a
-/// code in the body, so a 2xx is accepted only when that code says so.
-pub fn classify(platform: Platform, http_status: u16, body: &str) -> RobotVerdict {
-    match platform {
-        Platform::DingTalk => dingtalk::classify(http_status, body),
-        Platform::Feishu => feishu::classify(http_status, body),
-        Platform::WeCom => wecom::classify(http_status, body),
-        Platform::Generic => generic::classify(http_status, body),
-    }
-}
+// DingTalk, Feishu and WeCom answer errors with HTTP 200 and a code in the body, so a 2xx
+// is accepted only when that code says so.
 
 /// The verdict on a robot that answers with a result code: `reply` is the code read from
 /// `body` (if any); 0 is success and `throttled` means "too fast".
@@ -623,17 +518,17 @@ pub(crate) fn classify_reply(
     body: &str,
     reply: Option<Reply>,
     throttled: i64,
-) -> RobotVerdict {
+) -> Verdict {
     if !is_success_status(http_status) {
         return http_failure(http_status, body, reply.as_ref());
     }
     let Some(reply) = reply else {
-        return RobotVerdict::Permanent(format!("机器人返回了无法识别的应答：{}", excerpt(body)));
+        return Verdict::Permanent(format!("机器人返回了无法识别的应答：{}", excerpt(body)));
     };
     match reply.code {
-        0 => RobotVerdict::Accepted,
-        code if code == throttled => RobotVerdict::Throttled(reply.describe()),
-        _ => RobotVerdict::Permanent(reply.describe()),
+        0 => Verdict::Sent,
+        code if code == throttled => Verdict::Throttled(reply.describe()),
+        _ => Verdict::Permanent(reply.describe()),
     }
 }
 
@@ -642,7 +537,7 @@ pub(crate) fn is_success_status(http_status: u16) -> bool {
 }
 
 /// The verdict on a status other than 2xx: timeouts, 429 and server errors are retried.
-pub(crate) fn http_failure(http_status: u16, body: &str, reply: Option<&Reply>) -> RobotVerdict {
+pub(crate) fn http_failure(http_status: u16, body: &str, reply: Option<&Reply>) -> Verdict {
     let retryable = matches!(http_status, 408 | 429 | 500..=599);
     let mut text = match reply {
         Some(reply) => format!("HTTP {http_status}, {}", reply.describe()),
@@ -658,18 +553,9 @@ pub(crate) fn http_failure(http_status: u16, body: &str, reply: Option<&Reply>) 
         });
     }
     if retryable {
-        RobotVerdict::Retryable(text)
+        Verdict::RetryLater(text)
     } else {
-        RobotVerdict::Permanent(text)
-    }
-}
-
-/// How long a robot that answered "too fast" is left alone: DingTalk's ban lasts about ten
-/// minutes; WeCom and Feishu limit by the minute.
-pub fn throttle_ban(platform: Platform) -> Duration {
-    match platform {
-        Platform::DingTalk => Duration::from_secs(10 * 60),
-        Platform::Feishu | Platform::WeCom | Platform::Generic => Duration::from_secs(60),
+        Verdict::Permanent(text)
     }
 }
 
@@ -693,35 +579,6 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     };
     let spread = ((half as f64) * jitter) as u64;
     Duration::from_millis(half + spread.min(ceiling - half))
-}
-
-const DINGTALK_LIMITS: [RateLimit; 1] = [RateLimit {
-    max: 20,
-    per: Duration::from_secs(60),
-}];
-const FEISHU_LIMITS: [RateLimit; 2] = [
-    RateLimit {
-        max: 5,
-        per: Duration::from_secs(1),
-    },
-    RateLimit {
-        max: 100,
-        per: Duration::from_secs(60),
-    },
-];
-const WECOM_LIMITS: [RateLimit; 1] = [RateLimit {
-    max: 20,
-    per: Duration::from_secs(60),
-}];
-
-/// The documented limits of one robot (one webhook URL).
-pub fn rate_limits(platform: Platform) -> &'static [RateLimit] {
-    match platform {
-        Platform::DingTalk => &DINGTALK_LIMITS,
-        Platform::Feishu => &FEISHU_LIMITS,
-        Platform::WeCom => &WECOM_LIMITS,
-        Platform::Generic => &[],
-    }
 }
 
 /// Spaces the sends to one robot so that none of its rate limits is exceeded. Use: wait
@@ -748,10 +605,6 @@ impl Pacer {
             limits,
             sent: VecDeque::new(),
         }
-    }
-
-    pub fn for_platform(platform: Platform) -> Self {
-        Self::new(rate_limits(platform))
     }
 
     /// The earliest instant ≥ `now` at which one more send keeps every limit.
@@ -814,6 +667,70 @@ pub(crate) mod test_support {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::domain::channel::{
+        ChannelAddress, ChannelKind, Outgoing, SendContext, ServiceBases, dingtalk, feishu,
+        generic, wecom,
+    };
+
+    pub const DINGTALK: ChannelKind = dingtalk::KIND;
+    pub const FEISHU: ChannelKind = feishu::KIND;
+    pub const WECOM: ChannelKind = wecom::KIND;
+    pub const GENERIC: ChannelKind = generic::KIND;
+    pub const ROBOTS: [ChannelKind; 4] = [DINGTALK, FEISHU, WECOM, GENERIC];
+
+    /// A robot of `kind` at its platform's URL, through the seam.
+    pub fn robot(kind: ChannelKind) -> ChannelAddress {
+        let url = match kind.as_str() {
+            "dingtalk" => DINGTALK_URL,
+            "feishu" => FEISHU_URL,
+            "wecom" => WECOM_URL,
+            _ => GENERIC_URL,
+        };
+        ChannelAddress::webhook_of(kind, url, None).unwrap()
+    }
+
+    /// The request a robot of `kind` at `url` gets, through the seam.
+    pub fn build_request(
+        kind: ChannelKind,
+        url: &str,
+        secret: Option<&str>,
+        format: MessageFormat,
+        message: &OutgoingMessage,
+        now: DateTime<Utc>,
+    ) -> Result<RobotRequest, RobotError> {
+        let address = ChannelAddress::webhook_of(kind, url, secret)
+            .ok_or_else(|| RobotError::InvalidUrl(mask_url(url)))?;
+        let bases = ServiceBases::default();
+        let context = SendContext {
+            format,
+            now,
+            bases: &bases,
+        };
+        match address.build(message, &context)? {
+            Outgoing::Http(request) => Ok(RobotRequest {
+                url: request.url,
+                body: String::from_utf8(request.body).unwrap(),
+                headers: request.headers,
+            }),
+            Outgoing::Mail(..) => unreachable!("robots are not mailed"),
+        }
+    }
+
+    pub fn classify(kind: ChannelKind, http_status: u16, body: &str) -> Verdict {
+        robot(kind).classify(http_status, body)
+    }
+
+    pub fn escape(kind: ChannelKind, format: MessageFormat, value: &str) -> String {
+        robot(kind).escape(format, value)
+    }
+
+    pub fn split_for(
+        kind: ChannelKind,
+        format: MessageFormat,
+        entries: Vec<Entry>,
+    ) -> Vec<Vec<Entry>> {
+        robot(kind).split_entries(format, entries)
+    }
 
     pub fn now() -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_700_000_000_000).unwrap()
@@ -853,7 +770,7 @@ pub(crate) mod test_support {
     }
 
     pub fn build(
-        platform: Platform,
+        platform: ChannelKind,
         url: &str,
         secret: Option<&str>,
         format: MessageFormat,
@@ -896,63 +813,35 @@ mod tests {
 
     use super::test_support::*;
     use super::*;
+    use crate::domain::channel::ChannelAddress;
     use crate::domain::channel::dingtalk::{HINT_DISSOLVED, HINT_TOKEN};
     use crate::domain::channel::wecom::HINT_WEBHOOK;
 
     #[test]
-    fn platform_is_detected_by_host_then_by_path() {
+    fn default_robot_is_recognised_by_host_then_by_path() {
         let cases = [
-            (DINGTALK_URL, Platform::DingTalk),
-            (
-                "HTTPS://OAPI.DINGTALK.COM:443/robot/send",
-                Platform::DingTalk,
-            ),
-            (FEISHU_URL, Platform::Feishu),
-            (
-                "https://open.larksuite.com/open-apis/bot/v2/hook/x",
-                Platform::Feishu,
-            ),
-            (WECOM_URL, Platform::WeCom),
-            (
-                "http://127.0.0.1:9000/robot/send?access_token=t",
-                Platform::DingTalk,
-            ),
-            ("http://localhost:9000/mock/robot/send/", Platform::DingTalk),
-            (
-                "http://127.0.0.1:9000/open-apis/bot/v2/hook/abc",
-                Platform::Feishu,
-            ),
-            (
-                "http://[::1]:9000/cgi-bin/webhook/send?key=k",
-                Platform::WeCom,
-            ),
-            ("https://example.com/hooks/attendance", Platform::Generic),
-            (
-                "https://example.com/hook?next=/robot/send",
-                Platform::Generic,
-            ),
-            (
-                "https://oapi.dingtalk.com.evil.example/x",
-                Platform::Generic,
-            ),
-            ("not a url", Platform::Generic),
+            (DINGTALK_URL, DINGTALK),
+            ("HTTPS://OAPI.DINGTALK.COM:443/robot/send", DINGTALK),
+            (FEISHU_URL, FEISHU),
+            ("https://open.larksuite.com/open-apis/bot/v2/hook/x", FEISHU),
+            (WECOM_URL, WECOM),
+            ("http://127.0.0.1:9000/robot/send?access_token=t", DINGTALK),
+            ("http://localhost:9000/mock/robot/send/", DINGTALK),
+            ("http://127.0.0.1:9000/open-apis/bot/v2/hook/abc", FEISHU),
+            ("http://[::1]:9000/cgi-bin/webhook/send?key=k", WECOM),
+            ("https://example.com/hooks/attendance", GENERIC),
+            ("https://example.com/hook?next=/robot/send", GENERIC),
+            ("https://oapi.dingtalk.com.evil.example/x", GENERIC),
         ];
         for (url, expected) in cases {
-            assert_eq!(Platform::detect(url), expected, "{url}");
+            let found = ChannelAddress::default_robot(url, None).map(|robot| robot.kind());
+            assert_eq!(found, Some(expected), "{url}");
         }
+        assert_eq!(ChannelAddress::default_robot("not a url", None), None);
     }
 
     #[test]
-    fn platform_and_format_names_round_trip() {
-        for platform in Platform::ALL {
-            assert_eq!(Platform::parse(platform.as_str()), Some(platform));
-            assert_eq!(
-                serde_json::to_value(platform).unwrap(),
-                json!(platform.as_str())
-            );
-        }
-        assert_eq!(Platform::WeCom.label(), "企业微信");
-        assert_eq!(Platform::parse("lark"), None);
+    fn format_names_round_trip() {
         for format in MessageFormat::ALL {
             assert_eq!(MessageFormat::parse(format.as_str()), Some(format));
             assert_eq!(
@@ -971,15 +860,8 @@ mod tests {
             "ftp://x/robot/send",
             "http://",
         ] {
-            let error = build_request(
-                Platform::DingTalk,
-                url,
-                None,
-                MessageFormat::Text,
-                &message(),
-                now(),
-            )
-            .unwrap_err();
+            let error = build_request(DINGTALK, url, None, MessageFormat::Text, &message(), now())
+                .unwrap_err();
             assert!(matches!(error, RobotError::InvalidUrl(_)), "{url}");
         }
     }
@@ -987,7 +869,7 @@ mod tests {
     #[test]
     fn debug_hides_the_token() {
         let request = build(
-            Platform::DingTalk,
+            DINGTALK,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -997,7 +879,7 @@ mod tests {
         assert!(!debug.contains("access_token=abc"), "{debug}");
         assert!(debug.contains("https://oapi.dingtalk.com/robot/send?access_token=***"));
         let error = build_request(
-            Platform::DingTalk,
+            DINGTALK,
             "oapi.dingtalk.com/robot/send?access_token=SECRETTOKEN123",
             None,
             MessageFormat::Text,
@@ -1012,10 +894,10 @@ mod tests {
     fn names_cannot_add_mentions_links_or_markup() {
         let hostile = "<at user_id=\"all\">所有人</at>[点我](http://evil.example)**粗**<@all>";
         assert_eq!(
-            escape(Platform::Feishu, MessageFormat::Text, hostile),
+            escape(FEISHU, MessageFormat::Text, hostile),
             "＜at user_id=\"all\"＞所有人＜/at＞［点我］(http://evil.example)**粗**＜@all＞"
         );
-        for platform in [Platform::DingTalk, Platform::Feishu, Platform::WeCom] {
+        for platform in [DINGTALK, FEISHU, WECOM] {
             assert_eq!(
                 escape(platform, MessageFormat::Markdown, hostile),
                 "＜at user＿id=\"all\"＞所有人＜/at＞［点我］（http：//evil.example）＊＊粗＊＊＜@all＞",
@@ -1031,10 +913,10 @@ mod tests {
             );
         }
         // Plain-text robots show text as it is; ordinary names are never changed.
-        for platform in [Platform::DingTalk, Platform::WeCom, Platform::Generic] {
+        for platform in [DINGTALK, WECOM, GENERIC] {
             assert_eq!(escape(platform, MessageFormat::Text, hostile), hostile);
         }
-        for platform in Platform::ALL {
+        for platform in ROBOTS {
             for format in MessageFormat::ALL {
                 assert_eq!(escape(platform, format, "张三 A班 09:00"), "张三 A班 09:00");
             }
@@ -1049,7 +931,7 @@ mod tests {
         message.entries[0].recipient.feishu_open_id = Some("all\"><at user_id=\"all".into());
         message.entries[0].recipient.wecom_user_id = Some("@all".into());
         let dingtalk = body(&build(
-            Platform::DingTalk,
+            DINGTALK,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -1059,7 +941,7 @@ mod tests {
         assert_eq!(dingtalk["at"]["atUserIds"], json!([]));
         assert_eq!(dingtalk["text"]["content"], "【上班提醒】张三，您好！");
         let feishu = body(&build(
-            Platform::Feishu,
+            FEISHU,
             FEISHU_URL,
             None,
             MessageFormat::Text,
@@ -1067,7 +949,7 @@ mod tests {
         ));
         assert_eq!(feishu["content"]["text"], "【上班提醒】张三，您好！");
         let wecom = body(&build(
-            Platform::WeCom,
+            WECOM,
             WECOM_URL,
             None,
             MessageFormat::Text,
@@ -1077,95 +959,93 @@ mod tests {
         assert_eq!(wecom["text"]["mentioned_mobile_list"], json!([]));
     }
 
-    fn permanent(verdict: RobotVerdict) -> String {
+    fn permanent(verdict: Verdict) -> String {
         match verdict {
-            RobotVerdict::Permanent(text) => text,
+            Verdict::Permanent(text) => text,
             other => panic!("expected Permanent, got {other:?}"),
         }
     }
 
-    fn throttled(verdict: RobotVerdict) -> String {
+    fn throttled(verdict: Verdict) -> String {
         match verdict {
-            RobotVerdict::Throttled(text) => text,
+            Verdict::Throttled(text) => text,
             other => panic!("expected Throttled, got {other:?}"),
         }
     }
 
-    fn retryable(verdict: RobotVerdict) -> String {
+    fn retryable(verdict: Verdict) -> String {
         match verdict {
-            RobotVerdict::Retryable(text) => text,
+            Verdict::RetryLater(text) => text,
             other => panic!("expected Retryable, got {other:?}"),
         }
     }
 
     #[test]
     fn classify_accepts_only_success_codes() {
-        use Platform::*;
         let accepted = [
-            (DingTalk, r#"{"errcode":0,"errmsg":"ok"}"#),
-            (Feishu, r#"{"code":0,"msg":"success","data":{}}"#),
-            (Feishu, r#"{"StatusCode":0,"StatusMessage":"success"}"#),
-            (WeCom, r#"{"errcode":0,"errmsg":"ok"}"#),
-            (Generic, ""),
-            (Generic, "not json at all"),
+            (DINGTALK, r#"{"errcode":0,"errmsg":"ok"}"#),
+            (FEISHU, r#"{"code":0,"msg":"success","data":{}}"#),
+            (FEISHU, r#"{"StatusCode":0,"StatusMessage":"success"}"#),
+            (WECOM, r#"{"errcode":0,"errmsg":"ok"}"#),
+            (GENERIC, ""),
+            (GENERIC, "not json at all"),
         ];
         for (platform, body) in accepted {
             assert_eq!(
                 classify(platform, 200, body),
-                RobotVerdict::Accepted,
+                Verdict::Sent,
                 "{platform} {body}"
             );
         }
-        assert_eq!(classify(Generic, 204, ""), RobotVerdict::Accepted);
+        assert_eq!(classify(GENERIC, 204, ""), Verdict::Sent);
     }
 
     #[test]
     fn classify_explains_configuration_errors() {
-        use Platform::*;
         let cases = [
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":310000,"errmsg":"sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}"#,
                 HINT_SIGN,
             ),
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":310000,"errmsg":"keywords not in content"}"#,
                 HINT_KEYWORD,
             ),
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":310000,"errmsg":"ip 1.2.3.4 not in whitelist"}"#,
                 HINT_IP,
             ),
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":310000,"errmsg":"invalid timestamp 1"}"#,
                 HINT_TIMESTAMP,
             ),
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":300001,"errmsg":"token is not exist"}"#,
                 HINT_TOKEN,
             ),
             (
-                DingTalk,
+                DINGTALK,
                 r#"{"errcode":400013,"errmsg":"群已被解散"}"#,
                 HINT_DISSOLVED,
             ),
             (
-                Feishu,
+                FEISHU,
                 r#"{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}"#,
                 HINT_SIGN,
             ),
-            (Feishu, r#"{"code":19022,"msg":"Ip Not Allowed"}"#, HINT_IP),
+            (FEISHU, r#"{"code":19022,"msg":"Ip Not Allowed"}"#, HINT_IP),
             (
-                Feishu,
+                FEISHU,
                 r#"{"code":19024,"msg":"Key Words Not Found"}"#,
                 HINT_KEYWORD,
             ),
             (
-                WeCom,
+                WECOM,
                 r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
                 HINT_WEBHOOK,
             ),
@@ -1176,7 +1056,7 @@ mod tests {
         }
         assert_eq!(
             permanent(classify(
-                DingTalk,
+                DINGTALK,
                 200,
                 r#"{"errcode":310000,"errmsg":"sign not match"}"#
             )),
@@ -1184,7 +1064,7 @@ mod tests {
         );
         assert_eq!(
             permanent(classify(
-                Feishu,
+                FEISHU,
                 200,
                 r#"{"code":9499,"msg":"Bad Request"}"#
             )),
@@ -1192,7 +1072,7 @@ mod tests {
         );
         assert_eq!(
             permanent(classify(
-                Feishu,
+                FEISHU,
                 200,
                 r#"{"StatusCode":1,"StatusMessage":"x"}"#
             )),
@@ -1202,10 +1082,9 @@ mod tests {
 
     #[test]
     fn classify_retries_rate_limits_and_server_errors() {
-        use Platform::*;
         assert_eq!(
             throttled(classify(
-                DingTalk,
+                DINGTALK,
                 200,
                 r#"{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}"#
             )),
@@ -1213,7 +1092,7 @@ mod tests {
         );
         assert!(
             throttled(classify(
-                Feishu,
+                FEISHU,
                 200,
                 r#"{"code":11232,"msg":"frequency limited"}"#
             ))
@@ -1221,25 +1100,25 @@ mod tests {
         );
         assert!(
             throttled(classify(
-                WeCom,
+                WECOM,
                 200,
                 r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#
             ))
             .ends_with(HINT_RATE)
         );
         for status in [408, 429, 500, 502, 503] {
-            for platform in Platform::ALL {
+            for platform in ROBOTS {
                 retryable(classify(platform, status, "<html>busy</html>"));
             }
         }
         assert_eq!(
-            retryable(classify(Generic, 429, "slow down")),
+            retryable(classify(GENERIC, 429, "slow down")),
             "HTTP 429: slow down；发送太频繁，稍后重试"
         );
         // The robot's code is shown when an error status carries one.
         assert_eq!(
             retryable(classify(
-                Feishu,
+                FEISHU,
                 500,
                 r#"{"code":11232,"msg":"frequency limited"}"#
             )),
@@ -1249,18 +1128,17 @@ mod tests {
 
     #[test]
     fn classify_refuses_other_statuses_and_unknown_answers() {
-        use Platform::*;
-        assert_eq!(permanent(classify(Generic, 404, "")), "HTTP 404: （空）");
+        assert_eq!(permanent(classify(GENERIC, 404, "")), "HTTP 404: （空）");
         assert_eq!(
             permanent(classify(
-                Feishu,
+                FEISHU,
                 400,
                 r#"{"code":9499,"msg":"Bad Request","data":{}}"#
             )),
             "HTTP 400, code 9499: Bad Request"
         );
-        assert_eq!(permanent(classify(DingTalk, 302, "")), "HTTP 302: （空）");
-        for platform in [DingTalk, Feishu, WeCom] {
+        assert_eq!(permanent(classify(DINGTALK, 302, "")), "HTTP 302: （空）");
+        for platform in [DINGTALK, FEISHU, WECOM] {
             assert_eq!(
                 permanent(classify(platform, 200, "<html>login</html>")),
                 "机器人返回了无法识别的应答：<html>login</html>"
@@ -1271,7 +1149,7 @@ mod tests {
             );
         }
         let long = "x".repeat(300);
-        let text = permanent(classify(WeCom, 200, &long));
+        let text = permanent(classify(WECOM, 200, &long));
         assert_eq!(
             text,
             format!("机器人返回了无法识别的应答：{}…", "x".repeat(200))
@@ -1311,26 +1189,26 @@ mod tests {
     #[test]
     fn platform_limits_are_documented_values() {
         assert_eq!(
-            rate_limits(Platform::DingTalk),
+            DINGTALK.rate_limits(),
             &[RateLimit {
                 max: 20,
                 per: Duration::from_secs(60)
             }]
         );
         assert_eq!(
-            rate_limits(Platform::WeCom),
+            WECOM.rate_limits(),
             &[RateLimit {
                 max: 20,
                 per: Duration::from_secs(60)
             }]
         );
-        assert_eq!(rate_limits(Platform::Feishu).len(), 2);
-        assert!(rate_limits(Platform::Generic).is_empty());
+        assert_eq!(FEISHU.rate_limits().len(), 2);
+        assert!(GENERIC.rate_limits().is_empty());
     }
 
     #[test]
     fn dingtalk_pacer_allows_twenty_a_minute() {
-        let mut pacer = Pacer::for_platform(Platform::DingTalk);
+        let mut pacer = Pacer::new(DINGTALK.rate_limits());
         let start = now();
         for _ in 0..20 {
             assert_eq!(pacer.next_slot(start), start);
@@ -1345,7 +1223,7 @@ mod tests {
 
     #[test]
     fn feishu_pacer_keeps_five_a_second_and_a_hundred_a_minute() {
-        let mut pacer = Pacer::for_platform(Platform::Feishu);
+        let mut pacer = Pacer::new(FEISHU.rate_limits());
         let start = now();
         let mut at = start;
         for _ in 0..100 {
@@ -1360,7 +1238,7 @@ mod tests {
 
     #[test]
     fn generic_pacer_never_waits_and_keeps_no_history() {
-        let mut pacer = Pacer::for_platform(Platform::Generic);
+        let mut pacer = Pacer::new(GENERIC.rate_limits());
         for _ in 0..1000 {
             pacer.record(now());
         }
@@ -1436,8 +1314,8 @@ mod tests {
 
     #[test]
     fn one_hundred_people_split_into_five_messages_of_twenty() {
-        for platform in [Platform::DingTalk, Platform::WeCom, Platform::Feishu] {
-            let parts = split_entries(platform, MessageFormat::Text, merged(100).entries);
+        for platform in [DINGTALK, WECOM, FEISHU] {
+            let parts = split_for(platform, MessageFormat::Text, merged(100).entries);
             assert_eq!(
                 parts.iter().map(Vec::len).collect::<Vec<_>>(),
                 vec![20; 5],
@@ -1455,15 +1333,15 @@ mod tests {
             );
         }
         assert_eq!(
-            split_entries(Platform::Generic, MessageFormat::Text, merged(3).entries).len(),
+            split_for(GENERIC, MessageFormat::Text, merged(3).entries).len(),
             3
         );
-        assert!(split_entries(Platform::DingTalk, MessageFormat::Text, Vec::new()).is_empty());
+        assert!(split_for(DINGTALK, MessageFormat::Text, Vec::new()).is_empty());
     }
 
     #[test]
     fn every_split_part_fits_the_platform_limit() {
-        // Long lines: WeCom's 2,048 bytes split before twenty people.
+        // Long lines: WECOM's 2,048 bytes split before twenty people.
         let entries: Vec<Entry> = (0..60)
             .map(|n| Entry {
                 text: format!("{}{n}", "长".repeat(100)),
@@ -1471,14 +1349,14 @@ mod tests {
             })
             .collect();
         for format in MessageFormat::ALL {
-            let parts = split_entries(Platform::WeCom, format, entries.clone());
+            let parts = split_for(WECOM, format, entries.clone());
             assert!(parts.len() > 3, "{format:?}: {}", parts.len());
             for part in parts {
                 let message = OutgoingMessage {
                     entries: part,
                     ..message()
                 };
-                build_request(Platform::WeCom, WECOM_URL, None, format, &message, now())
+                build_request(WECOM, WECOM_URL, None, format, &message, now())
                     .expect("each part within the limit");
             }
         }
@@ -1487,11 +1365,7 @@ mod tests {
             text: "长".repeat(2000),
             ..person(1)
         };
-        let parts = split_entries(
-            Platform::WeCom,
-            MessageFormat::Text,
-            vec![person(0), huge, person(2)],
-        );
+        let parts = split_for(WECOM, MessageFormat::Text, vec![person(0), huge, person(2)]);
         assert_eq!(
             parts.iter().map(Vec::len).collect::<Vec<_>>(),
             vec![1, 1, 1]
@@ -1500,8 +1374,8 @@ mod tests {
 
     #[test]
     fn throttles_are_waited_out_longest_on_dingtalk() {
-        assert_eq!(throttle_ban(Platform::DingTalk), Duration::from_secs(600));
-        assert!(throttle_ban(Platform::WeCom) >= Duration::from_secs(60));
+        assert_eq!(DINGTALK.throttle_ban(), Duration::from_secs(600));
+        assert!(WECOM.throttle_ban() >= Duration::from_secs(60));
     }
 
     #[test]
@@ -1515,7 +1389,7 @@ mod tests {
             entry.links = vec![link("我已打卡", n), link("今天不用提醒", n + 10)];
         }
         let request = build(
-            Platform::DingTalk,
+            DINGTALK,
             DINGTALK_URL,
             None,
             MessageFormat::Markdown,
@@ -1526,13 +1400,7 @@ mod tests {
             "员工0：A班 09:00 上班，请打卡 @13900000000 [我已打卡](https://kq.example.com/r/tok0) · [今天不用提醒](https://kq.example.com/r/tok10)\n\n员工1：A班 09:00 上班，请打卡 @13900000001 [我已打卡](https://kq.example.com/r/tok1) · [今天不用提醒](https://kq.example.com/r/tok11)"
         );
         // Merged plain text: names, no bare URLs.
-        let request = build(
-            Platform::WeCom,
-            WECOM_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
+        let request = build(WECOM, WECOM_URL, None, MessageFormat::Text, &message);
         assert!(
             !body(&request)["text"]["content"]
                 .as_str()
@@ -1541,24 +1409,12 @@ mod tests {
         );
         // One person in plain text: the links on lines of their own.
         message.entries.truncate(1);
-        let request = build(
-            Platform::DingTalk,
-            DINGTALK_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
+        let request = build(DINGTALK, DINGTALK_URL, None, MessageFormat::Text, &message);
         assert_eq!(
             body(&request)["text"]["content"],
             "员工0：A班 09:00 上班，请打卡 @13900000000\n我已打卡：https://kq.example.com/r/tok0\n今天不用提醒：https://kq.example.com/r/tok10"
         );
-        let request = build(
-            Platform::Generic,
-            GENERIC_URL,
-            None,
-            MessageFormat::Text,
-            &message,
-        );
+        let request = build(GENERIC, GENERIC_URL, None, MessageFormat::Text, &message);
         assert_eq!(
             body(&request)["links"],
             json!([

@@ -17,37 +17,37 @@ use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use crate::AppError;
 use crate::domain::audit::AuditKind;
-use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind};
+use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind, Verdict};
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{MessageFormat, OutgoingMessage, Platform, Recipient, RobotVerdict};
+use crate::domain::robot::{MessageFormat, OutgoingMessage, Recipient};
 use crate::wire::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
 
 const NAME_MAX_CHARS: usize = 40;
 
-/// Where one reminder goes.
+/// Where one reminder goes: the channel's address, parsed when it was loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub kind: ChannelKind,
-    /// A group robot's or generic webhook's https URL; a personal service's address as the
-    /// person pasted it (`bark://…`), read by `domain::channel::parse` when sending.
-    pub url: String,
-    pub secret: Option<String>,
+    pub address: ChannelAddress,
     pub format: MessageFormat,
 }
 
 impl Target {
-    /// The group robot platform (or generic webhook) that `domain::robot` builds for;
-    /// `None` for the personal push services.
-    pub fn platform(&self) -> Option<Platform> {
-        platform_of(self.kind)
+    pub fn kind(&self) -> ChannelKind {
+        self.address.kind()
     }
-}
 
-/// The `domain::robot` platform of a kind, if it is one.
-pub fn platform_of(kind: ChannelKind) -> Option<Platform> {
-    Platform::ALL
-        .into_iter()
-        .find(|platform| ChannelKind::from(*platform) == kind)
+    /// A group robot's pacing (its limits and bans, shared through the database); `None`
+    /// for the personal channels.
+    pub fn robot(&self, services: &Services) -> Option<pacing::Robot> {
+        let kind = self.kind();
+        let (url, _) = self.address.webhook().filter(|_| kind.is_group_robot())?;
+        Some(pacing::Robot::new(services, kind, url))
+    }
+
+    /// A group robot with a rate limit: its messages are queued, merged and paced.
+    pub fn is_paced(&self) -> bool {
+        self.kind().is_group_robot() && !self.kind().rate_limits().is_empty()
+    }
 }
 
 /// The channel chosen for a reminder, as stored on its delivery.
@@ -116,7 +116,8 @@ impl ChannelBook {
             Some(robot) => Choice {
                 channel_id: None,
                 name: default_name(kind).to_owned(),
-                platform: Some(ChannelKind::from(Platform::detect(&robot.url))),
+                platform: ChannelAddress::default_robot(&robot.url, None)
+                    .map(|address| address.kind()),
             },
             None => Choice {
                 channel_id: None,
@@ -144,9 +145,9 @@ pub async fn target_of(
             return Err(format!("通知渠道“{}”已停用", row.name));
         }
         // Nothing unreadable is ever sent: the delivery fails with the reason instead.
-        return open_row(&services.secrets, &row)
-            .map(|row| target_of_row(&row))
-            .map_err(|error| format!("通知渠道“{}”{error}", row.name));
+        let open = open_row(&services.secrets, &row)
+            .map_err(|error| format!("通知渠道“{}”{error}", row.name))?;
+        return target_of_row(&open);
     }
     let (default, key, variable) = match kind {
         ReminderKind::ClockIn => (settings.working.as_ref(), "working_url", "WORKING_URL"),
@@ -160,10 +161,10 @@ pub async fn target_of(
                 .to_owned()
         }
     })?;
+    let address = ChannelAddress::default_robot(&robot.url, robot.secret.as_deref())
+        .ok_or_else(|| format!("默认机器人（{variable}）的地址不是 http(s) 网址"))?;
     Ok(Target {
-        kind: ChannelKind::from(Platform::detect(&robot.url)),
-        url: robot.url.clone(),
-        secret: robot.secret.clone(),
+        address,
         format: settings.message_format,
     })
 }
@@ -212,20 +213,26 @@ fn stored_view(
     }
 }
 
-fn target_of_row(row: &channel::Model) -> Target {
-    Target {
-        kind: ChannelKind::parse(&row.platform).unwrap_or(ChannelKind::Generic),
-        url: row.url.clone(),
-        secret: row.secret.clone(),
+/// An opened row's target: its address parsed once, here.
+fn target_of_row(row: &channel::Model) -> Result<Target, String> {
+    let kind = ChannelKind::parse(&row.platform)
+        .ok_or_else(|| format!("通知渠道“{}”的类型 {} 未知", row.name, row.platform))?;
+    let address = ChannelAddress::load(kind, &row.url, row.secret.as_deref())
+        .map_err(|error| format!("通知渠道“{}”的地址无效：{error}", row.name))?;
+    Ok(Target {
+        address,
         format: MessageFormat::parse(&row.format).unwrap_or(MessageFormat::Text),
-    }
+    })
 }
 
 /// A stored address as it may be shown: every key, token and password masked.
-fn masked_address(url: &str) -> String {
-    match kinds::parse(url) {
-        Ok(address) if !address.kind().is_group_robot() => address.masked(),
-        _ => mask_url(url),
+fn masked_address(kind: &str, url: &str) -> String {
+    let personal = ChannelKind::parse(kind)
+        .filter(|kind| !kind.is_group_robot())
+        .and_then(|kind| ChannelAddress::load(kind, url, None).ok());
+    match personal {
+        Some(address) => address.masked(),
+        None => mask_url(url),
     }
 }
 
@@ -245,7 +252,7 @@ fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
         id: row.id,
         name: row.name.clone(),
         kind: row.platform.clone(),
-        url: masked_address(&row.url),
+        url: masked_address(&row.platform, &row.url),
         has_secret: row.secret.is_some(),
         format: row.format.clone(),
         user_id: row.user_id,
@@ -401,48 +408,39 @@ fn parse_address(
     let declared = match raw_kind.map(str::trim).filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(ChannelKind::parse(raw).ok_or_else(|| {
-            let known: Vec<&str> = ChannelKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            let known: Vec<&str> = kinds::KINDS.iter().map(|kind| kind.as_str()).collect();
             AppError::invalid("kind", format!("应为 {} 之一", known.join("、")))
         })?),
     };
-    let address = kinds::parse(raw_url).map_err(|error| AppError::invalid("url", error.message))?;
-    let found = address.kind();
-    let (url, secret) = match &address {
-        ChannelAddress::DingTalk {
-            webhook, secret, ..
-        } => (webhook.clone(), secret.clone()),
-        ChannelAddress::Feishu { webhook, secret } => (webhook.clone(), secret.clone()),
-        ChannelAddress::WeCom { webhook } => (webhook.clone(), None),
-        ChannelAddress::Generic { url } => (url.clone(), None),
-        _ => (raw_url.trim().to_owned(), None),
-    };
-    let kind = match declared {
-        Some(kind) if kind == found => kind,
-        Some(kind) if kind.is_group_robot() && found.is_group_robot() => kind,
+    let parsed = kinds::parse(raw_url).map_err(|error| AppError::invalid("url", error.message))?;
+    let found = parsed.kind();
+    let address = match declared {
+        Some(kind) if kind == found => parsed,
+        Some(kind) if kind.is_group_robot() && found.is_group_robot() => parsed
+            .webhook()
+            .and_then(|(url, secret)| ChannelAddress::webhook_of(kind, url, secret))
+            .ok_or_else(|| AppError::invalid("url", "应为 http:// 或 https:// 网址"))?,
         Some(kind) => {
             return Err(AppError::invalid(
                 "url",
                 format!("这是{}的地址，不是{}", found.label(), kind.label()),
             ));
         }
-        None => found,
+        None => parsed,
     };
     // What we post to must be a public https address (or a private one when allowed).
-    match &address {
-        ChannelAddress::Bark { base, .. }
-        | ChannelAddress::Ntfy { base, .. }
-        | ChannelAddress::Gotify { base, .. } => {
-            services.outbound.check_url("url", base)?;
-        }
-        ChannelAddress::Email(_)
-        | ChannelAddress::ServerChan { .. }
-        | ChannelAddress::PushPlus { .. }
-        | ChannelAddress::WxPusher { .. } => {}
-        _ => {
-            services.outbound.check_url("url", &url)?;
-        }
+    if let Some(endpoint) = address.endpoint() {
+        services.outbound.check_url("url", endpoint)?;
     }
-    Ok(ParsedAddress { kind, url, secret })
+    let (url, secret) = match address.webhook() {
+        Some((url, secret)) => (url.to_owned(), secret.map(str::to_owned)),
+        None => (raw_url.trim().to_owned(), None),
+    };
+    Ok(ParsedAddress {
+        kind: address.kind(),
+        url,
+        secret,
+    })
 }
 
 fn parse_format(raw: Option<&str>) -> Result<MessageFormat, AppError> {
@@ -558,7 +556,11 @@ pub async fn create(
         now,
         AuditEvent::by(actor, AuditKind::ChannelCreated, meta)
             .about(&created.name)
-            .detail(format!("{} {}", platform.label(), masked_address(&url))),
+            .detail(format!(
+                "{} {}",
+                platform.label(),
+                masked_address(platform.as_str(), &url)
+            )),
     )
     .await?;
     txn.commit().await?;
@@ -681,7 +683,19 @@ pub async fn test(
         Some(me) => user::Entity::find_by_id(me).one(&services.db).await?,
         None => None,
     };
-    Ok(send_test(services, &settings, &target_of_row(&row), me.as_ref()).await)
+    let target = match target_of_row(&row) {
+        Ok(target) => target,
+        Err(message) => {
+            return Ok(ChannelTestResult {
+                ok: false,
+                verdict: "permanent".to_owned(),
+                http_status: None,
+                answer: String::new(),
+                message,
+            });
+        }
+    };
+    Ok(send_test(services, &settings, &target, me.as_ref()).await)
 }
 
 /// A test message to the default robot of `kind` (the settings page's button).
@@ -731,9 +745,7 @@ async fn send_test(
     };
     // A test is a real message: to a group robot it counts against the robot's limit like
     // a reminder, and is not sent into a ban.
-    let robot = target
-        .platform()
-        .map(|platform| pacing::Robot::new(services, platform, &target.url));
+    let robot = target.robot(services);
     let slot = match &robot {
         None => 0,
         Some(robot) => match pacing::take_slot(services, &robot.key, &robot.limits).await {
@@ -770,21 +782,19 @@ async fn send_test(
         let _ = pacing::sent(services, slot).await;
     }
     let (ok, name, text) = match sent.verdict {
-        RobotVerdict::Accepted if target.platform().is_some() => {
+        Verdict::Sent if target.kind().is_group_robot() => {
             (true, "accepted", "机器人已接收".to_owned())
         }
-        RobotVerdict::Accepted => (true, "accepted", format!("{}已接收", target.kind.label())),
-        RobotVerdict::Retryable(message) if sent.http_status.is_none() => {
-            (false, "network", message)
-        }
-        RobotVerdict::Retryable(message) => (false, "retryable", message),
-        RobotVerdict::Throttled(message) => {
+        Verdict::Sent => (true, "accepted", format!("{}已接收", target.kind().label())),
+        Verdict::RetryLater(message) if sent.http_status.is_none() => (false, "network", message),
+        Verdict::RetryLater(message) => (false, "retryable", message),
+        Verdict::Throttled(message) => {
             if let Some(robot) = &robot {
                 let _ = robot.throttled(services, &message).await;
             }
             (false, "throttled", message)
         }
-        RobotVerdict::Permanent(message) => (false, "permanent", message),
+        Verdict::Permanent(message) => (false, "permanent", message),
     };
     ChannelTestResult {
         ok,

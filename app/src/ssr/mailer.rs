@@ -11,21 +11,13 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Services;
 use super::notify::SendOutcome;
+use crate::domain::channel::Verdict;
 use crate::domain::channel::{EmailSpec, EmailTls, Notice, email};
-use crate::domain::robot::RobotVerdict;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn failure(permanent: bool, message: String) -> SendOutcome {
-    SendOutcome {
-        verdict: if permanent {
-            RobotVerdict::Permanent(message)
-        } else {
-            RobotVerdict::Retryable(message)
-        },
-        http_status: None,
-        answer: None,
-    }
+    SendOutcome::unanswered(!permanent, message)
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -86,7 +78,7 @@ pub async fn send(services: &Services, spec: &EmailSpec, notice: &Notice) -> Sen
         .build();
     match mailer.send(message).await {
         Ok(response) => SendOutcome {
-            verdict: RobotVerdict::Accepted,
+            verdict: Verdict::Sent,
             http_status: None,
             answer: Some(format!(
                 "SMTP {}: {}",

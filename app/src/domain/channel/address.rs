@@ -1,14 +1,14 @@
 //! The URL a user pastes for a channel, parsed once into a typed address. The forms are the
 //! platforms' own webhook URLs and the Apprise-style URLs people already use
 //! (`bark://host/key`, `ntfy://topic`, `schan://SCT…`, `mailto://user:pass@smtp.host`, …);
-//! [`ChannelKind::url_forms`] lists them. Errors say exactly what is wrong, in Chinese, and
-//! never quote a secret.
+//! [`ChannelKind::url_forms`] lists them. This module is the grammar every kind shares (the
+//! URL cut into [`Parts`], hosts, ports, tokens, percent-decoding, masking) and the dispatch
+//! to the kind that owns a scheme or host; each kind reads its own forms in its module.
+//! Errors say exactly what is wrong, in Chinese, and never quote a secret.
 
-use std::fmt;
 use std::ops::Range;
 
-use super::ChannelKind;
-use super::email::{EmailSpec, EmailTls};
+use super::{ChannelAddress, ChannelKind, KINDS, generic};
 use crate::domain::redact::MASK;
 
 /// The longest address accepted, in bytes.
@@ -16,12 +16,18 @@ pub const MAX_URL_BYTES: usize = 2048;
 /// The most mobiles (DingTalk), receivers (WxPusher) or recipients (e-mail) in one address.
 pub const MAX_RECIPIENTS: usize = 20;
 
-const DINGTALK_SEND: &str = "https://oapi.dingtalk.com/robot/send?access_token=";
-const FEISHU_HOOK: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/";
-const WECOM_SEND: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=";
-const NTFY_SH: &str = "https://ntfy.sh";
-
-const SUPPORTED: &str = "https://、bark://、ntfy://、gotify://、schan://、pushplus://、wxpusher://、mailto://、dingtalk://、feishu:// 或 wecombot://";
+/// "https://、dingtalk://、… 或 mailto://": the first scheme of every kind.
+fn supported() -> String {
+    let mut schemes: Vec<String> = vec!["https://".to_owned()];
+    schemes.extend(
+        KINDS
+            .iter()
+            .filter_map(|kind| kind.schemes().first())
+            .map(|scheme| format!("{scheme}://")),
+    );
+    let last = schemes.pop().unwrap_or_default();
+    format!("{} 或 {last}", schemes.join("、"))
+}
 
 /// What is wrong with an address, as shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,86 +37,10 @@ pub struct AddressError {
 }
 
 impl AddressError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
         }
-    }
-}
-
-/// How an ntfy server is logged in to.
-#[derive(Clone, PartialEq, Eq)]
-pub enum NtfyAuth {
-    Basic {
-        username: String,
-        password: String,
-    },
-    /// An access token (`tk_…`), sent as `Authorization: Bearer`.
-    Token(String),
-}
-
-impl fmt::Debug for NtfyAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Basic { username, .. } => write!(f, "Basic({username}:{MASK})"),
-            Self::Token(_) => write!(f, "Token({MASK})"),
-        }
-    }
-}
-
-/// One channel's destination. The robot variants hold the https URL to post to.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ChannelAddress {
-    DingTalk {
-        webhook: String,
-        /// 加签 secret (`SEC…`).
-        secret: Option<String>,
-        /// Mobiles to mention.
-        mobiles: Vec<String>,
-    },
-    Feishu {
-        webhook: String,
-        secret: Option<String>,
-    },
-    WeCom {
-        webhook: String,
-    },
-    Generic {
-        url: String,
-    },
-    Bark {
-        /// `https://host[:port][/path]`, no trailing slash.
-        base: String,
-        device_key: String,
-    },
-    Ntfy {
-        base: String,
-        topic: String,
-        auth: Option<NtfyAuth>,
-    },
-    Gotify {
-        base: String,
-        token: String,
-    },
-    ServerChan {
-        /// Turbo `SCT…`, or ServerChan³ `sctp{uid}t…` (see [`serverchan3_uid`]).
-        sendkey: String,
-    },
-    PushPlus {
-        token: String,
-    },
-    WxPusher {
-        app_token: String,
-        uids: Vec<String>,
-        topic_ids: Vec<u64>,
-    },
-    Email(EmailSpec),
-}
-
-/// Shows the masked address only.
-impl fmt::Debug for ChannelAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ChannelAddress({})", self.masked())
     }
 }
 
@@ -170,151 +100,6 @@ impl Default for ServiceBases {
     }
 }
 
-/// The uid of a ServerChan³ key (`sctp{uid}t…`); `None` for Turbo keys.
-pub fn serverchan3_uid(sendkey: &str) -> Option<&str> {
-    let rest = sendkey.strip_prefix("sctp")?;
-    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-    (digits > 0 && rest[digits..].starts_with('t')).then(|| &rest[..digits])
-}
-
-impl ChannelAddress {
-    pub fn kind(&self) -> ChannelKind {
-        match self {
-            Self::DingTalk { .. } => ChannelKind::DingTalk,
-            Self::Feishu { .. } => ChannelKind::Feishu,
-            Self::WeCom { .. } => ChannelKind::WeCom,
-            Self::Generic { .. } => ChannelKind::Generic,
-            Self::Bark { .. } => ChannelKind::Bark,
-            Self::Ntfy { .. } => ChannelKind::Ntfy,
-            Self::Gotify { .. } => ChannelKind::Gotify,
-            Self::ServerChan { .. } => ChannelKind::ServerChan,
-            Self::PushPlus { .. } => ChannelKind::PushPlus,
-            Self::WxPusher { .. } => ChannelKind::WxPusher,
-            Self::Email(_) => ChannelKind::Email,
-        }
-    }
-
-    /// The address as it may be shown or logged: every secret cut to its first four and
-    /// last two characters (hidden whole when shorter than 12).
-    pub fn masked(&self) -> String {
-        match self {
-            Self::DingTalk {
-                webhook,
-                secret,
-                mobiles,
-            } => {
-                let mut shown = mask_web_url(webhook);
-                if let Some(secret) = secret {
-                    shown.push_str(&format!("（加签密钥 {}）", mask_secret(secret)));
-                }
-                if !mobiles.is_empty() {
-                    shown.push_str(&format!("（提醒 {}）", mobiles.join("、")));
-                }
-                shown
-            }
-            Self::Feishu { webhook, secret } => {
-                let mut shown = mask_web_url(webhook);
-                if let Some(secret) = secret {
-                    shown.push_str(&format!("（加签密钥 {}）", mask_secret(secret)));
-                }
-                shown
-            }
-            Self::WeCom { webhook } => mask_web_url(webhook),
-            Self::Generic { url } => mask_web_url(url),
-            Self::Bark { base, device_key } => {
-                format!("{}/{}", app_form(base, "bark"), mask_secret(device_key))
-            }
-            Self::Ntfy { base, topic, auth } => {
-                let shown = app_form(base, "ntfy");
-                let (scheme, rest) = shown.split_once("://").unwrap_or(("ntfys", &shown));
-                let login = match auth {
-                    None => String::new(),
-                    Some(NtfyAuth::Basic { username, .. }) => {
-                        format!("{}:{MASK}@", encode_userinfo(username))
-                    }
-                    Some(NtfyAuth::Token(token)) => format!("{}@", mask_secret(token)),
-                };
-                format!("{scheme}://{login}{rest}/{}", mask_secret(topic))
-            }
-            Self::Gotify { base, token } => {
-                format!("{}/{}", app_form(base, "gotify"), mask_secret(token))
-            }
-            Self::ServerChan { sendkey } => format!("schan://{}", mask_secret(sendkey)),
-            Self::PushPlus { token } => format!("pushplus://{}", mask_secret(token)),
-            Self::WxPusher {
-                app_token,
-                uids,
-                topic_ids,
-            } => {
-                let mut shown = format!("wxpusher://{}", mask_secret(app_token));
-                for uid in uids {
-                    shown.push('/');
-                    shown.push_str(uid);
-                }
-                for topic in topic_ids {
-                    shown.push_str(&format!("/{topic}"));
-                }
-                shown
-            }
-            Self::Email(spec) => {
-                let scheme = match spec.tls {
-                    EmailTls::StartTls => "mailto",
-                    EmailTls::Implicit => "mailtos",
-                };
-                format!(
-                    "{scheme}://{}:{MASK}@{}:{}?to={}&from={}",
-                    encode_userinfo(&spec.username),
-                    spec.host,
-                    spec.port,
-                    spec.to.join(","),
-                    spec.from
-                )
-            }
-        }
-    }
-
-    /// Every secret in the address (keys, tokens, passwords, sendkeys, webhook query values
-    /// and path tokens), to be removed by value from error texts
-    /// (`redact::Secrets::with`).
-    pub fn secrets(&self) -> Vec<&str> {
-        match self {
-            Self::DingTalk {
-                webhook, secret, ..
-            }
-            | Self::Feishu { webhook, secret } => {
-                let mut found = web_secrets(webhook);
-                found.extend(secret.as_deref());
-                found
-            }
-            Self::WeCom { webhook } => web_secrets(webhook),
-            Self::Generic { url } => web_secrets(url),
-            Self::Bark { device_key, .. } => vec![device_key],
-            Self::Ntfy { topic, auth, .. } => {
-                let mut found = vec![topic.as_str()];
-                match auth {
-                    Some(NtfyAuth::Basic { password, .. }) => found.push(password),
-                    Some(NtfyAuth::Token(token)) => found.push(token),
-                    None => {}
-                }
-                found
-            }
-            Self::Gotify { token, .. } => vec![token],
-            Self::ServerChan { sendkey } => vec![sendkey],
-            Self::PushPlus { token } => vec![token],
-            Self::WxPusher { app_token, .. } => vec![app_token],
-            Self::Email(spec) => vec![&spec.password],
-        }
-    }
-
-    /// The e-mail settings, for the SMTP sender.
-    pub fn email(&self) -> Option<&EmailSpec> {
-        match self {
-            Self::Email(spec) => Some(spec),
-            _ => None,
-        }
-    }
-}
-
 /// A secret as shown: first four and last two characters. Shorter than 12 it is hidden
 /// whole, since six shown characters would give most of it away.
 pub fn mask_secret(secret: &str) -> String {
@@ -328,7 +113,7 @@ pub fn mask_secret(secret: &str) -> String {
 }
 
 /// `https://host/path` → `barks://host/path` (and `http` → `bark`), the app form of a base.
-fn app_form(base: &str, app: &str) -> String {
+pub(crate) fn app_form(base: &str, app: &str) -> String {
     if let Some(rest) = base.strip_prefix("https://") {
         format!("{app}s://{rest}")
     } else if let Some(rest) = base.strip_prefix("http://") {
@@ -338,7 +123,7 @@ fn app_form(base: &str, app: &str) -> String {
     }
 }
 
-fn encode_userinfo(value: &str) -> String {
+pub(crate) fn encode_userinfo(value: &str) -> String {
     value
         .replace('%', "%25")
         .replace('@', "%40")
@@ -348,7 +133,7 @@ fn encode_userinfo(value: &str) -> String {
 /// The byte ranges of a web URL that may hold credentials: the user info's password (all of
 /// it when there is no `:`), every query value, path segments longer than 16 characters and
 /// the segment after `hook` (Feishu's hook id, whatever its length).
-fn web_secret_ranges(url: &str) -> Vec<Range<usize>> {
+pub(crate) fn web_secret_ranges(url: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let start = url.find("://").map_or(0, |at| at + 3);
     let end = url[start..].find('#').map_or(url.len(), |at| start + at);
@@ -390,14 +175,14 @@ fn web_secret_ranges(url: &str) -> Vec<Range<usize>> {
     ranges
 }
 
-fn web_secrets(url: &str) -> Vec<&str> {
+pub(crate) fn web_secrets(url: &str) -> Vec<&str> {
     web_secret_ranges(url)
         .into_iter()
         .map(|range| &url[range])
         .collect()
 }
 
-fn mask_web_url(url: &str) -> String {
+pub(crate) fn mask_web_url(url: &str) -> String {
     let mut shown = String::with_capacity(url.len());
     let mut at = 0;
     for range in web_secret_ranges(url) {
@@ -428,83 +213,95 @@ pub fn parse(url: &str) -> Result<ChannelAddress, AddressError> {
         return Err(AddressError::new("地址中间不能有空格"));
     }
     let parts = split(raw)?;
-    match parts.scheme.as_str() {
-        "http" | "https" => parse_web(raw, &parts),
-        "bark" | "barks" => parse_bark(&parts),
-        "ntfy" | "ntfys" => parse_ntfy(&parts),
-        "gotify" | "gotifys" => parse_gotify(&parts),
-        "schan" => parse_serverchan(&parts),
-        "pushplus" => parse_pushplus(&parts),
-        "wxpusher" => parse_wxpusher(&parts),
-        "mailto" | "mailtos" => parse_email(&parts),
-        "dingtalk" => parse_dingtalk(&parts),
-        "feishu" => parse_feishu(&parts),
-        "wecombot" => parse_wecom(&parts),
-        other => Err(AddressError::new(format!(
-            "不支持的地址类型“{}://”：应以 {SUPPORTED} 开头",
-            shorten(other, 20)
-        ))),
+    if matches!(parts.scheme.as_str(), "http" | "https") {
+        return parse_web(raw, &parts);
     }
+    super::parse_scheme(&parts.scheme, &parts).unwrap_or_else(|| {
+        Err(AddressError::new(format!(
+            "不支持的地址类型“{}://”：应以 {} 开头",
+            shorten(&parts.scheme, 20),
+            supported()
+        )))
+    })
+}
+
+/// `https://…` and `http://…`: the platforms' own URLs, recognised by host and, failing
+/// that, by path (so local mock robots count), else a generic webhook.
+fn parse_web(raw: &str, parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
+    let host = network_host(parts.host, "网址")?;
+    port(parts.port)?;
+    super::parse_web(raw, parts, &host)
+        .map(|(_, parsed)| parsed)
+        .unwrap_or_else(|| {
+            Ok(generic::GenericWebhook {
+                url: raw.to_owned(),
+                secret: None,
+            }
+            .into())
+        })
+}
+
+/// The kind an http(s) URL is recognised as (by host, then by path), even when it is not
+/// a valid address of that kind; `None` for anything else.
+pub(crate) fn web_kind(url: &str) -> Option<ChannelKind> {
+    let raw = url.trim();
+    let parts = split(raw).ok()?;
+    if !matches!(parts.scheme.as_str(), "http" | "https") {
+        return None;
+    }
+    let host = network_host(parts.host, "网址").ok()?;
+    Some(super::parse_web(raw, &parts, &host).map_or(generic::KIND, |(kind, _)| kind))
 }
 
 /// A URL cut into its parts, as typed (only the scheme is lower-cased).
-struct Parts<'a> {
-    scheme: String,
-    userinfo: Option<&'a str>,
-    host: &'a str,
-    port: Option<&'a str>,
-    path: &'a str,
-    query: Option<&'a str>,
-    fragment: Option<&'a str>,
+pub struct Parts<'a> {
+    pub(crate) scheme: String,
+    pub(crate) userinfo: Option<&'a str>,
+    pub(crate) host: &'a str,
+    pub(crate) port: Option<&'a str>,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) fragment: Option<&'a str>,
 }
 
 impl Parts<'_> {
-    fn segments(&self) -> Vec<&str> {
+    pub(crate) fn segments(&self) -> Vec<&str> {
         self.path.split('/').filter(|s| !s.is_empty()).collect()
     }
 
     /// `"{scheme}:// 地址"`, the subject of most messages.
-    fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         format!("{}:// 地址", self.scheme)
     }
 
-    fn error(&self, what: &str) -> AddressError {
+    pub(crate) fn error(&self, what: &str) -> AddressError {
         AddressError::new(format!("{}{what}（{}）", self.subject(), self.form()))
     }
 
     /// The expected form, for messages.
     fn form(&self) -> String {
-        let shape = match self.scheme.as_str() {
-            "bark" | "barks" => "主机/设备密钥",
-            "ntfy" | "ntfys" => "主机/主题",
-            "gotify" | "gotifys" => "主机/应用令牌",
-            "schan" => "SendKey",
-            "pushplus" => "令牌",
-            "wxpusher" => "AT_应用令牌/UID_用户",
-            "mailto" | "mailtos" => "用户名:密码@SMTP主机?to=收件人",
-            "dingtalk" => "加签密钥@令牌/手机号",
-            "feishu" => "令牌/加签密钥",
-            "wecombot" => "key",
-            _ => "主机/路径",
-        };
+        let shape = KINDS
+            .iter()
+            .find(|kind| kind.schemes().contains(&self.scheme.as_str()))
+            .map_or("主机/路径", |kind| kind.form());
         format!("{}://{shape}", self.scheme)
     }
 
-    fn no_userinfo(&self) -> Result<(), AddressError> {
+    pub(crate) fn no_userinfo(&self) -> Result<(), AddressError> {
         match self.userinfo {
             Some(_) => Err(self.error("不支持用户名和密码")),
             None => Ok(()),
         }
     }
 
-    fn no_port(&self) -> Result<(), AddressError> {
+    pub(crate) fn no_port(&self) -> Result<(), AddressError> {
         match self.port {
             Some(_) => Err(self.error("不能带端口")),
             None => Ok(()),
         }
     }
 
-    fn no_query_or_fragment(&self) -> Result<(), AddressError> {
+    pub(crate) fn no_query_or_fragment(&self) -> Result<(), AddressError> {
         if self.query.is_some() {
             return Err(self.error("不支持 ? 之后的参数"));
         }
@@ -514,7 +311,7 @@ impl Parts<'_> {
         Ok(())
     }
 
-    fn no_path(&self) -> Result<(), AddressError> {
+    pub(crate) fn no_path(&self) -> Result<(), AddressError> {
         if self.segments().is_empty() {
             Ok(())
         } else {
@@ -523,7 +320,7 @@ impl Parts<'_> {
     }
 
     /// The host and port as a base URL prefix, e.g. `https://host:8080`.
-    fn origin(&self, secure: bool) -> Result<String, AddressError> {
+    pub(crate) fn origin(&self, secure: bool) -> Result<String, AddressError> {
         let host = network_host(self.host, &self.subject())?;
         let port = port(self.port)?;
         let scheme = if secure { "https" } else { "http" };
@@ -534,10 +331,11 @@ impl Parts<'_> {
     }
 }
 
-fn split(raw: &str) -> Result<Parts<'_>, AddressError> {
+pub(crate) fn split(raw: &str) -> Result<Parts<'_>, AddressError> {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return Err(AddressError::new(format!(
-            "无法识别的地址：应以 {SUPPORTED} 开头"
+            "无法识别的地址：应以 {} 开头",
+            supported()
         )));
     };
     if scheme.is_empty()
@@ -546,7 +344,8 @@ fn split(raw: &str) -> Result<Parts<'_>, AddressError> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     {
         return Err(AddressError::new(format!(
-            "无法识别的地址：应以 {SUPPORTED} 开头"
+            "无法识别的地址：应以 {} 开头",
+            supported()
         )));
     }
     let (rest, fragment) = match rest.split_once('#') {
@@ -592,12 +391,12 @@ fn split(raw: &str) -> Result<Parts<'_>, AddressError> {
     })
 }
 
-fn shorten(value: &str, max: usize) -> String {
+pub(crate) fn shorten(value: &str, max: usize) -> String {
     super::truncate_chars(value, max)
 }
 
 /// A host name, IPv4 address or bracketed IPv6 address, lower-cased.
-fn network_host(host: &str, subject: &str) -> Result<String, AddressError> {
+pub(crate) fn network_host(host: &str, subject: &str) -> Result<String, AddressError> {
     if host.is_empty() {
         return Err(AddressError::new(format!("{subject}缺少主机名")));
     }
@@ -629,7 +428,7 @@ fn network_host(host: &str, subject: &str) -> Result<String, AddressError> {
     }
 }
 
-fn port(raw: Option<&str>) -> Result<Option<u16>, AddressError> {
+pub(crate) fn port(raw: Option<&str>) -> Result<Option<u16>, AddressError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
@@ -645,7 +444,7 @@ fn port(raw: Option<&str>) -> Result<Option<u16>, AddressError> {
 
 /// Checks a token-like value: present, at most `max` characters, each one `allowed`.
 /// The messages name the value but never quote it.
-fn token(
+pub(crate) fn token(
     value: &str,
     name: &str,
     max: usize,
@@ -667,19 +466,19 @@ fn token(
     Ok(value.to_owned())
 }
 
-fn key_char(c: char) -> bool {
+pub(crate) fn key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
 }
 
-fn alnum(c: char) -> bool {
+pub(crate) fn alnum(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
 
-const KEY_CHARSET: &str = "英文字母、数字、- 和 _";
-const ALNUM_CHARSET: &str = "英文字母和数字";
+pub(crate) const KEY_CHARSET: &str = "英文字母、数字、- 和 _";
+pub(crate) const ALNUM_CHARSET: &str = "英文字母和数字";
 
 /// Path segments before the key of a self-hosted service behind a reverse proxy.
-fn path_prefix(segments: &[&str]) -> Result<String, AddressError> {
+pub(crate) fn path_prefix(segments: &[&str]) -> Result<String, AddressError> {
     let mut prefix = String::new();
     for segment in segments {
         if !segment
@@ -699,7 +498,7 @@ fn path_prefix(segments: &[&str]) -> Result<String, AddressError> {
 
 /// Percent-decodes `value` strictly (`+` stays `+`): a bad escape, invalid UTF-8 or a
 /// decoded control character is an error naming `what`.
-fn decode(value: &str, what: &str) -> Result<String, AddressError> {
+pub(crate) fn decode(value: &str, what: &str) -> Result<String, AddressError> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -726,7 +525,7 @@ fn decode(value: &str, what: &str) -> Result<String, AddressError> {
     Ok(decoded)
 }
 
-fn query_pairs(query: &str) -> Result<Vec<(String, String)>, AddressError> {
+pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, AddressError> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -738,7 +537,7 @@ fn query_pairs(query: &str) -> Result<Vec<(String, String)>, AddressError> {
 }
 
 /// The value of query parameter `name` in a raw query, as typed.
-fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
     query?
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -748,7 +547,7 @@ fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 }
 
 /// Removes repeats, keeping the first of each.
-fn dedup(values: Vec<String>) -> Vec<String> {
+pub(crate) fn dedup(values: Vec<String>) -> Vec<String> {
     let mut seen = Vec::with_capacity(values.len());
     for value in values {
         if !seen.contains(&value) {
@@ -758,7 +557,7 @@ fn dedup(values: Vec<String>) -> Vec<String> {
     seen
 }
 
-fn at_most(count: usize, what: &str) -> Result<(), AddressError> {
+pub(crate) fn at_most(count: usize, what: &str) -> Result<(), AddressError> {
     if count > MAX_RECIPIENTS {
         Err(AddressError::new(format!(
             "最多 {MAX_RECIPIENTS} 个{what}，这里有 {count} 个"
@@ -768,523 +567,12 @@ fn at_most(count: usize, what: &str) -> Result<(), AddressError> {
     }
 }
 
-/// `https://…` and `http://…`: the platforms' own URLs, recognised by host and, failing
-/// that, by path (as `robot::Platform::detect` does, so local mock robots count), else a
-/// generic webhook.
-fn parse_web(raw: &str, parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    let host = network_host(parts.host, "网址")?;
-    port(parts.port)?;
-    let secure = parts.scheme == "https";
-    let segments = parts.segments();
-    match host.as_str() {
-        "api.day.app" => {
-            // The Bark app shares `https://api.day.app/KEY/推送内容`: the key is the first
-            // segment, the rest is a sample message.
-            let Some(key) = segments.first() else {
-                return Err(AddressError::new(
-                    "Bark 地址缺少设备密钥（https://api.day.app/设备密钥）",
-                ));
-            };
-            return Ok(ChannelAddress::Bark {
-                base: parts.origin(secure)?,
-                device_key: token(key, "Bark 设备密钥", 128, key_char, KEY_CHARSET)?,
-            });
-        }
-        "ntfy.sh" => {
-            parts.no_query_or_fragment()?;
-            return ntfy_topic(parts, parts.origin(secure)?, &segments);
-        }
-        "sctapi.ftqq.com" => {
-            let key = match segments.as_slice() {
-                [file] => file.strip_suffix(".send"),
-                _ => None,
-            };
-            let Some(key) = key else {
-                return Err(AddressError::new(
-                    "Server酱地址应为 https://sctapi.ftqq.com/SendKey.send",
-                ));
-            };
-            return Ok(ChannelAddress::ServerChan {
-                sendkey: serverchan_key(key)?,
-            });
-        }
-        _ => {}
-    }
-    if let Some(uid) = host.strip_suffix(".push.ft07.com") {
-        let key = match segments.as_slice() {
-            ["send", file] => file.strip_suffix(".send"),
-            _ => None,
-        };
-        let Some(key) = key else {
-            return Err(AddressError::new(
-                "Server酱³地址应为 https://数字.push.ft07.com/send/SendKey.send",
-            ));
-        };
-        let sendkey = serverchan_key(key)?;
-        if serverchan3_uid(&sendkey) != Some(uid) {
-            return Err(AddressError::new(
-                "Server酱³地址的主机和 SendKey 不一致（SendKey 应为 sctp主机里的数字t…）",
-            ));
-        }
-        return Ok(ChannelAddress::ServerChan { sendkey });
-    }
-    let path = parts.path.trim_end_matches('/');
-    let dingtalk = host == "oapi.dingtalk.com";
-    let feishu = matches!(host.as_str(), "open.feishu.cn" | "open.larksuite.com");
-    let wecom = host == "qyapi.weixin.qq.com";
-    let by_host = dingtalk || feishu || wecom;
-    if dingtalk || (!by_host && path.ends_with("/robot/send")) {
-        if query_value(parts.query, "access_token").is_none() {
-            return Err(AddressError::new(
-                "钉钉机器人地址缺少 access_token（https://oapi.dingtalk.com/robot/send?access_token=…）",
-            ));
-        }
-        return Ok(ChannelAddress::DingTalk {
-            webhook: raw.to_owned(),
-            secret: None,
-            mobiles: Vec::new(),
-        });
-    }
-    if feishu || (!by_host && path.contains("/open-apis/bot/v2/hook/")) {
-        let hook = path
-            .split_once("/open-apis/bot/v2/hook/")
-            .map(|(_, hook)| hook)
-            .unwrap_or_default();
-        if hook.is_empty() || hook.contains('/') {
-            return Err(AddressError::new(
-                "飞书机器人地址缺少 hook 令牌（https://open.feishu.cn/open-apis/bot/v2/hook/…）",
-            ));
-        }
-        return Ok(ChannelAddress::Feishu {
-            webhook: raw.to_owned(),
-            secret: None,
-        });
-    }
-    if wecom || (!by_host && path.ends_with("/cgi-bin/webhook/send")) {
-        if query_value(parts.query, "key").is_none() {
-            return Err(AddressError::new(
-                "企业微信机器人地址缺少 key（https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
-            ));
-        }
-        return Ok(ChannelAddress::WeCom {
-            webhook: raw.to_owned(),
-        });
-    }
-    Ok(ChannelAddress::Generic {
-        url: raw.to_owned(),
-    })
-}
-
-/// `bark://host[:port][/path]/device_key`, `barks://` for https.
-fn parse_bark(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_query_or_fragment()?;
-    let segments = parts.segments();
-    let Some((key, prefix)) = segments.split_last() else {
-        return Err(parts.error("缺少设备密钥"));
-    };
-    let base = format!(
-        "{}{}",
-        parts.origin(parts.scheme == "barks")?,
-        path_prefix(prefix)?
-    );
-    Ok(ChannelAddress::Bark {
-        base,
-        device_key: token(key, "Bark 设备密钥", 128, key_char, KEY_CHARSET)?,
-    })
-}
-
-/// `ntfy://[user:pass@]host[:port]/topic`, `ntfys://` for https; `ntfy://topic` is a topic
-/// on ntfy.sh (as in Apprise).
-fn parse_ntfy(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_query_or_fragment()?;
-    let segments = parts.segments();
-    if segments.is_empty() {
-        let is_topic = parts.port.is_none() && is_ntfy_topic(parts.host);
-        if !is_topic {
-            return Err(parts.error("缺少主题"));
-        }
-        return ntfy_topic(parts, NTFY_SH.to_owned(), &[parts.host]);
-    }
-    ntfy_topic(parts, parts.origin(parts.scheme == "ntfys")?, &segments)
-}
-
-fn is_ntfy_topic(value: &str) -> bool {
-    (1..=64).contains(&value.len()) && value.chars().all(key_char)
-}
-
-fn ntfy_topic(
-    parts: &Parts<'_>,
-    base: String,
-    segments: &[&str],
-) -> Result<ChannelAddress, AddressError> {
-    let topic = match segments {
-        [] => return Err(AddressError::new("ntfy 地址缺少主题（ntfys://主机/主题）")),
-        [topic] => *topic,
-        _ => {
-            return Err(AddressError::new(
-                "ntfy 地址只能有一个主题（ntfys://主机/主题）",
-            ));
-        }
-    };
-    if !is_ntfy_topic(topic) {
-        return Err(AddressError::new(
-            "ntfy 主题只能包含英文字母、数字、- 和 _，最多 64 个字符",
-        ));
-    }
-    let auth = match parts.userinfo {
-        None => None,
-        Some(userinfo) => Some(ntfy_auth(userinfo)?),
-    };
-    Ok(ChannelAddress::Ntfy {
-        base,
-        topic: topic.to_owned(),
-        auth,
-    })
-}
-
-fn ntfy_auth(userinfo: &str) -> Result<NtfyAuth, AddressError> {
-    let bad = || AddressError::new("ntfy 的登录信息应为 用户名:密码@ 或 tk_访问令牌@");
-    let (user, password) = match userinfo.split_once(':') {
-        Some((user, password)) => (decode(user, "ntfy 用户名")?, decode(password, "ntfy 密码")?),
-        None => (decode(userinfo, "ntfy 访问令牌")?, String::new()),
-    };
-    if password.is_empty() && user.starts_with("tk_") {
-        return Ok(NtfyAuth::Token(token(
-            &user,
-            "ntfy 访问令牌",
-            128,
-            key_char,
-            KEY_CHARSET,
-        )?));
-    }
-    if user.is_empty() && password.starts_with("tk_") {
-        return Ok(NtfyAuth::Token(token(
-            &password,
-            "ntfy 访问令牌",
-            128,
-            key_char,
-            KEY_CHARSET,
-        )?));
-    }
-    if user.is_empty() || password.is_empty() || user.contains(':') {
-        return Err(bad());
-    }
-    Ok(NtfyAuth::Basic {
-        username: user,
-        password,
-    })
-}
-
-/// `gotify://host[:port][/path]/token`, `gotifys://` for https.
-fn parse_gotify(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_query_or_fragment()?;
-    let segments = parts.segments();
-    let Some((app_token, prefix)) = segments.split_last() else {
-        return Err(parts.error("缺少应用令牌"));
-    };
-    let base = format!(
-        "{}{}",
-        parts.origin(parts.scheme == "gotifys")?,
-        path_prefix(prefix)?
-    );
-    Ok(ChannelAddress::Gotify {
-        base,
-        token: token(
-            app_token,
-            "Gotify 应用令牌",
-            128,
-            gotify_char,
-            "英文字母、数字、-、_ 和 .",
-        )?,
-    })
-}
-
-fn gotify_char(c: char) -> bool {
-    key_char(c) || c == '.'
-}
-
-/// `schan://sendkey`.
-fn parse_serverchan(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    parts.no_path()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少 SendKey"));
-    }
-    Ok(ChannelAddress::ServerChan {
-        sendkey: serverchan_key(parts.host)?,
-    })
-}
-
-fn serverchan_key(key: &str) -> Result<String, AddressError> {
-    let key = token(key, "Server酱 SendKey ", 128, alnum, ALNUM_CHARSET)?;
-    if key.starts_with("sctp") && serverchan3_uid(&key).is_none() {
-        return Err(AddressError::new(
-            "Server酱³ 的 SendKey 应为 sctp数字t…（从 sc3.ft07.com 复制完整的 SendKey）",
-        ));
-    }
-    Ok(key)
-}
-
-/// `pushplus://token`.
-fn parse_pushplus(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    parts.no_path()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少令牌"));
-    }
-    Ok(ChannelAddress::PushPlus {
-        token: token(parts.host, "PushPlus 令牌", 64, alnum, ALNUM_CHARSET)?,
-    })
-}
-
-/// `wxpusher://AT_xxx/UID_a[/UID_b…][/topic_id…]`.
-fn parse_wxpusher(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少 appToken"));
-    }
-    if !parts.host.starts_with("AT_") {
-        return Err(parts.error("的 appToken 应以 AT_ 开头"));
-    }
-    let app_token = token(parts.host, "WxPusher appToken ", 128, key_char, KEY_CHARSET)?;
-    let segments = parts.segments();
-    if segments.is_empty() {
-        return Err(parts.error("缺少接收人"));
-    }
-    at_most(segments.len(), "接收人")?;
-    let mut uids = Vec::new();
-    let mut topic_ids = Vec::new();
-    for segment in segments {
-        if segment.starts_with("UID_") && segment.len() <= 64 && segment.chars().all(key_char) {
-            uids.push(segment.to_owned());
-        } else if let Some(topic) = segment
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0 && segment.chars().all(|c| c.is_ascii_digit()))
-        {
-            if !topic_ids.contains(&topic) {
-                topic_ids.push(topic);
-            }
-        } else {
-            return Err(AddressError::new(format!(
-                "WxPusher 接收人“{}”无效：用户应以 UID_ 开头，主题是数字",
-                shorten(segment, 64)
-            )));
-        }
-    }
-    Ok(ChannelAddress::WxPusher {
-        app_token,
-        uids: dedup(uids),
-        topic_ids,
-    })
-}
-
-/// `mailto://user:pass@smtp.host[:port]?to=a@b[,c@d][&from=…]` (STARTTLS, default port
-/// 587) and `mailtos://` (implicit TLS, default 465).
-fn parse_email(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    let implicit = parts.scheme == "mailtos";
-    if parts.fragment.is_some() {
-        return Err(parts.error("不能包含 #"));
-    }
-    if !parts.segments().is_empty() {
-        return Err(parts.error("不能有路径，收件人请写在 ?to= 里"));
-    }
-    let Some(userinfo) = parts.userinfo else {
-        return Err(parts.error("缺少登录信息"));
-    };
-    let Some((user, password)) = userinfo.split_once(':') else {
-        return Err(parts.error("缺少密码"));
-    };
-    let username = decode(user, "邮箱用户名")?;
-    let password = decode(password, "邮箱密码")?;
-    if username.is_empty() {
-        return Err(parts.error("缺少用户名"));
-    }
-    if password.is_empty() {
-        return Err(parts.error("缺少密码"));
-    }
-    let host = network_host(parts.host, &parts.subject())?;
-    let port = port(parts.port)?.unwrap_or(if implicit { 465 } else { 587 });
-    let mut to = Vec::new();
-    let mut from = None;
-    for (name, value) in query_pairs(parts.query.unwrap_or_default())? {
-        match name.to_ascii_lowercase().as_str() {
-            "to" => {
-                for address in value.split(',').filter(|a| !a.trim().is_empty()) {
-                    to.push(email_address(address)?);
-                }
-            }
-            "from" => from = Some(email_address(&value)?),
-            _ => {
-                return Err(AddressError::new(format!(
-                    "{}不支持参数“{}”（可用 to、from）",
-                    parts.subject(),
-                    shorten(&name, 32)
-                )));
-            }
-        }
-    }
-    let user_address = email_address(&username).ok();
-    if to.is_empty() {
-        match &user_address {
-            Some(address) => to.push(address.clone()),
-            None => {
-                return Err(AddressError::new(format!(
-                    "{}缺少收件人：用户名不是邮箱地址，请加上 ?to=收件人",
-                    parts.subject()
-                )));
-            }
-        }
-    }
-    let to = dedup(to);
-    at_most(to.len(), "收件人")?;
-    let from = match from.or(user_address) {
-        Some(from) => from,
-        None => {
-            return Err(AddressError::new(format!(
-                "{}缺少发件人：用户名不是邮箱地址，请加上 &from=发件人",
-                parts.subject()
-            )));
-        }
-    };
-    Ok(ChannelAddress::Email(EmailSpec {
-        host,
-        port,
-        tls: if implicit {
-            EmailTls::Implicit
-        } else {
-            EmailTls::StartTls
-        },
-        username,
-        password,
-        from,
-        to,
-    }))
-}
-
-/// A minimal check: one `@` with something on both sides, no spaces or control
-/// characters, at most 254 characters.
-fn email_address(value: &str) -> Result<String, AddressError> {
-    let value = value.trim();
-    let invalid = || AddressError::new(format!("邮箱地址“{}”无效", shorten(value, 64)));
-    let valid = value.chars().count() <= 254
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
-        && matches!(value.split_once('@'), Some((local, domain))
-            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(invalid())
-    }
-}
-
-/// `dingtalk://[secret@]token[/mobile[/mobile…]]`.
-fn parse_dingtalk(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少 access_token"));
-    }
-    let access_token = token(
-        parts.host,
-        "钉钉机器人 access_token ",
-        128,
-        key_char,
-        KEY_CHARSET,
-    )?;
-    let secret = match parts.userinfo {
-        None => None,
-        Some(secret) => {
-            if !secret.starts_with("SEC") || !secret.chars().all(alnum) || secret.len() > 128 {
-                return Err(AddressError::new(
-                    "钉钉加签密钥应以 SEC 开头，只含英文字母和数字（dingtalk://SEC…@令牌）",
-                ));
-            }
-            Some(secret.to_owned())
-        }
-    };
-    let segments = parts.segments();
-    at_most(segments.len(), "手机号")?;
-    let mut mobiles = Vec::new();
-    for segment in segments {
-        mobiles.push(mobile(segment)?);
-    }
-    Ok(ChannelAddress::DingTalk {
-        webhook: format!("{DINGTALK_SEND}{access_token}"),
-        secret,
-        mobiles: dedup(mobiles),
-    })
-}
-
-/// Digits, optionally a leading `+` and `-` separators (`+86-13800138000`), 5–20 long.
-fn mobile(value: &str) -> Result<String, AddressError> {
-    let digits = value.strip_prefix('+').unwrap_or(value);
-    let valid = (5..=20).contains(&value.len())
-        && digits.starts_with(|c: char| c.is_ascii_digit())
-        && digits.chars().all(|c| c.is_ascii_digit() || c == '-');
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(AddressError::new(format!(
-            "手机号“{}”无效",
-            shorten(value, 24)
-        )))
-    }
-}
-
-/// `feishu://token[/secret]`.
-fn parse_feishu(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少令牌"));
-    }
-    let hook = token(parts.host, "飞书机器人令牌", 128, key_char, KEY_CHARSET)?;
-    let secret = match parts.segments().as_slice() {
-        [] => None,
-        [secret] => Some(token(secret, "飞书加签密钥", 128, key_char, KEY_CHARSET)?),
-        _ => return Err(parts.error("格式不对")),
-    };
-    Ok(ChannelAddress::Feishu {
-        webhook: format!("{FEISHU_HOOK}{hook}"),
-        secret,
-    })
-}
-
-/// `wecombot://key`.
-fn parse_wecom(parts: &Parts<'_>) -> Result<ChannelAddress, AddressError> {
-    parts.no_userinfo()?;
-    parts.no_port()?;
-    parts.no_query_or_fragment()?;
-    parts.no_path()?;
-    if parts.host.is_empty() {
-        return Err(parts.error("缺少 key"));
-    }
-    let key = token(
-        parts.host,
-        "企业微信机器人 key ",
-        128,
-        key_char,
-        KEY_CHARSET,
-    )?;
-    Ok(ChannelAddress::WeCom {
-        webhook: format!("{WECOM_SEND}{key}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::email::{EmailSpec, EmailTls};
+    use super::super::ntfy::NtfyAuth;
+    use super::super::serverchan::serverchan3_uid;
+    use super::super::{dingtalk, generic};
     use super::*;
 
     fn ok(url: &str) -> ChannelAddress {
@@ -1299,10 +587,10 @@ mod tests {
     }
 
     fn bark(base: &str, key: &str) -> ChannelAddress {
-        ChannelAddress::Bark {
+        ChannelAddress::from(super::super::bark::BarkDevice {
             base: base.to_owned(),
             device_key: key.to_owned(),
-        }
+        })
     }
 
     const KEY: &str = "NxLsF7kQ2Bv9pR4tW8yZcA";
@@ -1399,11 +687,11 @@ mod tests {
     // ---- ntfy ----
 
     fn ntfy(base: &str, topic: &str, auth: Option<NtfyAuth>) -> ChannelAddress {
-        ChannelAddress::Ntfy {
+        ChannelAddress::from(super::super::ntfy::NtfyTopic {
             base: base.to_owned(),
             topic: topic.to_owned(),
             auth,
-        }
+        })
     }
 
     #[test]
@@ -1525,17 +813,17 @@ mod tests {
     fn gotify_forms_and_errors() {
         assert_eq!(
             ok("gotify://gotify.local/AbCdEf.0123-_x"),
-            ChannelAddress::Gotify {
+            ChannelAddress::from(super::super::gotify::GotifyApp {
                 base: "http://gotify.local".to_owned(),
                 token: "AbCdEf.0123-_x".to_owned()
-            }
+            })
         );
         assert_eq!(
             ok("gotifys://example.com:8443/gotify/AbCdEf"),
-            ChannelAddress::Gotify {
+            ChannelAddress::from(super::super::gotify::GotifyApp {
                 base: "https://example.com:8443/gotify".to_owned(),
                 token: "AbCdEf".to_owned()
-            }
+            })
         );
         assert_eq!(
             err("gotifys://example.com"),
@@ -1561,9 +849,9 @@ mod tests {
     const SC3: &str = "sctp8848tAbCdEfGhIjKlMnOpQrSt";
 
     fn serverchan(key: &str) -> ChannelAddress {
-        ChannelAddress::ServerChan {
+        ChannelAddress::from(super::super::serverchan::ServerChanKey {
             sendkey: key.to_owned(),
-        }
+        })
     }
 
     #[test]
@@ -1631,9 +919,9 @@ mod tests {
     fn pushplus_forms_and_errors() {
         assert_eq!(
             ok("pushplus://0123456789abcdef0123456789abcdef"),
-            ChannelAddress::PushPlus {
+            ChannelAddress::from(super::super::pushplus::PushPlusToken {
                 token: "0123456789abcdef0123456789abcdef".to_owned()
-            }
+            })
         );
         assert_eq!(
             err("pushplus://"),
@@ -1661,11 +949,11 @@ mod tests {
     fn wxpusher_forms() {
         assert_eq!(
             ok(&format!("wxpusher://{AT}/UID_a1/UID_b2/123/UID_a1/123")),
-            ChannelAddress::WxPusher {
+            ChannelAddress::from(super::super::wxpusher::WxPusherTarget {
                 app_token: AT.to_owned(),
                 uids: vec!["UID_a1".to_owned(), "UID_b2".to_owned()],
                 topic_ids: vec![123],
-            }
+            })
         );
     }
 
@@ -1705,7 +993,10 @@ mod tests {
     // ---- e-mail ----
 
     fn email(url: &str) -> EmailSpec {
-        ok(url).email().cloned().unwrap()
+        match ok(url) {
+            ChannelAddress::Email(spec) => spec,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -1813,37 +1104,37 @@ mod tests {
     fn dingtalk_forms() {
         assert_eq!(
             ok(&format!("dingtalk://{DT_TOKEN}")),
-            ChannelAddress::DingTalk {
+            ChannelAddress::from(super::super::dingtalk::DingTalkRobot {
                 webhook: format!("https://oapi.dingtalk.com/robot/send?access_token={DT_TOKEN}"),
                 secret: None,
                 mobiles: Vec::new(),
-            }
+            })
         );
         assert_eq!(
             ok(&format!(
                 "dingtalk://SECtestsecret0123456789@{DT_TOKEN}/13800138000/+86-13900139000/13800138000"
             )),
-            ChannelAddress::DingTalk {
+            ChannelAddress::from(super::super::dingtalk::DingTalkRobot {
                 webhook: format!("https://oapi.dingtalk.com/robot/send?access_token={DT_TOKEN}"),
                 secret: Some("SECtestsecret0123456789".to_owned()),
                 mobiles: vec!["13800138000".to_owned(), "+86-13900139000".to_owned()],
-            }
+            })
         );
         let native = format!("https://oapi.dingtalk.com/robot/send?access_token={DT_TOKEN}");
         assert_eq!(
             ok(&native),
-            ChannelAddress::DingTalk {
+            ChannelAddress::from(super::super::dingtalk::DingTalkRobot {
                 webhook: native.clone(),
                 secret: None,
                 mobiles: Vec::new(),
-            }
+            })
         );
         // Mock robots in tests are recognised by their path.
         let mock = "http://127.0.0.1:18080/robot/send?access_token=abc";
-        assert_eq!(ok(mock).kind(), ChannelKind::DingTalk);
+        assert_eq!(ok(mock).kind(), dingtalk::KIND);
         assert_eq!(
             ok("http://127.0.0.1:18080/robot/send/?x=1&access_token=abc").kind(),
-            ChannelKind::DingTalk
+            dingtalk::KIND
         );
     }
 
@@ -1885,10 +1176,10 @@ mod tests {
         let hook = "2c5b7a0e-0f2b-4b9b-8a31-6b3c0d1e2f3a";
         assert_eq!(
             ok(&format!("feishu://{hook}/feishusecret123")),
-            ChannelAddress::Feishu {
+            ChannelAddress::from(super::super::feishu::FeishuRobot {
                 webhook: format!("https://open.feishu.cn/open-apis/bot/v2/hook/{hook}"),
                 secret: Some("feishusecret123".to_owned()),
-            }
+            })
         );
         for native in [
             format!("https://open.feishu.cn/open-apis/bot/v2/hook/{hook}"),
@@ -1897,10 +1188,10 @@ mod tests {
         ] {
             assert_eq!(
                 ok(&native),
-                ChannelAddress::Feishu {
+                ChannelAddress::from(super::super::feishu::FeishuRobot {
                     webhook: native.clone(),
                     secret: None
-                }
+                })
             );
         }
         assert_eq!(
@@ -1926,16 +1217,16 @@ mod tests {
         let key = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
         assert_eq!(
             ok(&format!("wecombot://{key}")),
-            ChannelAddress::WeCom {
+            ChannelAddress::from(super::super::wecom::WeComRobot {
                 webhook: format!("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}")
-            }
+            })
         );
         let mock = format!("http://localhost:8/cgi-bin/webhook/send?key={key}");
         assert_eq!(
             ok(&mock),
-            ChannelAddress::WeCom {
+            ChannelAddress::from(super::super::wecom::WeComRobot {
                 webhook: mock.clone()
-            }
+            })
         );
         assert_eq!(
             err("https://qyapi.weixin.qq.com/cgi-bin/webhook/send"),
@@ -1958,13 +1249,14 @@ mod tests {
             "http://10.0.0.5:8080/hook?token=abc",
             "https://user:pw@example.com/x#frag",
             "http://[::1]:9000/",
-            // Platform::detect checks the host first: a DingTalk path on Feishu's host is Feishu.
+            // The host is checked first: a DingTalk path on Feishu's host is Feishu.
         ] {
             assert_eq!(
                 ok(url),
-                ChannelAddress::Generic {
-                    url: url.to_owned()
-                }
+                ChannelAddress::from(super::super::generic::GenericWebhook {
+                    url: url.to_owned(),
+                    secret: None,
+                })
             );
         }
         assert_eq!(err("https:///path"), "网址缺少主机名");
@@ -1992,15 +1284,15 @@ mod tests {
         assert_eq!(err("bark://host/\u{3000}key"), "地址中间不能有空格");
         assert_eq!(
             err("api.day.app/KEY"),
-            format!("无法识别的地址：应以 {SUPPORTED} 开头")
+            format!("无法识别的地址：应以 {} 开头", supported())
         );
         assert_eq!(
             err("mailto:me@example.com"),
-            format!("无法识别的地址：应以 {SUPPORTED} 开头")
+            format!("无法识别的地址：应以 {} 开头", supported())
         );
         assert_eq!(
             err("ftp://example.com/x"),
-            format!("不支持的地址类型“ftp://”：应以 {SUPPORTED} 开头")
+            format!("不支持的地址类型“ftp://”：应以 {} 开头", supported())
         );
         assert_eq!(err("bark://[::1/key"), "IPv6 主机地址缺少 ]");
         assert_eq!(err("bark://[xyz]/key"), "主机名“[xyz]”无效");
@@ -2008,7 +1300,7 @@ mod tests {
         // Exactly at the limit is fine.
         let url = format!("https://example.com/{}", "a".repeat(2048 - 20));
         assert_eq!(url.len(), 2048);
-        assert_eq!(ok(&url).kind(), ChannelKind::Generic);
+        assert_eq!(ok(&url).kind(), generic::KIND);
     }
 
     // ---- masking and secrets ----

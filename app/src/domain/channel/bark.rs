@@ -4,10 +4,121 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    HttpRequest, Notice, Verdict, excerpt, http_failure, int_field, is_success_status, join,
-    json_request, str_field, unrecognised,
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, app_form, key_char, mask_secret, path_prefix, token,
 };
+use super::{
+    Channel, ChannelKind, HttpRequest, KindInfo, MINUTE, Notice, Outgoing, SendContext, Verdict,
+    excerpt, http_failure, int_field, is_success_status, join, json_request, str_field,
+    unrecognised,
+};
+use crate::domain::robot::{OutgoingMessage, RobotError};
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "bark",
+    label: "Bark",
+    schemes: &["bark", "barks"],
+    form: "主机/设备密钥",
+    hosts: &["api.day.app"],
+    url_forms: &[
+        "https://api.day.app/device_key",
+        "barks://host/device_key",
+        "bark://host:8080/path/device_key",
+    ],
+    // api.day.app and bark-server document no rate limit.
+    rate_limits: &[],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+/// One iPhone's Bark key on a Bark server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarkDevice {
+    /// `https://host[:port][/path]`, no trailing slash.
+    pub base: String,
+    pub device_key: String,
+}
+
+fn device_key(key: &str) -> Result<String, AddressError> {
+    token(key, "Bark 设备密钥", 128, key_char, KEY_CHARSET)
+}
+
+impl Channel for BarkDevice {
+    /// `bark://host[:port][/path]/device_key`, `barks://` for https.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_query_or_fragment()?;
+        let segments = parts.segments();
+        let Some((key, prefix)) = segments.split_last() else {
+            return Err(parts.error("缺少设备密钥"));
+        };
+        let base = format!(
+            "{}{}",
+            parts.origin(parts.scheme == "barks")?,
+            path_prefix(prefix)?
+        );
+        Ok(Self {
+            base,
+            device_key: device_key(key)?,
+        })
+    }
+
+    /// The Bark app shares `https://api.day.app/KEY/推送内容`: the key is the first segment,
+    /// the rest is a sample message.
+    fn parse_web(_raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        if !KIND.owns_host(host) {
+            return None;
+        }
+        let segments = parts.segments();
+        let Some(key) = segments.first() else {
+            return Some(Err(AddressError::new(
+                "Bark 地址缺少设备密钥（https://api.day.app/设备密钥）",
+            )));
+        };
+        Some((|| {
+            Ok(Self {
+                base: parts.origin(parts.scheme == "https")?,
+                device_key: device_key(key)?,
+            })
+        })())
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        format!(
+            "{}/{}",
+            app_form(&self.base, "bark"),
+            mask_secret(&self.device_key)
+        )
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.device_key]
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.base)
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        _context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(
+            &self.base,
+            &self.device_key,
+            &Notice::of(message),
+        )))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+}
 
 const SERVICE: &str = "Bark";
 /// Notifications are grouped under this name in Bark's history.

@@ -8,10 +8,194 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::robot::{
-    Entry, HINT_RATE, MessageFormat, OutgoingMessage, Recipient, Reply, RobotRequest, RobotVerdict,
-    classify_reply, hmac_sha256, line_break, mention, mention_mobile, read_reply, with_links,
+use std::time::Duration;
+
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, alnum, at_most, dedup, key_char, mask_secret, mask_web_url,
+    shorten, token, web_secrets,
 };
+use super::{Channel, ChannelKind, KindInfo, Outgoing, SendContext, Verdict, per_minute};
+use crate::domain::robot::{
+    Entry, HINT_RATE, MergeLimits, MessageFormat, OutgoingMessage, Recipient, Reply, RobotError,
+    RobotRequest, classify_reply, escape_markdown, hmac_sha256, line_break, mention,
+    mention_mobile, read_reply, signing_secret, webhook_url, with_links,
+};
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "dingtalk",
+    label: "钉钉群机器人",
+    schemes: &["dingtalk"],
+    form: "加签密钥@令牌/手机号",
+    hosts: &["oapi.dingtalk.com"],
+    url_forms: &[
+        "https://oapi.dingtalk.com/robot/send?access_token=token",
+        "dingtalk://token",
+        "dingtalk://SECsecret@token/13800138000",
+    ],
+    // 20 messages a minute per robot (docs/protocols.md).
+    rate_limits: &[per_minute(20)],
+    group: true,
+    // After 130101 the robot refuses for about ten minutes.
+    throttle_ban: Duration::from_secs(10 * 60),
+});
+
+const SEND: &str = "https://oapi.dingtalk.com/robot/send?access_token=";
+
+/// A DingTalk custom group robot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DingTalkRobot {
+    pub webhook: String,
+    /// 加签 secret (`SEC…`).
+    pub secret: Option<String>,
+    /// Mobiles to mention, from `dingtalk://token/138…`.
+    pub mobiles: Vec<String>,
+}
+
+impl Channel for DingTalkRobot {
+    /// `dingtalk://[secret@]token[/mobile[/mobile…]]`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少 access_token"));
+        }
+        let access_token = token(
+            parts.host,
+            "钉钉机器人 access_token ",
+            128,
+            key_char,
+            KEY_CHARSET,
+        )?;
+        let secret = match parts.userinfo {
+            None => None,
+            Some(secret) => {
+                if !secret.starts_with("SEC") || !secret.chars().all(alnum) || secret.len() > 128
+                {
+                    return Err(AddressError::new(
+                        "钉钉加签密钥应以 SEC 开头，只含英文字母和数字（dingtalk://SEC…@令牌）",
+                    ));
+                }
+                Some(secret.to_owned())
+            }
+        };
+        let segments = parts.segments();
+        at_most(segments.len(), "手机号")?;
+        let mut mobiles = Vec::new();
+        for segment in segments {
+            mobiles.push(mobile(segment)?);
+        }
+        Ok(Self {
+            webhook: format!("{SEND}{access_token}"),
+            secret,
+            mobiles: dedup(mobiles),
+        })
+    }
+
+    /// `oapi.dingtalk.com`, or any host with DingTalk's path (a local mock or relay).
+    fn parse_web(raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        let ours = KIND.owns_host(host) || parts.path.trim_end_matches('/').ends_with("/robot/send");
+        if !ours {
+            return None;
+        }
+        if super::address::query_value(parts.query, "access_token").is_none() {
+            return Some(Err(AddressError::new(
+                "钉钉机器人地址缺少 access_token（https://oapi.dingtalk.com/robot/send?access_token=…）",
+            )));
+        }
+        Some(Ok(Self {
+            webhook: raw.to_owned(),
+            secret: None,
+            mobiles: Vec::new(),
+        }))
+    }
+
+    fn from_webhook(url: &str, secret: Option<&str>) -> Option<Self> {
+        Some(Self {
+            webhook: webhook_url(url)?,
+            secret: signing_secret(secret),
+            mobiles: Vec::new(),
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        let mut shown = mask_web_url(&self.webhook);
+        if let Some(secret) = &self.secret {
+            shown.push_str(&format!("（加签密钥 {}）", mask_secret(secret)));
+        }
+        if !self.mobiles.is_empty() {
+            shown.push_str(&format!("（提醒 {}）", self.mobiles.join("、")));
+        }
+        shown
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut found = web_secrets(&self.webhook);
+        found.extend(self.secret.as_deref());
+        found
+    }
+
+    fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        Some((&self.webhook, self.secret.as_deref()))
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        let request = build(
+            &self.webhook,
+            self.secret.as_deref(),
+            context.format,
+            message,
+            context.now,
+        );
+        Ok(Outgoing::Http(request.into()))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+
+    fn escape(&self, format: MessageFormat, value: &str) -> String {
+        escape_markdown(format, value)
+    }
+
+    fn merge_limits(&self, _format: MessageFormat) -> MergeLimits {
+        MergeLimits {
+            // Twenty mentions still read as a list, and 100 people fit in 5 messages, which
+            // leaves 15 of the robot's 20 a minute for other reminders.
+            max_people: 20,
+            // DingTalk documents no exact cap; 20,000 bytes is what its robots take in
+            // practice.
+            max_text_bytes: 16_000,
+        }
+    }
+
+    fn mention_bytes(&self, _format: MessageFormat, recipient: &Recipient) -> usize {
+        mention_bytes(recipient)
+    }
+}
+
+/// Digits, optionally a leading `+` and `-` separators (`+86-13800138000`), 5–20 long.
+fn mobile(value: &str) -> Result<String, AddressError> {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    let valid = (5..=20).contains(&value.len())
+        && digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(AddressError::new(format!(
+            "手机号“{}”无效",
+            shorten(value, 24)
+        )))
+    }
+}
 
 /// "send too fast".
 const THROTTLED: i64 = 130_101;
@@ -45,7 +229,7 @@ pub(crate) fn mention_bytes(recipient: &Recipient) -> usize {
         .map_or(0, |who| who.len() + 2)
 }
 
-/// `url` is checked and `secret` trimmed by [`crate::domain::robot::build_request`].
+/// `url` is checked and `secret` trimmed by [`DingTalkRobot::from_webhook`].
 pub fn build(
     url: &str,
     secret: Option<&str>,
@@ -134,7 +318,7 @@ fn hint(code: i64) -> Option<&'static str> {
     }
 }
 
-pub fn classify(http_status: u16, body: &str) -> RobotVerdict {
+pub fn classify(http_status: u16, body: &str) -> Verdict {
     classify_reply(http_status, body, reply(body), THROTTLED)
 }
 
@@ -143,7 +327,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::robot::Platform;
     use crate::domain::robot::test_support::{
         DINGTALK_URL, anonymous, body, build, merged, message,
     };
@@ -170,7 +353,7 @@ mod tests {
     #[test]
     fn dingtalk_text_mentions_by_mobile_and_user_id() {
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -201,7 +384,7 @@ mod tests {
         let mut message = message();
         message.entries[0].recipient.mobile = None;
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -216,7 +399,7 @@ mod tests {
         // A text that already mentions the person is left alone.
         message.entries[0].text = "@manager4220 请打卡".into();
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -235,7 +418,7 @@ mod tests {
     #[test]
     fn dingtalk_without_ids_mentions_nobody() {
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Text,
@@ -251,7 +434,7 @@ mod tests {
     #[test]
     fn dingtalk_markdown_carries_title_and_mention() {
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Markdown,
@@ -297,7 +480,7 @@ mod tests {
         ];
         for (url, expected) in cases {
             let request = build(
-                Platform::DingTalk,
+                KIND,
                 &url,
                 secret,
                 MessageFormat::Text,
@@ -307,7 +490,7 @@ mod tests {
         }
         // A blank secret means no signing.
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             Some("  "),
             MessageFormat::Text,
@@ -319,7 +502,7 @@ mod tests {
     #[test]
     fn a_merged_dingtalk_message_mentions_everyone_on_their_own_line() {
         let request = build(
-            Platform::DingTalk,
+            KIND,
             DINGTALK_URL,
             None,
             MessageFormat::Text,

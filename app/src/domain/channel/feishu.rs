@@ -8,11 +8,169 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::robot::{
-    HINT_IP, HINT_KEYWORD, HINT_RATE, HINT_SIGN, MessageFormat, OutgoingMessage, Platform,
-    Recipient, Reply, RobotError, RobotRequest, RobotVerdict, check_size, classify_reply, escape,
-    hmac_sha256, mention, read_reply, with_links,
+use std::time::Duration;
+
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, key_char, mask_secret, mask_web_url, token, web_secrets,
 };
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, RateLimit, SendContext, Verdict};
+use crate::domain::robot::{
+    HINT_IP, HINT_KEYWORD, HINT_RATE, HINT_SIGN, MergeLimits, MessageFormat, OutgoingMessage,
+    Recipient, Reply, RobotError, RobotRequest, check_size, classify_reply, escape_with,
+    hmac_sha256, markdown_special, mention, read_reply, signing_secret, webhook_url, with_links,
+};
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "feishu",
+    label: "飞书群机器人",
+    schemes: &["feishu"],
+    form: "令牌/加签密钥",
+    hosts: &["open.feishu.cn", "open.larksuite.com"],
+    url_forms: &[
+        "https://open.feishu.cn/open-apis/bot/v2/hook/token",
+        "https://open.larksuite.com/open-apis/bot/v2/hook/token",
+        "feishu://token/secret",
+    ],
+    // 100 a minute and 5 a second per bot (docs/protocols.md).
+    rate_limits: &[
+        RateLimit {
+            max: 5,
+            per: Duration::from_secs(1),
+        },
+        super::per_minute(100),
+    ],
+    group: true,
+    throttle_ban: MINUTE,
+});
+
+const HOOK: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/";
+const HOOK_PATH: &str = "/open-apis/bot/v2/hook/";
+
+/// A Feishu / Lark custom bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeishuRobot {
+    pub webhook: String,
+    pub secret: Option<String>,
+}
+
+impl Channel for FeishuRobot {
+    /// `feishu://token[/secret]`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少令牌"));
+        }
+        let hook = token(parts.host, "飞书机器人令牌", 128, key_char, KEY_CHARSET)?;
+        let secret = match parts.segments().as_slice() {
+            [] => None,
+            [secret] => Some(token(secret, "飞书加签密钥", 128, key_char, KEY_CHARSET)?),
+            _ => return Err(parts.error("格式不对")),
+        };
+        Ok(Self {
+            webhook: format!("{HOOK}{hook}"),
+            secret,
+        })
+    }
+
+    /// Feishu's and Lark's hosts, or any host with the bot path (a local mock or relay).
+    fn parse_web(raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        let path = parts.path.trim_end_matches('/');
+        if !KIND.owns_host(host) && !path.contains(HOOK_PATH) {
+            return None;
+        }
+        let hook = path
+            .split_once(HOOK_PATH)
+            .map(|(_, hook)| hook)
+            .unwrap_or_default();
+        if hook.is_empty() || hook.contains('/') {
+            return Some(Err(AddressError::new(
+                "飞书机器人地址缺少 hook 令牌（https://open.feishu.cn/open-apis/bot/v2/hook/…）",
+            )));
+        }
+        Some(Ok(Self {
+            webhook: raw.to_owned(),
+            secret: None,
+        }))
+    }
+
+    fn from_webhook(url: &str, secret: Option<&str>) -> Option<Self> {
+        Some(Self {
+            webhook: webhook_url(url)?,
+            secret: signing_secret(secret),
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        let mut shown = mask_web_url(&self.webhook);
+        if let Some(secret) = &self.secret {
+            shown.push_str(&format!("（加签密钥 {}）", mask_secret(secret)));
+        }
+        shown
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut found = web_secrets(&self.webhook);
+        found.extend(self.secret.as_deref());
+        found
+    }
+
+    fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        Some((&self.webhook, self.secret.as_deref()))
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        let request = build(
+            &self.webhook,
+            self.secret.as_deref(),
+            context.format,
+            message,
+            context.now,
+        )?;
+        Ok(Outgoing::Http(request.into()))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+
+    fn escape(&self, format: MessageFormat, value: &str) -> String {
+        escape(format, value)
+    }
+
+    fn merge_limits(&self, _format: MessageFormat) -> MergeLimits {
+        MergeLimits {
+            max_people: 20,
+            max_text_bytes: BODY_MAX_BYTES - 4 * 1024,
+        }
+    }
+
+    fn mention_bytes(&self, format: MessageFormat, recipient: &Recipient) -> usize {
+        mention_bytes(format, recipient)
+    }
+}
+
+/// Feishu text messages interpret `<at …>` and other tags, and `[text](url)` links;
+/// markdown cards the whole markdown markup.
+pub fn escape(format: MessageFormat, value: &str) -> String {
+    match format {
+        MessageFormat::Text => escape_with(
+            |c| matches!(c, '<' | '>' | '&' | '[' | ']'),
+            format,
+            value,
+        ),
+        MessageFormat::Markdown => escape_with(markdown_special, format, value),
+    }
+}
 
 pub const BODY_MAX_BYTES: usize = 20 * 1024;
 /// "frequency limited".
@@ -34,7 +192,7 @@ pub(crate) fn mention_bytes(format: MessageFormat, recipient: &Recipient) -> usi
     }
 }
 
-/// `url` is checked and `secret` trimmed by [`crate::domain::robot::build_request`].
+/// `url` is checked and `secret` trimmed by [`FeishuRobot::from_webhook`].
 pub fn build(
     url: &str,
     secret: Option<&str>,
@@ -53,7 +211,7 @@ pub fn build(
                     match mention(&entry.recipient.feishu_open_id) {
                         Some(id) => format!(
                             "<at user_id=\"{id}\">{}</at> {text}",
-                            escape(Platform::Feishu, MessageFormat::Text, &entry.recipient.name),
+                            escape(MessageFormat::Text, &entry.recipient.name),
                         ),
                         None => text,
                     }
@@ -108,7 +266,7 @@ fn hint(code: i64) -> Option<&'static str> {
     }
 }
 
-pub fn classify(http_status: u16, body: &str) -> RobotVerdict {
+pub fn classify(http_status: u16, body: &str) -> Verdict {
     classify_reply(http_status, body, reply(body), THROTTLED)
 }
 
@@ -117,7 +275,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::robot::build_request;
+    use crate::domain::robot::test_support::build_request;
     use crate::domain::robot::test_support::{
         FEISHU_URL, anonymous, body, build, merged, message, now,
     };
@@ -133,7 +291,7 @@ mod tests {
     #[test]
     fn feishu_text_signs_in_the_body_and_mentions_the_open_id() {
         let request = build(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             Some("feishusecret123"),
             MessageFormat::Text,
@@ -152,7 +310,7 @@ mod tests {
             })
         );
         let request = build(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             None,
             MessageFormat::Text,
@@ -167,7 +325,7 @@ mod tests {
     #[test]
     fn feishu_markdown_is_an_interactive_card() {
         let request = build(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             None,
             MessageFormat::Markdown,
@@ -193,7 +351,7 @@ mod tests {
         let mut message = message();
         message.entries[0].text = "打".repeat(7000);
         let error = build_request(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             None,
             MessageFormat::Text,
@@ -216,7 +374,7 @@ mod tests {
         let mut message = message();
         message.entries[0].recipient.name = "</at><at user_id=\"all\">".into();
         let request = build(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             None,
             MessageFormat::Text,
@@ -231,7 +389,7 @@ mod tests {
     #[test]
     fn a_merged_feishu_message_has_one_at_element_per_person() {
         let request = build(
-            Platform::Feishu,
+            KIND,
             FEISHU_URL,
             None,
             MessageFormat::Text,

@@ -5,16 +5,89 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::address::{AddressError, Parts, mask_web_url, web_secrets};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext, Verdict};
 use crate::domain::robot::{
-    MessageFormat, OutgoingMessage, Recipient, RobotRequest, RobotVerdict, hmac_sha256,
-    http_failure, is_success_status, line_break, present,
+    MessageFormat, OutgoingMessage, Recipient, RobotError, RobotRequest, hmac_sha256,
+    http_failure, is_success_status, line_break, present, signing_secret, webhook_url,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "generic",
+    label: "通用 Webhook",
+    schemes: &[],
+    form: "主机/路径",
+    hosts: &[],
+    url_forms: &["https://host/path", "http://host:8080/path?name=value"],
+    // The receiver is ours or the admin's: no documented limit to keep.
+    rate_limits: &[],
+    group: true,
+    throttle_ban: MINUTE,
+});
+
+/// Any other http(s) URL: the generic JSON webhook, one person per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericWebhook {
+    pub url: String,
+    pub secret: Option<String>,
+}
+
+impl Channel for GenericWebhook {
+    /// Reached only through `https://` (the fallback of every web URL).
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        Err(parts.error("格式不对"))
+    }
+
+    fn from_webhook(url: &str, secret: Option<&str>) -> Option<Self> {
+        Some(Self {
+            url: webhook_url(url)?,
+            secret: signing_secret(secret),
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        mask_web_url(&self.url)
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut found = web_secrets(&self.url);
+        found.extend(self.secret.as_deref());
+        found
+    }
+
+    fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        Some((&self.url, self.secret.as_deref()))
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        let request = build(
+            &self.url,
+            self.secret.as_deref(),
+            context.format,
+            message,
+            context.now,
+        );
+        Ok(Outgoing::Http(request.into()))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// `url` is checked and `secret` trimmed by [`crate::domain::robot::build_request`].
+/// `url` is checked and `secret` trimmed by [`GenericWebhook::from_webhook`].
 pub fn build(
     url: &str,
     secret: Option<&str>,
@@ -87,9 +160,9 @@ fn payload(format: MessageFormat, message: &OutgoingMessage) -> String {
     Value::Object(object).to_string()
 }
 
-pub fn classify(http_status: u16, body: &str) -> RobotVerdict {
+pub fn classify(http_status: u16, body: &str) -> Verdict {
     if is_success_status(http_status) {
-        RobotVerdict::Accepted
+        Verdict::Sent
     } else {
         http_failure(http_status, body, None)
     }
@@ -98,7 +171,6 @@ pub fn classify(http_status: u16, body: &str) -> RobotVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::robot::Platform;
     use crate::domain::robot::test_support::{anonymous, body, build, message};
 
     #[test]
@@ -108,7 +180,7 @@ mod tests {
             json!({ "kind": "clock_in", "date": "2026-03-02", "user_id": 7, "key": "overridden?" });
         let url = "https://example.com/hooks/attendance";
         let request = build(
-            Platform::Generic,
+            KIND,
             url,
             Some("webhook-secret"),
             MessageFormat::Text,
@@ -155,7 +227,7 @@ mod tests {
         let mut message = anonymous();
         message.context = Value::Null;
         let request = build(
-            Platform::Generic,
+            KIND,
             "http://127.0.0.1:9000/hook",
             None,
             MessageFormat::Markdown,

@@ -5,10 +5,96 @@
 
 use serde_json::{Value, json};
 
+use super::address::{
+    AddressError, Parts, key_char,
+    mask_secret, path_prefix, token, app_form,
+};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
+use crate::domain::robot::{OutgoingMessage, RobotError};
+
 use super::{
     HttpRequest, Notice, Verdict, http_failure, int_field, is_success_status, join, json_request,
     str_field, unrecognised,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "gotify",
+    label: "Gotify",
+    schemes: &["gotify", "gotifys"],
+    form: "主机/应用令牌",
+    hosts: &[],
+    url_forms: &["gotifys://host/token", "gotify://host:8080/path/token"],
+    // Gotify documents no rate limit.
+    rate_limits: &[],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+/// An application token on a Gotify server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GotifyApp {
+    pub base: String,
+    pub token: String,
+}
+
+impl Channel for GotifyApp {
+    /// `gotify://host[:port][/path]/token`, `gotifys://` for https.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_query_or_fragment()?;
+        let segments = parts.segments();
+        let Some((app_token, prefix)) = segments.split_last() else {
+            return Err(parts.error("缺少应用令牌"));
+        };
+        let base = format!(
+            "{}{}",
+            parts.origin(parts.scheme == "gotifys")?,
+            path_prefix(prefix)?
+        );
+        Ok(Self {
+            base,
+            token: token(
+                app_token,
+                "Gotify 应用令牌",
+                128,
+                gotify_char,
+                "英文字母、数字、-、_ 和 .",
+            )?,
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        format!("{}/{}", app_form(&self.base, "gotify"), mask_secret(&self.token))
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.token]
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.base)
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        _context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(&self.base, &self.token, &Notice::of(message))))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+}
+
+fn gotify_char(c: char) -> bool {
+    key_char(c) || c == '.'
+}
 
 const SERVICE: &str = "Gotify";
 /// 8 and above make the Android app show a heads-up notification with sound.

@@ -1,86 +1,157 @@
 //! Where a reminder can be sent: the group robots (DingTalk, Feishu, WeCom, a generic
 //! webhook) and the personal push services (Bark, ntfy, Gotify, ServerChan, PushPlus,
-//! WxPusher, e-mail), one module each. Everything here is pure: a kind's identity and
-//! limits, the URL a user pastes ([`address`]), the request a service expects and what its
-//! answer means. The server does the I/O.
+//! WxPusher, e-mail). Everything here is pure: a kind's identity and limits, the URL a user
+//! pastes, the request a service expects and what its answer means. The server does the I/O.
 //!
-//! Adding a personal kind is one module and one registration:
-//! 1. `channel/<kind>.rs` with `build(…) -> HttpRequest` and `classify(status, body) -> Verdict`
-//!    (server-only) and their tests;
-//! 2. the registration, in two files the compiler walks you through (every `match` over
-//!    kinds is exhaustive):
-//!    - this file: a [`ChannelKind`] variant appended to `ChannelKind::ALL`, its arm in
-//!      `ChannelKind::spec` (id, label, URL forms, rate limits), `pub mod <kind>;`, and its
-//!      arms in `build_personal` and `classify_personal`;
-//!    - `address.rs`: its [`ChannelAddress`] variant, its scheme in `parse`, and its arms in
-//!      `kind`, `masked` and `secrets`.
+//! One seam, [`Channel`]: each kind is one module with its [`KindInfo`] (`KIND`: id, label,
+//! URL forms, limits) and its address type, which implements [`Channel`]: parse and
+//! validate its URL forms, mask it, name its secrets, build and sign its request, classify
+//! the answer into one [`Verdict`], escape values for its markup and say how many people one
+//! message may carry. What the group robots share (messages, merging, reply codes, pacing)
+//! is in `domain::robot`, below the kinds: it knows none of them.
 //!
-//! The group robots are modules here too (`dingtalk`, `feishu`, `wecom`, `generic`;
-//! server-only): each has `build(…) -> RobotRequest` (body, signing, mention markup) and
-//! `classify(status, body) -> RobotVerdict` (its result codes, hints and which code means
-//! "too fast"), with their tests. What they share (the message types, splitting of merged
-//! messages, escaping, pacing) is in `robot.rs`, which dispatches to them by `Platform`. A
-//! new group robot is its module plus, besides the registration above, a `Platform` variant
-//! and its arms in `robot.rs` (`detect`, `build_request`, `classify`, `line_bytes`,
-//! `merge_limits`, `escape`, `rate_limits`, `throttle_ban`).
+//! Adding a kind is its module plus one line in the `registry!` call below; the UI's kind
+//! list, the REST API and the dispatcher read [`KINDS`] and [`ChannelAddress`].
+
+// The browser reads only the kinds' plain data; the linker drops the rest from the bundle.
+#![cfg_attr(not(feature = "ssr"), allow(dead_code))]
 
 pub mod address;
-#[cfg(feature = "ssr")]
-pub mod bark;
-#[cfg(feature = "ssr")]
-pub mod dingtalk;
-pub mod email;
-#[cfg(feature = "ssr")]
-pub mod feishu;
-#[cfg(feature = "ssr")]
-pub mod generic;
-#[cfg(feature = "ssr")]
-pub mod gotify;
-#[cfg(feature = "ssr")]
-pub mod ntfy;
-#[cfg(feature = "ssr")]
-pub mod pushplus;
-#[cfg(feature = "ssr")]
-pub mod serverchan;
-#[cfg(feature = "ssr")]
-pub mod wecom;
-#[cfg(feature = "ssr")]
-pub mod wxpusher;
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use address::{AddressError, ChannelAddress, NtfyAuth, ServiceBases, parse};
+pub use address::{AddressError, Parts, ServiceBases, parse};
 pub use email::{EmailSpec, EmailTls};
+pub use ntfy::NtfyAuth;
 
 use super::redact::{MASK, mask_url};
+use super::robot::{Entry, MergeLimits, MessageFormat, OutgoingMessage, Recipient, RobotError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChannelKind {
-    DingTalk,
-    Feishu,
-    WeCom,
-    Generic,
-    Bark,
-    Ntfy,
-    Gotify,
-    ServerChan,
-    PushPlus,
-    WxPusher,
-    Email,
+/// What the registry knows about one kind: plain data, read by the browser too.
+#[derive(Debug)]
+pub struct KindInfo {
+    /// The stable id stored in the database and used in the API.
+    pub id: &'static str,
+    /// The name shown to users.
+    pub label: &'static str,
+    /// The URL schemes of its own short forms (`bark`, `barks`); https URLs are recognised
+    /// by [`Channel::parse_web`].
+    pub schemes: &'static [&'static str],
+    /// The shape of the short form after `scheme://`, for error messages.
+    pub form: &'static str,
+    /// The hosts whose https URLs are this kind's and no other's (`.suffix` for a domain's
+    /// subdomains); URLs on other hosts are offered to every kind (`Channel::parse_web`).
+    pub hosts: &'static [&'static str],
+    /// The URL forms it accepts, as shown to users.
+    pub url_forms: &'static [&'static str],
+    /// The documented limits of one channel (one robot, one device key, one token).
+    pub rate_limits: &'static [RateLimit],
+    /// A group robot: several people's reminders merged into one message that mentions them.
+    pub group: bool,
+    /// How long the channel is left alone after it answered "too fast".
+    pub throttle_ban: Duration,
 }
 
-/// What the registry knows about one kind.
-struct KindSpec {
-    id: &'static str,
-    label: &'static str,
-    /// Sent through `robot.rs` and its platform modules (group robots, generic webhook).
-    group_robot: bool,
-    url_forms: &'static [&'static str],
-    rate_limits: &'static [RateLimit],
+/// One kind of channel, as stored (`channel.platform`) and shown.
+#[derive(Clone, Copy)]
+pub struct ChannelKind(&'static KindInfo);
+
+impl ChannelKind {
+    pub const fn new(info: &'static KindInfo) -> Self {
+        Self(info)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0.id
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        KINDS.iter().copied().find(|kind| kind.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        self.0.label
+    }
+
+    /// Group robots and the generic webhook: people merged into one message.
+    pub fn is_group_robot(self) -> bool {
+        self.0.group
+    }
+
+    pub fn url_forms(self) -> &'static [&'static str] {
+        self.0.url_forms
+    }
+
+    pub fn schemes(self) -> &'static [&'static str] {
+        self.0.schemes
+    }
+
+    pub fn form(self) -> &'static str {
+        self.0.form
+    }
+
+    /// Whether https URLs on `host` (lower-cased) belong to this kind alone.
+    pub fn owns_host(self, host: &str) -> bool {
+        self.0
+            .hosts
+            .iter()
+            .any(|owned| match owned.strip_prefix('.') {
+                Some(_) => host.ends_with(owned) && host.len() > owned.len(),
+                None => host == *owned,
+            })
+    }
+
+    pub fn rate_limits(self) -> &'static [RateLimit] {
+        self.0.rate_limits
+    }
+
+    pub fn throttle_ban(self) -> Duration {
+        self.0.throttle_ban
+    }
+}
+
+impl PartialEq for ChannelKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ChannelKind {}
+
+impl Hash for ChannelKind {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChannelKind({})", self.as_str())
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ChannelKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Self::parse(&id)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown channel kind {id:?}")))
+    }
 }
 
 /// At most `max` sends in any half-open interval of length `per`. Plain data, so tests can
@@ -91,214 +162,298 @@ pub struct RateLimit {
     pub per: Duration,
 }
 
-const fn per_minute(max: u32) -> RateLimit {
+pub const fn per_minute(max: u32) -> RateLimit {
     RateLimit {
         max,
         per: Duration::from_secs(60),
     }
 }
 
-// The robots' limits are the ones `robot::rate_limits` enforces today (docs/protocols.md).
-const DINGTALK_LIMITS: [RateLimit; 1] = [per_minute(20)];
-const FEISHU_LIMITS: [RateLimit; 2] = [
-    RateLimit {
-        max: 5,
-        per: Duration::from_secs(1),
-    },
-    per_minute(100),
-];
-const WECOM_LIMITS: [RateLimit; 1] = [per_minute(20)];
-// ntfy's server defaults (docs/config.md, `visitor-request-limit-burst: 60`,
-// `visitor-request-limit-replenish: 5s`): after a burst of 60 one request per 5 s per
-// sending IP, answered with 429 beyond. Pacing one channel at that refill rate never
-// trips it on its own. Self-hosted servers may allow more; none allows less by default.
-const NTFY_LIMITS: [RateLimit; 1] = [per_minute(12)];
-// No pacing for the others, on purpose:
-// - Bark (api.day.app and bark-server) and Gotify document no rate limit.
-// - ServerChan's free tier allows 5 messages a day: a quota, not a rate we can pace; the
-//   answer when it is used up is classified as permanent for that day's reminder.
-// - PushPlus documents only a daily ceiling (about 200 requests, then code 900 and a ban of
-//   days), again a quota; its "1 per second" folklore is not in its documentation.
-// - WxPusher's documentation says sends are not rate limited ("消息发送频率没有做限制，但是
-//   请控制在合理范围内"); a person's reminders are a few a day.
-const NO_LIMITS: [RateLimit; 0] = [];
+/// Kinds that are never told "too fast" by a code of their own still get a ban length.
+pub const MINUTE: Duration = Duration::from_secs(60);
 
-impl ChannelKind {
-    pub const ALL: [Self; 11] = [
-        Self::DingTalk,
-        Self::Feishu,
-        Self::WeCom,
-        Self::Generic,
-        Self::Bark,
-        Self::Ntfy,
-        Self::Gotify,
-        Self::ServerChan,
-        Self::PushPlus,
-        Self::WxPusher,
-        Self::Email,
-    ];
+/// What a service's answer means for the delivery. The text, in Chinese, carries the
+/// service's own code and message and a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Sent,
+    /// Try again later (timeout, busy, server error).
+    RetryLater(String),
+    /// The channel refuses because we sent too fast (DingTalk 130101, Feishu 11232, WeCom
+    /// 45009). DingTalk keeps refusing for about ten minutes: everything for this channel
+    /// waits [`KindInfo::throttle_ban`] instead of retrying into the ban and prolonging it.
+    Throttled(String),
+    /// Retrying will not help (wrong key or secret, missing keyword, quota used up, …); the
+    /// text is for the person who set the channel up.
+    Permanent(String),
+}
 
-    fn spec(self) -> &'static KindSpec {
-        match self {
-            Self::DingTalk => &KindSpec {
-                id: "dingtalk",
-                label: "钉钉群机器人",
-                group_robot: true,
-                url_forms: &[
-                    "https://oapi.dingtalk.com/robot/send?access_token=token",
-                    "dingtalk://token",
-                    "dingtalk://SECsecret@token/13800138000",
-                ],
-                rate_limits: &DINGTALK_LIMITS,
-            },
-            Self::Feishu => &KindSpec {
-                id: "feishu",
-                label: "飞书群机器人",
-                group_robot: true,
-                url_forms: &[
-                    "https://open.feishu.cn/open-apis/bot/v2/hook/token",
-                    "https://open.larksuite.com/open-apis/bot/v2/hook/token",
-                    "feishu://token/secret",
-                ],
-                rate_limits: &FEISHU_LIMITS,
-            },
-            Self::WeCom => &KindSpec {
-                id: "wecom",
-                label: "企业微信群机器人",
-                group_robot: true,
-                url_forms: &[
-                    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=key",
-                    "wecombot://key",
-                ],
-                rate_limits: &WECOM_LIMITS,
-            },
-            Self::Generic => &KindSpec {
-                id: "generic",
-                label: "通用 Webhook",
-                group_robot: true,
-                url_forms: &["https://host/path", "http://host:8080/path?name=value"],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::Bark => &KindSpec {
-                id: "bark",
-                label: "Bark",
-                group_robot: false,
-                url_forms: &[
-                    "https://api.day.app/device_key",
-                    "barks://host/device_key",
-                    "bark://host:8080/path/device_key",
-                ],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::Ntfy => &KindSpec {
-                id: "ntfy",
-                label: "ntfy",
-                group_robot: false,
-                url_forms: &[
-                    "ntfy://topic",
-                    "https://ntfy.sh/topic",
-                    "ntfys://host/topic",
-                    "ntfys://user:password@host:8443/topic",
-                    "ntfys://tk_token@host/topic",
-                ],
-                rate_limits: &NTFY_LIMITS,
-            },
-            Self::Gotify => &KindSpec {
-                id: "gotify",
-                label: "Gotify",
-                group_robot: false,
-                url_forms: &["gotifys://host/token", "gotify://host:8080/path/token"],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::ServerChan => &KindSpec {
-                id: "serverchan",
-                label: "Server酱",
-                group_robot: false,
-                url_forms: &[
-                    "schan://SCTsendkey",
-                    "schan://sctp12345tsendkey",
-                    "https://sctapi.ftqq.com/SCTsendkey.send",
-                ],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::PushPlus => &KindSpec {
-                id: "pushplus",
-                label: "PushPlus 推送加",
-                group_robot: false,
-                url_forms: &["pushplus://token"],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::WxPusher => &KindSpec {
-                id: "wxpusher",
-                label: "WxPusher",
-                group_robot: false,
-                url_forms: &[
-                    "wxpusher://AT_apptoken/UID_uid",
-                    "wxpusher://AT_apptoken/UID_a/UID_b/12345",
-                ],
-                rate_limits: &NO_LIMITS,
-            },
-            Self::Email => &KindSpec {
-                id: "email",
-                label: "电子邮件",
-                group_robot: false,
-                url_forms: &[
-                    "mailto://user%40example.com:password@smtp.host?to=name@example.com",
-                    "mailtos://user:password@smtp.host:465?to=name@example.com&from=user@example.com",
-                ],
-                rate_limits: &NO_LIMITS,
-            },
-        }
+/// What sending one message takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// One HTTP POST; its answer goes to [`Channel::classify`].
+    Http(HttpRequest),
+    /// One e-mail over SMTP.
+    Mail(Box<EmailSpec>, Notice),
+}
+
+/// What a build may read besides the message.
+#[derive(Debug, Clone, Copy)]
+pub struct SendContext<'a> {
+    pub format: MessageFormat,
+    /// For signature timestamps: the real time, since platforms check them against theirs.
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub bases: &'a ServiceBases,
+}
+
+/// The seam every kind implements, on its parsed address.
+pub trait Channel: Send + Sync {
+    /// Reads the kind's own short form (one of [`KindInfo::schemes`]).
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError>
+    where
+        Self: Sized;
+
+    /// Recognises an http(s) URL as this kind's (by host, else by path); `None`: not ours.
+    fn parse_web(_raw: &str, _parts: &Parts<'_>, _host: &str) -> Option<Result<Self, AddressError>>
+    where
+        Self: Sized,
+    {
+        None
     }
 
-    /// The stable id stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        self.spec().id
+    /// Group robots: this kind's robot at any http(s) URL (a relay or mock in front of the
+    /// platform), with its signing secret. `None` for the other kinds.
+    fn from_webhook(_url: &str, _secret: Option<&str>) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
     }
 
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    fn kind(&self) -> ChannelKind;
+
+    /// The address as it may be shown or logged: every secret masked.
+    fn masked(&self) -> String;
+
+    /// Every secret in the address, to be removed by value from texts that are shown.
+    fn secrets(&self) -> Vec<&str>;
+
+    /// A group robot's webhook and signing secret, stored apart (the secret sealed on its
+    /// own); `None`: the address is stored as the user wrote it.
+    fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        None
     }
 
-    /// The name shown to users.
-    pub fn label(self) -> &'static str {
-        self.spec().label
+    /// The self-hosted base requests go to, checked against private addresses when the
+    /// channel is saved; `None` for the fixed hosted services and SMTP.
+    fn endpoint(&self) -> Option<&str> {
+        self.webhook().map(|(url, _)| url)
     }
 
-    /// Group robots and the generic webhook: sent through `robot.rs` and its platform modules.
-    pub fn is_group_robot(self) -> bool {
-        self.spec().group_robot
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError>;
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict;
+
+    /// `value` (a name, a shift: text people type) made inert for the kind's markup.
+    fn escape(&self, _format: MessageFormat, value: &str) -> String {
+        value.to_owned()
     }
 
-    /// The URL forms this kind accepts, as shown to users.
-    pub fn url_forms(self) -> &'static [&'static str] {
-        self.spec().url_forms
+    /// How many people, and how much text, one message may carry.
+    fn merge_limits(&self, _format: MessageFormat) -> MergeLimits {
+        MergeLimits::ALONE
+    }
+
+    /// The bytes the mention markup for `recipient` adds to a merged line.
+    fn mention_bytes(&self, _format: MessageFormat, _recipient: &Recipient) -> usize {
+        0
     }
 }
 
-impl fmt::Display for ChannelKind {
+/// Lists the kinds: `Variant => module::AddressType`. Generates [`KINDS`] (in this order in
+/// the UI), [`ChannelAddress`] and the parsers' dispatch.
+macro_rules! registry {
+    ($($variant:ident => $module:ident :: $address:ident,)+) => {
+        $(pub mod $module;)+
+
+        /// Every kind, in the order the UI lists them.
+        pub const KINDS: &[ChannelKind] = &[$($module::KIND,)+];
+
+        /// One channel's parsed destination.
+        #[derive(Clone, PartialEq, Eq)]
+        pub enum ChannelAddress {
+            $($variant($module::$address),)+
+        }
+
+        $(
+            impl From<$module::$address> for ChannelAddress {
+                fn from(address: $module::$address) -> Self {
+                    Self::$variant(address)
+                }
+            }
+        )+
+
+        impl ChannelAddress {
+            /// The kind's implementation of the seam.
+            pub fn channel(&self) -> &dyn Channel {
+                match self {
+                    $(Self::$variant(address) => address,)+
+                }
+            }
+        }
+
+        fn parse_scheme(
+            scheme: &str,
+            parts: &Parts<'_>,
+        ) -> Option<Result<ChannelAddress, AddressError>> {
+            $(
+                if $module::KIND.schemes().contains(&scheme) {
+                    return Some(<$module::$address as Channel>::parse(parts).map(ChannelAddress::from));
+                }
+            )+
+            None
+        }
+
+        /// The kind an http(s) URL belongs to, with its parse.
+        fn parse_web(
+            raw: &str,
+            parts: &Parts<'_>,
+            host: &str,
+        ) -> Option<(ChannelKind, Result<ChannelAddress, AddressError>)> {
+            let owner = KINDS.iter().copied().find(|kind| kind.owns_host(host));
+            $(
+                if owner.is_none_or(|owner| owner == $module::KIND)
+                    && let Some(found) = <$module::$address as Channel>::parse_web(raw, parts, host)
+                {
+                    return Some(($module::KIND, found.map(ChannelAddress::from)));
+                }
+            )+
+            None
+        }
+
+        fn from_webhook(kind: ChannelKind, url: &str, secret: Option<&str>) -> Option<ChannelAddress> {
+            $(
+                if kind == $module::KIND {
+                    return <$module::$address as Channel>::from_webhook(url, secret).map(ChannelAddress::from);
+                }
+            )+
+            None
+        }
+    };
+}
+
+registry! {
+    DingTalk => dingtalk::DingTalkRobot,
+    Feishu => feishu::FeishuRobot,
+    WeCom => wecom::WeComRobot,
+    Generic => generic::GenericWebhook,
+    Bark => bark::BarkDevice,
+    Ntfy => ntfy::NtfyTopic,
+    Gotify => gotify::GotifyApp,
+    ServerChan => serverchan::ServerChanKey,
+    PushPlus => pushplus::PushPlusToken,
+    WxPusher => wxpusher::WxPusherTarget,
+    Email => email::EmailSpec,
+}
+
+impl ChannelAddress {
+    pub fn kind(&self) -> ChannelKind {
+        self.channel().kind()
+    }
+
+    pub fn masked(&self) -> String {
+        self.channel().masked()
+    }
+
+    pub fn secrets(&self) -> Vec<&str> {
+        self.channel().secrets()
+    }
+
+    pub fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        self.channel().webhook()
+    }
+
+    pub fn endpoint(&self) -> Option<&str> {
+        self.channel().endpoint()
+    }
+
+    /// A group robot of `kind` at `url` (any http(s) URL), as stored or configured
+    /// (`WORKING_URL`); `None` when `kind` is not a group robot or `url` is not http(s).
+    pub fn webhook_of(kind: ChannelKind, url: &str, secret: Option<&str>) -> Option<Self> {
+        from_webhook(kind, url, secret)
+    }
+
+    /// A stored channel's address: a group robot's webhook with its secret, any other kind's
+    /// address as the user wrote it, which must still be of `kind`.
+    pub fn load(kind: ChannelKind, url: &str, secret: Option<&str>) -> Result<Self, AddressError> {
+        if let Some(address) = from_webhook(kind, url, secret) {
+            return Ok(address);
+        }
+        let address = parse(url)?;
+        if address.kind() != kind {
+            return Err(AddressError::new(format!(
+                "地址是{}的，不是{}的",
+                address.kind().label(),
+                kind.label()
+            )));
+        }
+        Ok(address)
+    }
+
+    /// A robot the settings name (`WORKING_URL`): recognised by host, then by path, else a
+    /// generic webhook.
+    pub fn default_robot(url: &str, secret: Option<&str>) -> Option<Self> {
+        let kind = address::web_kind(url)
+            .filter(|kind| kind.is_group_robot())
+            .unwrap_or(generic::KIND);
+        from_webhook(kind, url, secret)
+    }
+
+    pub fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        self.channel().build(message, context)
+    }
+
+    pub fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        self.channel().classify(http_status, body)
+    }
+
+    pub fn escape(&self, format: MessageFormat, value: &str) -> String {
+        self.channel().escape(format, value)
+    }
+
+    pub fn merge_limits(&self, format: MessageFormat) -> MergeLimits {
+        self.channel().merge_limits(format)
+    }
+
+    /// Splits one merged reminder into messages that each keep the kind's limits.
+    pub fn split_entries(&self, format: MessageFormat, entries: Vec<Entry>) -> Vec<Vec<Entry>> {
+        let channel = self.channel();
+        super::robot::split_entries(channel.merge_limits(format), entries, |entry| {
+            super::robot::line_bytes(format, entry)
+                + channel.mention_bytes(format, &entry.recipient)
+        })
+    }
+}
+
+/// Shows the masked address only.
+impl fmt::Debug for ChannelAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        write!(f, "ChannelAddress({})", self.masked())
     }
 }
 
-#[cfg(feature = "ssr")]
-impl From<super::robot::Platform> for ChannelKind {
-    fn from(platform: super::robot::Platform) -> Self {
-        use super::robot::Platform;
-        match platform {
-            Platform::DingTalk => Self::DingTalk,
-            Platform::Feishu => Self::Feishu,
-            Platform::WeCom => Self::WeCom,
-            Platform::Generic => Self::Generic,
-        }
-    }
-}
-
-/// The documented limits of one channel (one robot, one device key, one token); see the
-/// comments above for why most personal kinds have none.
+/// The documented limits of one channel; see each kind's module for why most personal kinds
+/// have none.
 pub fn rate_limits(kind: ChannelKind) -> &'static [RateLimit] {
-    kind.spec().rate_limits
+    kind.rate_limits()
 }
 
 /// A reminder as the personal push services show it.
@@ -317,6 +472,28 @@ pub struct NoticeLink {
 }
 
 impl Notice {
+    /// A personal push: one person, their text and their links.
+    pub fn of(message: &OutgoingMessage) -> Self {
+        Self {
+            title: message.title.clone(),
+            text: message
+                .entries
+                .iter()
+                .map(|entry| entry.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            links: message
+                .entries
+                .iter()
+                .flat_map(|entry| &entry.links)
+                .map(|link| NoticeLink {
+                    label: link.label.clone(),
+                    url: link.url.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The text followed by one `label：url` line per link, for services that show plain
     /// text (most clients make the URLs tappable).
     pub fn text_with_links(&self, links: &[NoticeLink]) -> String {
@@ -389,7 +566,7 @@ fn markdown_url(url: &str) -> String {
         .replace(')', "%29")
 }
 
-/// One HTTP request to a push service; always a POST.
+/// One HTTP request to a channel; always a POST.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub url: String,
@@ -429,66 +606,7 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
-/// What a push service's answer means for the delivery. The text, in Chinese, carries the
-/// service's own code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Sent,
-    /// Try again later (rate limited, busy, server error).
-    RetryLater(String),
-    /// Retrying will not help (wrong key or token, quota used up, …); shown to the person.
-    Permanent(String),
-}
-
-/// The request for a personal kind; `None` for the group robots (`robot::build_request`) and
-/// e-mail (sent over SMTP, see [`email`]).
-#[cfg(feature = "ssr")]
-pub fn build_personal(
-    address: &ChannelAddress,
-    notice: &Notice,
-    bases: &ServiceBases,
-) -> Option<HttpRequest> {
-    Some(match address {
-        ChannelAddress::Bark { base, device_key } => bark::build(base, device_key, notice),
-        ChannelAddress::Ntfy { base, topic, auth } => {
-            ntfy::build(base, topic, auth.as_ref(), notice)
-        }
-        ChannelAddress::Gotify { base, token } => gotify::build(base, token, notice),
-        ChannelAddress::ServerChan { sendkey } => serverchan::build(sendkey, notice, bases),
-        ChannelAddress::PushPlus { token } => pushplus::build(token, notice, bases),
-        ChannelAddress::WxPusher {
-            app_token,
-            uids,
-            topic_ids,
-        } => wxpusher::build(app_token, uids, topic_ids, notice, bases),
-        ChannelAddress::DingTalk { .. }
-        | ChannelAddress::Feishu { .. }
-        | ChannelAddress::WeCom { .. }
-        | ChannelAddress::Generic { .. }
-        | ChannelAddress::Email(_) => return None,
-    })
-}
-
-/// Reads the answer of a personal kind; `None` for the kinds [`build_personal`] does not build.
-#[cfg(feature = "ssr")]
-pub fn classify_personal(kind: ChannelKind, http_status: u16, body: &str) -> Option<Verdict> {
-    Some(match kind {
-        ChannelKind::Bark => bark::classify(http_status, body),
-        ChannelKind::Ntfy => ntfy::classify(http_status, body),
-        ChannelKind::Gotify => gotify::classify(http_status, body),
-        ChannelKind::ServerChan => serverchan::classify(http_status, body),
-        ChannelKind::PushPlus => pushplus::classify(http_status, body),
-        ChannelKind::WxPusher => wxpusher::classify(http_status, body),
-        ChannelKind::DingTalk
-        | ChannelKind::Feishu
-        | ChannelKind::WeCom
-        | ChannelKind::Generic
-        | ChannelKind::Email => return None,
-    })
-}
-
 /// `base` and `path` joined with exactly one slash.
-#[cfg(feature = "ssr")]
 pub(crate) fn join(base: &str, path: &str) -> String {
     format!(
         "{}/{}",
@@ -497,10 +615,8 @@ pub(crate) fn join(base: &str, path: &str) -> String {
     )
 }
 
-#[cfg(feature = "ssr")]
 pub(crate) const JSON: (&str, &str) = ("Content-Type", "application/json; charset=utf-8");
 
-#[cfg(feature = "ssr")]
 pub(crate) fn json_request(url: String, body: &serde_json::Value) -> HttpRequest {
     HttpRequest {
         url,
@@ -510,7 +626,6 @@ pub(crate) fn json_request(url: String, body: &serde_json::Value) -> HttpRequest
 }
 
 /// The first 200 characters of an answer, for messages.
-#[cfg(feature = "ssr")]
 pub(crate) fn excerpt(body: &str) -> String {
     let body = body.trim();
     if body.is_empty() {
@@ -522,7 +637,6 @@ pub(crate) fn excerpt(body: &str) -> String {
 /// The verdict for an answer whose HTTP status is not 2xx: 408, 429 and 5xx are worth
 /// retrying later, every other status is a configuration error. `detail` is the service's
 /// own code and message when the body carried them.
-#[cfg(feature = "ssr")]
 pub(crate) fn http_failure(
     service: &str,
     http_status: u16,
@@ -543,24 +657,20 @@ pub(crate) fn http_failure(
     }
 }
 
-#[cfg(feature = "ssr")]
 pub(crate) fn is_retryable_status(http_status: u16) -> bool {
     matches!(http_status, 408 | 429 | 500..=599)
 }
 
-#[cfg(feature = "ssr")]
 pub(crate) fn is_success_status(http_status: u16) -> bool {
     (200..300).contains(&http_status)
 }
 
 /// A 2xx answer that is not what the service answers on success.
-#[cfg(feature = "ssr")]
 pub(crate) fn unrecognised(service: &str, body: &str) -> Verdict {
     Verdict::Permanent(format!("{service}返回了无法识别的应答：{}", excerpt(body)))
 }
 
 /// An integer field that services send either as a number or as a string.
-#[cfg(feature = "ssr")]
 pub(crate) fn int_field(value: &serde_json::Value, name: &str) -> Option<i64> {
     let field = value.get(name)?;
     field
@@ -568,7 +678,6 @@ pub(crate) fn int_field(value: &serde_json::Value, name: &str) -> Option<i64> {
         .or_else(|| field.as_str().and_then(|text| text.trim().parse().ok()))
 }
 
-#[cfg(feature = "ssr")]
 pub(crate) fn str_field<'a>(value: &'a serde_json::Value, name: &str) -> &'a str {
     value
         .get(name)
@@ -577,7 +686,6 @@ pub(crate) fn str_field<'a>(value: &'a serde_json::Value, name: &str) -> &'a str
 }
 
 /// Messages of services that only say "too frequent" in words.
-#[cfg(feature = "ssr")]
 pub(crate) fn says_too_frequent(message: &str) -> bool {
     let lower = message.to_lowercase();
     ["频繁", "频率", "too many", "too frequent", "rate limit"]
@@ -606,7 +714,6 @@ pub(crate) mod test_support {
         }
     }
 
-    #[cfg(feature = "ssr")]
     pub fn bare_notice() -> Notice {
         Notice {
             title: "Clock in".to_owned(),
@@ -623,7 +730,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_stable_unique_id_that_parses_back() {
-        let ids: Vec<&str> = ChannelKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let ids: Vec<&str> = KINDS.iter().map(|kind| kind.as_str()).collect();
         assert_eq!(
             ids,
             [
@@ -640,7 +747,7 @@ mod tests {
                 "email"
             ]
         );
-        for kind in ChannelKind::ALL {
+        for kind in KINDS.iter().copied() {
             assert_eq!(ChannelKind::parse(kind.as_str()), Some(kind));
             assert_eq!(kind.to_string(), kind.as_str());
         }
@@ -650,7 +757,7 @@ mod tests {
 
     #[test]
     fn serde_uses_the_stable_ids() {
-        for kind in ChannelKind::ALL {
+        for kind in KINDS.iter().copied() {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             let back: ChannelKind = serde_json::from_str(&json).unwrap();
@@ -660,7 +767,7 @@ mod tests {
 
     #[test]
     fn labels_are_the_chinese_names() {
-        let labels: Vec<&str> = ChannelKind::ALL.iter().map(|kind| kind.label()).collect();
+        let labels: Vec<&str> = KINDS.iter().map(|kind| kind.label()).collect();
         assert_eq!(
             labels,
             [
@@ -680,25 +787,21 @@ mod tests {
     }
 
     #[test]
-    fn only_the_robot_rs_platforms_are_group_robots() {
-        let robots: Vec<ChannelKind> = ChannelKind::ALL
-            .into_iter()
+    fn only_the_group_robots_merge_people() {
+        let robots: Vec<ChannelKind> = KINDS
+            .iter()
+            .copied()
             .filter(|kind| kind.is_group_robot())
             .collect();
         assert_eq!(
             robots,
-            [
-                ChannelKind::DingTalk,
-                ChannelKind::Feishu,
-                ChannelKind::WeCom,
-                ChannelKind::Generic
-            ]
+            [dingtalk::KIND, feishu::KIND, wecom::KIND, generic::KIND]
         );
     }
 
     #[test]
     fn every_url_form_shown_to_users_parses_as_its_kind() {
-        for kind in ChannelKind::ALL {
+        for kind in KINDS.iter().copied() {
             assert!(!kind.url_forms().is_empty(), "{kind}");
             for form in kind.url_forms() {
                 let parsed = parse(form).unwrap_or_else(|e| panic!("{form}: {e}"));
@@ -711,14 +814,14 @@ mod tests {
     fn robot_rate_limits_are_the_platforms_documented_ones() {
         let minute = Duration::from_secs(60);
         assert_eq!(
-            rate_limits(ChannelKind::DingTalk),
+            rate_limits(dingtalk::KIND),
             [RateLimit {
                 max: 20,
                 per: minute
             }]
         );
         assert_eq!(
-            rate_limits(ChannelKind::Feishu),
+            rate_limits(feishu::KIND),
             [
                 RateLimit {
                     max: 5,
@@ -731,43 +834,29 @@ mod tests {
             ]
         );
         assert_eq!(
-            rate_limits(ChannelKind::WeCom),
+            rate_limits(wecom::KIND),
             [RateLimit {
                 max: 20,
                 per: minute
             }]
         );
-        assert!(rate_limits(ChannelKind::Generic).is_empty());
+        assert!(rate_limits(generic::KIND).is_empty());
         assert_eq!(
-            rate_limits(ChannelKind::Ntfy),
+            rate_limits(ntfy::KIND),
             [RateLimit {
                 max: 12,
                 per: minute
             }]
         );
         for kind in [
-            ChannelKind::Bark,
-            ChannelKind::Gotify,
-            ChannelKind::ServerChan,
-            ChannelKind::PushPlus,
-            ChannelKind::WxPusher,
-            ChannelKind::Email,
+            bark::KIND,
+            gotify::KIND,
+            serverchan::KIND,
+            pushplus::KIND,
+            wxpusher::KIND,
+            email::KIND,
         ] {
             assert!(rate_limits(kind).is_empty(), "{kind}");
-        }
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn robot_limits_match_what_robot_rs_enforces() {
-        use crate::domain::robot::{self, Platform};
-        for platform in Platform::ALL {
-            assert_eq!(
-                rate_limits(ChannelKind::from(platform)),
-                robot::rate_limits(platform),
-                "{platform}"
-            );
-            assert_eq!(ChannelKind::from(platform).as_str(), platform.as_str());
         }
     }
 

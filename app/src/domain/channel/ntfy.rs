@@ -8,15 +8,223 @@
 //! (`=?UTF-8?B?…?=`), which ntfy decodes for every header since v2.4.0 ("you may also encode
 //! any header (including the title) as RFC 2047").
 
+use std::fmt;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use super::address::NtfyAuth;
-use super::{
-    HttpRequest, Notice, Verdict, http_failure, int_field, is_success_status, join, one_line,
-    str_field, unrecognised,
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, app_form, decode, encode_userinfo, key_char, mask_secret,
+    token,
 };
+use super::{
+    Channel, ChannelKind, HttpRequest, KindInfo, MINUTE, Notice, Outgoing, SendContext, Verdict,
+    http_failure, int_field, is_success_status, join, one_line, per_minute, str_field,
+    unrecognised,
+};
+use crate::domain::redact::MASK;
+use crate::domain::robot::{OutgoingMessage, RobotError};
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "ntfy",
+    label: "ntfy",
+    schemes: &["ntfy", "ntfys"],
+    form: "主机/主题",
+    hosts: &["ntfy.sh"],
+    url_forms: &[
+        "ntfy://topic",
+        "https://ntfy.sh/topic",
+        "ntfys://host/topic",
+        "ntfys://user:password@host:8443/topic",
+        "ntfys://tk_token@host/topic",
+    ],
+    // ntfy's server defaults (docs/config.md, `visitor-request-limit-burst: 60`,
+    // `visitor-request-limit-replenish: 5s`): after a burst of 60 one request per 5 s per
+    // sending IP, answered with 429 beyond. Pacing one channel at that refill rate never
+    // trips it on its own. Self-hosted servers may allow more; none allows less by default.
+    rate_limits: &[per_minute(12)],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+const NTFY_SH: &str = "https://ntfy.sh";
+
+/// A topic on an ntfy server, with its login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtfyTopic {
+    pub base: String,
+    pub topic: String,
+    pub auth: Option<NtfyAuth>,
+}
+
+/// How an ntfy server is logged in to.
+#[derive(Clone, PartialEq, Eq)]
+pub enum NtfyAuth {
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// An access token (`tk_…`), sent as `Authorization: Bearer`.
+    Token(String),
+}
+
+impl fmt::Debug for NtfyAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { username, .. } => write!(f, "Basic({username}:{MASK})"),
+            Self::Token(_) => write!(f, "Token({MASK})"),
+        }
+    }
+}
+
+
+impl Channel for NtfyTopic {
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parse_short(parts)
+    }
+
+    fn parse_web(_raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        if !KIND.owns_host(host) {
+            return None;
+        }
+        Some((|| {
+            parts.no_query_or_fragment()?;
+            ntfy_topic(parts, parts.origin(parts.scheme == "https")?, &parts.segments())
+        })())
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        let shown = app_form(&self.base, "ntfy");
+        let (scheme, rest) = shown.split_once("://").unwrap_or(("ntfys", &shown));
+        let login = match &self.auth {
+            None => String::new(),
+            Some(NtfyAuth::Basic { username, .. }) => {
+                format!("{}:{MASK}@", encode_userinfo(username))
+            }
+            Some(NtfyAuth::Token(token)) => format!("{}@", mask_secret(token)),
+        };
+        format!("{scheme}://{login}{rest}/{}", mask_secret(&self.topic))
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut found = vec![self.topic.as_str()];
+        match &self.auth {
+            Some(NtfyAuth::Basic { password, .. }) => found.push(password),
+            Some(NtfyAuth::Token(token)) => found.push(token),
+            None => {}
+        }
+        found
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.base)
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        _context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(
+            &self.base,
+            &self.topic,
+            self.auth.as_ref(),
+            &Notice::of(message),
+        )))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+}
+
+/// `ntfy://[user:pass@]host[:port]/topic`, `ntfys://` for https; `ntfy://topic` is a topic
+/// on ntfy.sh (as in Apprise).
+fn parse_short(parts: &Parts<'_>) -> Result<NtfyTopic, AddressError> {
+    parts.no_query_or_fragment()?;
+    let segments = parts.segments();
+    if segments.is_empty() {
+        let is_topic = parts.port.is_none() && is_ntfy_topic(parts.host);
+        if !is_topic {
+            return Err(parts.error("缺少主题"));
+        }
+        return ntfy_topic(parts, NTFY_SH.to_owned(), &[parts.host]);
+    }
+    ntfy_topic(parts, parts.origin(parts.scheme == "ntfys")?, &segments)
+}
+
+fn is_ntfy_topic(value: &str) -> bool {
+    (1..=64).contains(&value.len()) && value.chars().all(key_char)
+}
+
+fn ntfy_topic(
+    parts: &Parts<'_>,
+    base: String,
+    segments: &[&str],
+) -> Result<NtfyTopic, AddressError> {
+    let topic = match segments {
+        [] => return Err(AddressError::new("ntfy 地址缺少主题（ntfys://主机/主题）")),
+        [topic] => *topic,
+        _ => {
+            return Err(AddressError::new(
+                "ntfy 地址只能有一个主题（ntfys://主机/主题）",
+            ));
+        }
+    };
+    if !is_ntfy_topic(topic) {
+        return Err(AddressError::new(
+            "ntfy 主题只能包含英文字母、数字、- 和 _，最多 64 个字符",
+        ));
+    }
+    let auth = match parts.userinfo {
+        None => None,
+        Some(userinfo) => Some(ntfy_auth(userinfo)?),
+    };
+    Ok(NtfyTopic {
+        base,
+        topic: topic.to_owned(),
+        auth,
+    })
+}
+
+fn ntfy_auth(userinfo: &str) -> Result<NtfyAuth, AddressError> {
+    let bad = || AddressError::new("ntfy 的登录信息应为 用户名:密码@ 或 tk_访问令牌@");
+    let (user, password) = match userinfo.split_once(':') {
+        Some((user, password)) => (decode(user, "ntfy 用户名")?, decode(password, "ntfy 密码")?),
+        None => (decode(userinfo, "ntfy 访问令牌")?, String::new()),
+    };
+    if password.is_empty() && user.starts_with("tk_") {
+        return Ok(NtfyAuth::Token(token(
+            &user,
+            "ntfy 访问令牌",
+            128,
+            key_char,
+            KEY_CHARSET,
+        )?));
+    }
+    if user.is_empty() && password.starts_with("tk_") {
+        return Ok(NtfyAuth::Token(token(
+            &password,
+            "ntfy 访问令牌",
+            128,
+            key_char,
+            KEY_CHARSET,
+        )?));
+    }
+    if user.is_empty() || password.is_empty() || user.contains(':') {
+        return Err(bad());
+    }
+    Ok(NtfyAuth::Basic {
+        username: user,
+        password,
+    })
+}
+
 
 const SERVICE: &str = "ntfy";
 /// ntfy shows at most three action buttons.

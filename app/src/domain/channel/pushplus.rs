@@ -9,11 +9,87 @@
 
 use serde_json::{Value, json};
 
+use super::address::{
+    ALNUM_CHARSET, AddressError, Parts, alnum,
+    mask_secret, token,
+};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
+use crate::domain::robot::{MessageFormat, OutgoingMessage, RobotError, escape_with, markdown_special};
+
 use super::address::ServiceBases;
 use super::{
     HttpRequest, Notice, Verdict, http_failure, int_field, is_success_status, join, json_request,
     one_line, str_field, truncate_chars, unrecognised,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "pushplus",
+    label: "PushPlus 推送加",
+    schemes: &["pushplus"],
+    form: "令牌",
+    hosts: &[],
+    url_forms: &["pushplus://token"],
+    // PushPlus documents only a daily ceiling (about 200 requests, then code 900 and a ban
+    // of days): a quota; its "1 per second" folklore is not in its documentation.
+    rate_limits: &[],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+/// A PushPlus user token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushPlusToken {
+    pub token: String,
+}
+
+impl Channel for PushPlusToken {
+    /// `pushplus://token`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        parts.no_path()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少令牌"));
+        }
+        Ok(Self {
+            token: token(parts.host, "PushPlus 令牌", 64, alnum, ALNUM_CHARSET)?,
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        format!("pushplus://{}", mask_secret(&self.token))
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.token]
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(
+            &self.token,
+            &Notice::of(message),
+            context.bases,
+        )))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+
+    /// PushPlus renders the message with its Markdown template.
+    fn escape(&self, _format: MessageFormat, value: &str) -> String {
+        escape_with(markdown_special, MessageFormat::Markdown, value)
+    }
+}
 
 const SERVICE: &str = "PushPlus";
 pub const TEMPLATE: &str = "markdown";

@@ -7,11 +7,148 @@
 
 use serde_json::{Value, json};
 
-use super::address::{ServiceBases, serverchan3_uid};
+use super::address::{
+    ALNUM_CHARSET, AddressError, Parts, alnum,
+    mask_secret, token,
+};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
+use crate::domain::robot::{MessageFormat, OutgoingMessage, RobotError, escape_with, markdown_special};
+
+use super::address::ServiceBases;
 use super::{
     HttpRequest, Notice, Verdict, excerpt, http_failure, int_field, is_success_status, join,
     json_request, one_line, says_too_frequent, str_field, truncate_chars, unrecognised,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "serverchan",
+    label: "Server酱",
+    schemes: &["schan"],
+    form: "SendKey",
+    hosts: &["sctapi.ftqq.com", ".push.ft07.com"],
+    url_forms: &[
+        "schan://SCTsendkey",
+        "schan://sctp12345tsendkey",
+        "https://sctapi.ftqq.com/SCTsendkey.send",
+    ],
+    // The free tier allows 5 messages a day: a quota, not a rate we can pace; the answer
+    // when it is used up is classified as permanent for that day's reminder.
+    rate_limits: &[],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+/// A ServerChan Turbo or ServerChan³ SendKey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerChanKey {
+    /// Turbo `SCT…`, or ServerChan³ `sctp{uid}t…` (see [`serverchan3_uid`]).
+    pub sendkey: String,
+}
+
+impl Channel for ServerChanKey {
+    /// `schan://sendkey`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        parts.no_path()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少 SendKey"));
+        }
+        Ok(Self {
+            sendkey: sendkey(parts.host)?,
+        })
+    }
+
+    /// `https://sctapi.ftqq.com/KEY.send` and ServerChan³'s `https://{uid}.push.ft07.com/send/KEY.send`.
+    fn parse_web(_raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        if !KIND.owns_host(host) {
+            return None;
+        }
+        let segments = parts.segments();
+        let Some(uid) = host.strip_suffix(".push.ft07.com") else {
+            let key = match segments.as_slice() {
+                [file] => file.strip_suffix(".send"),
+                _ => None,
+            };
+            let Some(key) = key else {
+                return Some(Err(AddressError::new(
+                    "Server酱地址应为 https://sctapi.ftqq.com/SendKey.send",
+                )));
+            };
+            return Some(sendkey(key).map(|sendkey| Self { sendkey }));
+        };
+        let key = match segments.as_slice() {
+            ["send", file] => file.strip_suffix(".send"),
+            _ => None,
+        };
+        let Some(key) = key else {
+            return Some(Err(AddressError::new(
+                "Server酱³地址应为 https://数字.push.ft07.com/send/SendKey.send",
+            )));
+        };
+        let sendkey = match sendkey(key) {
+            Ok(sendkey) => sendkey,
+            Err(error) => return Some(Err(error)),
+        };
+        if serverchan3_uid(&sendkey) != Some(uid) {
+            return Some(Err(AddressError::new(
+                "Server酱³地址的主机和 SendKey 不一致（SendKey 应为 sctp主机里的数字t…）",
+            )));
+        }
+        Some(Ok(Self { sendkey }))
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        format!("schan://{}", mask_secret(&self.sendkey))
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.sendkey]
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(
+            &self.sendkey,
+            &Notice::of(message),
+            context.bases,
+        )))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+
+    /// ServerChan renders its `desp` as Markdown.
+    fn escape(&self, _format: MessageFormat, value: &str) -> String {
+        escape_with(markdown_special, MessageFormat::Markdown, value)
+    }
+}
+
+fn sendkey(key: &str) -> Result<String, AddressError> {
+    let key = token(key, "Server酱 SendKey ", 128, alnum, ALNUM_CHARSET)?;
+    if key.starts_with("sctp") && serverchan3_uid(&key).is_none() {
+        return Err(AddressError::new(
+            "Server酱³ 的 SendKey 应为 sctp数字t…（从 sc3.ft07.com 复制完整的 SendKey）",
+        ));
+    }
+    Ok(key)
+}
+
+/// The uid of a ServerChan³ key (`sctp{uid}t…`); `None` for Turbo keys.
+pub fn serverchan3_uid(sendkey: &str) -> Option<&str> {
+    let rest = sendkey.strip_prefix("sctp")?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    (digits > 0 && rest[digits..].starts_with('t')).then(|| &rest[..digits])
+}
 
 const SERVICE: &str = "Server酱";
 pub const MAX_TITLE_CHARS: usize = 32;

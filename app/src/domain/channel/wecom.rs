@@ -5,10 +5,131 @@
 
 use serde_json::{Value, json};
 
+use super::address::{AddressError, KEY_CHARSET, Parts, key_char, mask_web_url, token, web_secrets};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext, Verdict, per_minute};
 use crate::domain::robot::{
-    HINT_RATE, MessageFormat, OutgoingMessage, Recipient, Reply, RobotError, RobotRequest,
-    RobotVerdict, check_size, classify_reply, mention, mention_mobile, read_reply, with_links,
+    HINT_RATE, MergeLimits, MessageFormat, OutgoingMessage, Recipient, Reply, RobotError,
+    RobotRequest, check_size, classify_reply, escape_markdown, mention, mention_mobile,
+    read_reply, webhook_url, with_links,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "wecom",
+    label: "企业微信群机器人",
+    schemes: &["wecombot"],
+    form: "key",
+    hosts: &["qyapi.weixin.qq.com"],
+    url_forms: &[
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=key",
+        "wecombot://key",
+    ],
+    // 20 messages a minute per robot (docs/protocols.md).
+    rate_limits: &[per_minute(20)],
+    group: true,
+    throttle_ban: MINUTE,
+});
+
+const SEND: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=";
+
+/// A WeCom group robot; its key is in the webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeComRobot {
+    pub webhook: String,
+}
+
+impl Channel for WeComRobot {
+    /// `wecombot://key`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        parts.no_path()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少 key"));
+        }
+        let key = token(
+            parts.host,
+            "企业微信机器人 key ",
+            128,
+            key_char,
+            KEY_CHARSET,
+        )?;
+        Ok(Self {
+            webhook: format!("{SEND}{key}"),
+        })
+    }
+
+    /// WeCom's host, or any host with the robot path (a local mock or relay).
+    fn parse_web(raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        let path = parts.path.trim_end_matches('/');
+        if !KIND.owns_host(host) && !path.ends_with("/cgi-bin/webhook/send") {
+            return None;
+        }
+        if super::address::query_value(parts.query, "key").is_none() {
+            return Some(Err(AddressError::new(
+                "企业微信机器人地址缺少 key（https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
+            )));
+        }
+        Some(Ok(Self {
+            webhook: raw.to_owned(),
+        }))
+    }
+
+    /// The key is in the URL: there is no secret to sign with.
+    fn from_webhook(url: &str, _secret: Option<&str>) -> Option<Self> {
+        Some(Self {
+            webhook: webhook_url(url)?,
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        mask_web_url(&self.webhook)
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        web_secrets(&self.webhook)
+    }
+
+    fn webhook(&self) -> Option<(&str, Option<&str>)> {
+        Some((&self.webhook, None))
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(
+            build(&self.webhook, context.format, message)?.into(),
+        ))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+
+    fn escape(&self, format: MessageFormat, value: &str) -> String {
+        escape_markdown(format, value)
+    }
+
+    fn merge_limits(&self, format: MessageFormat) -> MergeLimits {
+        MergeLimits {
+            max_people: 20,
+            max_text_bytes: match format {
+                MessageFormat::Text => TEXT_MAX_BYTES,
+                MessageFormat::Markdown => MARKDOWN_MAX_BYTES,
+            },
+        }
+    }
+
+    fn mention_bytes(&self, format: MessageFormat, recipient: &Recipient) -> usize {
+        mention_bytes(format, recipient)
+    }
+}
 
 pub const TEXT_MAX_BYTES: usize = 2048;
 pub const MARKDOWN_MAX_BYTES: usize = 4096;
@@ -25,7 +146,7 @@ pub(crate) fn mention_bytes(format: MessageFormat, recipient: &Recipient) -> usi
     }
 }
 
-/// `url` is checked by [`crate::domain::robot::build_request`]; there is nothing to sign.
+/// `url` is checked by [`WeComRobot::from_webhook`]; there is nothing to sign.
 pub fn build(
     url: &str,
     format: MessageFormat,
@@ -94,7 +215,7 @@ fn hint(code: i64) -> Option<&'static str> {
     }
 }
 
-pub fn classify(http_status: u16, body: &str) -> RobotVerdict {
+pub fn classify(http_status: u16, body: &str) -> Verdict {
     classify_reply(http_status, body, reply(body), THROTTLED)
 }
 
@@ -104,12 +225,12 @@ mod tests {
 
     use super::*;
     use crate::domain::robot::test_support::{WECOM_URL, body, build, merged, message, now};
-    use crate::domain::robot::{Platform, build_request};
+    use crate::domain::robot::test_support::build_request;
 
     #[test]
     fn wecom_text_lists_mentions_and_ignores_the_secret() {
         let request = build(
-            Platform::WeCom,
+            KIND,
             WECOM_URL,
             Some("SECignored"),
             MessageFormat::Text,
@@ -132,7 +253,7 @@ mod tests {
     #[test]
     fn wecom_markdown_mentions_in_the_text() {
         let request = build(
-            Platform::WeCom,
+            KIND,
             WECOM_URL,
             None,
             MessageFormat::Markdown,
@@ -153,7 +274,7 @@ mod tests {
         message.entries[0].text = "a".repeat(TEXT_MAX_BYTES);
         assert!(
             build_request(
-                Platform::WeCom,
+                KIND,
                 WECOM_URL,
                 None,
                 MessageFormat::Text,
@@ -164,7 +285,7 @@ mod tests {
         );
         message.entries[0].text = "打".repeat(683); // 2049 bytes
         let error = build_request(
-            Platform::WeCom,
+            KIND,
             WECOM_URL,
             None,
             MessageFormat::Text,
@@ -185,7 +306,7 @@ mod tests {
         message.entries[0].text = "a".repeat(4096 - " <@zhangsan>".len());
         assert!(
             build_request(
-                Platform::WeCom,
+                KIND,
                 WECOM_URL,
                 None,
                 MessageFormat::Markdown,
@@ -196,7 +317,7 @@ mod tests {
         );
         message.entries[0].text.push('a');
         let error = build_request(
-            Platform::WeCom,
+            KIND,
             WECOM_URL,
             None,
             MessageFormat::Markdown,
@@ -210,7 +331,7 @@ mod tests {
     #[test]
     fn a_merged_wecom_message_lists_every_mention() {
         let request = build(
-            Platform::WeCom,
+            KIND,
             WECOM_URL,
             None,
             MessageFormat::Text,

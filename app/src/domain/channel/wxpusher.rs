@@ -6,11 +6,128 @@
 
 use serde_json::{Value, json};
 
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, at_most, dedup, key_char,
+    mask_secret, shorten, token,
+};
+use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
+use crate::domain::robot::{OutgoingMessage, RobotError};
+
 use super::address::ServiceBases;
 use super::{
     HttpRequest, Notice, Verdict, excerpt, http_failure, int_field, is_success_status, join,
     json_request, one_line, says_too_frequent, str_field, truncate_chars, unrecognised,
 };
+
+pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
+    id: "wxpusher",
+    label: "WxPusher",
+    schemes: &["wxpusher"],
+    form: "AT_应用令牌/UID_用户",
+    hosts: &[],
+    url_forms: &[
+        "wxpusher://AT_apptoken/UID_uid",
+        "wxpusher://AT_apptoken/UID_a/UID_b/12345",
+    ],
+    // WxPusher's documentation says sends are not rate limited ("消息发送频率没有做限制，
+    // 但是请控制在合理范围内"); a person's reminders are a few a day.
+    rate_limits: &[],
+    group: false,
+    throttle_ban: MINUTE,
+});
+
+/// A WxPusher app token and who receives: users (`UID_…`) and topics (numbers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WxPusherTarget {
+    pub app_token: String,
+    pub uids: Vec<String>,
+    pub topic_ids: Vec<u64>,
+}
+
+impl Channel for WxPusherTarget {
+    /// `wxpusher://AT_xxx/UID_a[/UID_b…][/topic_id…]`.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        parts.no_userinfo()?;
+        parts.no_port()?;
+        parts.no_query_or_fragment()?;
+        if parts.host.is_empty() {
+            return Err(parts.error("缺少 appToken"));
+        }
+        if !parts.host.starts_with("AT_") {
+            return Err(parts.error("的 appToken 应以 AT_ 开头"));
+        }
+        let app_token = token(parts.host, "WxPusher appToken ", 128, key_char, KEY_CHARSET)?;
+        let segments = parts.segments();
+        if segments.is_empty() {
+            return Err(parts.error("缺少接收人"));
+        }
+        at_most(segments.len(), "接收人")?;
+        let mut uids = Vec::new();
+        let mut topic_ids = Vec::new();
+        for segment in segments {
+            if segment.starts_with("UID_") && segment.len() <= 64 && segment.chars().all(key_char)
+            {
+                uids.push(segment.to_owned());
+            } else if let Some(topic) = segment
+                .parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0 && segment.chars().all(|c| c.is_ascii_digit()))
+            {
+                if !topic_ids.contains(&topic) {
+                    topic_ids.push(topic);
+                }
+            } else {
+                return Err(AddressError::new(format!(
+                    "WxPusher 接收人“{}”无效：用户应以 UID_ 开头，主题是数字",
+                    shorten(segment, 64)
+                )));
+            }
+        }
+        Ok(Self {
+            app_token,
+            uids: dedup(uids),
+            topic_ids,
+        })
+    }
+
+    fn kind(&self) -> ChannelKind {
+        KIND
+    }
+
+    fn masked(&self) -> String {
+        let mut shown = format!("wxpusher://{}", mask_secret(&self.app_token));
+        for uid in &self.uids {
+            shown.push('/');
+            shown.push_str(uid);
+        }
+        for topic in &self.topic_ids {
+            shown.push_str(&format!("/{topic}"));
+        }
+        shown
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.app_token]
+    }
+
+    fn build(
+        &self,
+        message: &OutgoingMessage,
+        context: &SendContext<'_>,
+    ) -> Result<Outgoing, RobotError> {
+        Ok(Outgoing::Http(build(
+            &self.app_token,
+            &self.uids,
+            &self.topic_ids,
+            &Notice::of(message),
+            context.bases,
+        )))
+    }
+
+    fn classify(&self, http_status: u16, body: &str) -> Verdict {
+        classify(http_status, body)
+    }
+}
 
 const SERVICE: &str = "WxPusher";
 /// Plain text: WeChat shows it as is and makes URLs tappable.

@@ -28,8 +28,9 @@ use super::check::{self, CheckOutcome};
 use super::pacing::{self, Robot, Slot};
 use super::status;
 use crate::AppError;
+use crate::domain::channel::Verdict;
 use crate::domain::reminder::ReminderKind;
-use crate::domain::robot::{self, Entry, Link, MessageFormat, OutgoingMessage, RobotVerdict};
+use crate::domain::robot::{self, Entry, Link, OutgoingMessage};
 use crate::domain::template::{TemplateKind, TemplateVars};
 
 /// How long a claimed row is ours: longer than a check plus a send with their timeouts.
@@ -146,11 +147,7 @@ pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
             targets.insert(key.clone(), target);
         }
         match targets.get(&key).cloned().flatten() {
-            Some(target)
-                if target
-                    .platform()
-                    .is_some_and(|platform| !robot::rate_limits(platform).is_empty()) =>
-            {
+            Some(target) if target.is_paced() => {
                 robot_queue(services, &target).send(id).ok();
             }
             // Unlimited robots, and rows whose channel is gone (they fail fast).
@@ -171,7 +168,8 @@ pub async fn enqueue_due(services: &Services) -> Result<usize, AppError> {
 /// The queue of one rate-limited robot, started on first use. It takes every row waiting
 /// for the robot at once, so reminders due together go out as merged messages.
 fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i32> {
-    let key = pacing::robot_key(&target.url);
+    let url = target.address.webhook().map_or("", |(url, _)| url);
+    let key = pacing::robot_key(url);
     let mut robots = match services.dispatcher.robots.lock() {
         Ok(robots) => robots,
         Err(poisoned) => poisoned.into_inner(),
@@ -182,8 +180,7 @@ fn robot_queue(services: &Services, target: &Target) -> mpsc::UnboundedSender<i3
     let (sender, mut receiver) = mpsc::unbounded_channel::<i32>();
     robots.insert(key.clone(), sender.clone());
     // Only rate-limited group robots are queued here.
-    let platform = target.platform().unwrap_or(robot::Platform::Generic);
-    let robot = Robot::new(services, platform, &target.url);
+    let robot = Robot::new(services, target.kind(), url);
     let services = services.clone();
     tokio::spawn(async move {
         while let Some(id) = receiver.recv().await {
@@ -336,8 +333,9 @@ async fn deliver_group(
         .iter()
         .map(|(_, _, prepared)| prepared.entry.clone())
         .collect();
-    let platform = target.platform().unwrap_or(robot::Platform::Generic);
-    let sizes: Vec<usize> = robot::split_entries(platform, target.format, entries)
+    let sizes: Vec<usize> = target
+        .address
+        .split_entries(target.format, entries)
         .iter()
         .map(Vec::len)
         .collect();
@@ -401,7 +399,7 @@ async fn deliver_group(
         };
         let sent = notify::send(services, &target, &message).await;
         pacing::sent(services, slot).await?;
-        if let RobotVerdict::Throttled(reason) = &sent.verdict {
+        if let Verdict::Throttled(reason) = &sent.verdict {
             let until = robot.throttled(services, reason).await?;
             parts.push(part);
             release_banned(services, parts.into_iter().flatten(), lease, until, reason).await?;
@@ -684,7 +682,7 @@ async fn prepare(services: &Services, row: &delivery::Model, now: DateTime<Utc>)
 /// What one row of a sent message becomes.
 fn step_of(sent: &SendOutcome, row: &delivery::Model, now: DateTime<Utc>) -> Step {
     match &sent.verdict {
-        RobotVerdict::Accepted => Step {
+        Verdict::Sent => Step {
             sent_at: Some(now),
             ..Step::end(
                 status::SENT,
@@ -696,10 +694,10 @@ fn step_of(sent: &SendOutcome, row: &delivery::Model, now: DateTime<Utc>) -> Ste
                     .collect::<String>(),
             )
         },
-        RobotVerdict::Retryable(message) | RobotVerdict::Throttled(message) => {
+        Verdict::RetryLater(message) | Verdict::Throttled(message) => {
             retry_step(row, now, message.clone())
         }
-        RobotVerdict::Permanent(message) => Step::end(status::FAILED, message.clone()),
+        Verdict::Permanent(message) => Step::end(status::FAILED, message.clone()),
     }
 }
 
@@ -812,13 +810,7 @@ fn message_for(
     };
     let text = settings
         .template(template_kind)
-        .render_escaped(&vars, |value| match target.platform() {
-            Some(platform) => robot::escape(platform, target.format, value),
-            None if notify::renders_markdown(target.kind) => {
-                robot::escape(robot::Platform::DingTalk, MessageFormat::Markdown, value)
-            }
-            None => value.to_owned(),
-        });
+        .render_escaped(&vars, |value| target.address.escape(target.format, value));
     let context = serde_json::json!({
         "kind": row.kind,
         "sequence": row.sequence,

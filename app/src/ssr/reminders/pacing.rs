@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 use super::super::entity::{robot_send, robot_state};
 use super::super::{Clock, Services, SystemClock};
 use crate::AppError;
-use crate::domain::robot::{self, Pacer, Platform, RateLimit};
+use crate::domain::channel::ChannelKind;
+use crate::domain::robot::{Pacer, RateLimit};
 
 /// A robot's identity for pacing: SHA-256 of its URL (the token is part of it), so the
 /// table never holds the token itself.
@@ -38,18 +39,19 @@ pub struct Robot {
 }
 
 impl Robot {
-    pub fn new(services: &Services, platform: Platform, url: &str) -> Self {
+    pub fn new(services: &Services, kind: ChannelKind, url: &str) -> Self {
         let scale = services.settings.rate_window_scale;
         Self {
             key: robot_key(url),
-            limits: robot::rate_limits(platform)
+            limits: kind
+                .rate_limits()
                 .iter()
                 .map(|limit| RateLimit {
                     max: limit.max,
                     per: limit.per.mul_f64(scale),
                 })
                 .collect(),
-            ban: robot::throttle_ban(platform).mul_f64(scale),
+            ban: kind.throttle_ban().mul_f64(scale),
         }
     }
 

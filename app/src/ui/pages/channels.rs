@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::AppError;
 use crate::api::{create_channel, delete_channel, list_channels, test_channel, update_channel};
-use crate::domain::channel::ChannelKind;
+use crate::domain::channel::{ChannelKind, KINDS};
 use crate::ui::components::form::{ActionResult, describe_error, non_empty};
 use crate::ui::components::reminder::{TestResult, kind_label, platform_label};
 use crate::ui::session::SessionContext;
@@ -391,7 +391,7 @@ fn ChannelForm(
                 <label>"平台"
                     <select name="kind" prop:value=move || kind.get() on:change=text_input(kind)>
                         <option value="" selected=kind.get_untracked().is_empty()>"按网址自动识别"</option>
-                        {ChannelKind::ALL.into_iter().map(|channel_kind| {
+                        {KINDS.iter().copied().map(|channel_kind| {
                             let value = channel_kind.as_str();
                             view! {
                                 <option value=value selected=kind.get_untracked() == value>{channel_kind.label()}</option>
@@ -409,7 +409,7 @@ fn ChannelForm(
                     <small class="muted" data-testid="url-forms">{move || {
                         let forms: Vec<&str> = match ChannelKind::parse(&kind.get()) {
                             Some(chosen) => chosen.url_forms().to_vec(),
-                            None => ChannelKind::ALL.iter().flat_map(|k| k.url_forms().iter().copied()).collect(),
+                            None => KINDS.iter().flat_map(|k| k.url_forms().iter().copied()).collect(),
                         };
                         format!("可用格式：{}", forms.join("　"))
                     }}</small>
