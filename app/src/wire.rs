@@ -768,15 +768,9 @@ pub struct ChannelView {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     pub name: String,
-    /// A channel kind (`dingtalk`, `feishu`, `wecom`, `generic`, `bark`, `ntfy`, `gotify`,
-    /// `serverchan`, `pushplus`, `wxpusher`, `email`); empty or absent: what the URL shows.
+    /// A channel kind (`domain::channel::KINDS`; the OpenAPI document lists them); empty or
+    /// absent: what the URL shows.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "ssr",
-        schema(
-            pattern = "^(dingtalk|feishu|wecom|generic|bark|ntfy|gotify|serverchan|pushplus|wxpusher|email)?$"
-        )
-    )]
     pub kind: Option<String>,
     pub url: String,
     #[serde(default)]
@@ -802,13 +796,8 @@ pub struct NewChannel {
 pub struct ChannelPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A channel kind, as in [`NewChannel::kind`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "ssr",
-        schema(
-            pattern = "^(dingtalk|feishu|wecom|generic|bark|ntfy|gotify|serverchan|pushplus|wxpusher|email)?$"
-        )
-    )]
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

@@ -214,6 +214,20 @@ async fn the_document_states_ranges_enums_and_formats() {
         schemas["NewChannel"]["properties"]["format"]["pattern"],
         "^(text|markdown)?$"
     );
+    // The channel kinds come from the registry: every kind, in its order.
+    let kinds: Vec<&str> = app::domain::channel::KINDS
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    let kind_pattern = format!("^({})?$", kinds.join("|"));
+    assert!(kinds.len() >= 11, "{kinds:?}");
+    for schema in ["NewChannel", "ChannelPatch"] {
+        assert_eq!(
+            schemas[schema]["properties"]["kind"]["pattern"],
+            kind_pattern.as_str(),
+            "{schema}"
+        );
+    }
     app.stop().await.expect("clean stop");
 }
 

@@ -80,6 +80,33 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The channel kinds a request may name, read from the registry (`domain::channel::KINDS`)
+/// so that a new kind is documented without touching this file.
+fn document_channel_kinds(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Schema};
+    let ids: Vec<&str> = app::domain::channel::KINDS
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    let pattern = format!("^({})?$", ids.join("|"));
+    let description = format!(
+        "The channel kind, one of {}; empty or absent: what the URL shows.",
+        ids.join(", ")
+    );
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for name in ["NewChannel", "ChannelPatch"] {
+        let Some(RefOr::T(Schema::Object(schema))) = components.schemas.get_mut(name) else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Object(kind))) = schema.properties.get_mut("kind") {
+            kind.pattern = Some(pattern.clone());
+            kind.description = Some(description.clone());
+        }
+    }
+}
+
 /// The `/api/v1` routes and `/api/openapi.json`.
 pub fn router() -> Router<AppState> {
     let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
@@ -122,6 +149,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(reminders::get_settings, reminders::update_settings))
         .routes(routes!(reminders::create_punch))
         .split_for_parts();
+    let mut openapi = openapi;
+    document_channel_kinds(&mut openapi);
     let document: Arc<str> = openapi
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
