@@ -259,8 +259,9 @@ pub struct Config {
     pub reminder_tick_seconds: u32,
     /// Multiplies the robots' rate-limit windows (tests shrink them).
     pub robot_rate_window_scale: f64,
-    /// Hosted push services' addresses (`SERVERCHAN_API_BASE`, `PUSHPLUS_API_BASE`,
-    /// `WXPUSHER_API_BASE`), for tests and mirrors.
+    /// Hosted push services' and company platforms' addresses (`SERVERCHAN_API_BASE`,
+    /// `PUSHPLUS_API_BASE`, `WXPUSHER_API_BASE`, `DINGTALK_API_BASE`, `FEISHU_API_BASE`,
+    /// `WECOM_API_BASE`), for tests and mirrors.
     pub service_bases: app::domain::channel::ServiceBases,
     pub dingtalk_api_base: String,
     /// Development and tests only: read "now" from this file (RFC 3339) instead of the system
@@ -425,6 +426,11 @@ impl Config {
                 var("SERVERCHAN_API_BASE").as_deref(),
                 var("PUSHPLUS_API_BASE").as_deref(),
                 var("WXPUSHER_API_BASE").as_deref(),
+            )
+            .with_platforms(
+                var("DINGTALK_API_BASE").as_deref(),
+                var("FEISHU_API_BASE").as_deref(),
+                var("WECOM_API_BASE").as_deref(),
             ),
             dingtalk_api_base: var("DINGTALK_API_BASE")
                 .map(|raw| raw.trim_end_matches('/').to_owned())

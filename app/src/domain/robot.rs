@@ -290,6 +290,9 @@ pub enum RobotError {
         limit: usize,
         actual: usize,
     },
+    /// The message cannot go through this channel (a person it cannot address, no token).
+    #[error("{0}")]
+    Refused(String),
 }
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -705,6 +708,8 @@ pub(crate) mod test_support {
             format,
             now,
             bases: &bases,
+            access_token: None,
+            stamp: "2023-11-15 06:13:20",
         };
         match address.build(message, &context)? {
             Outgoing::Http(request) => Ok(RobotRequest {

@@ -2,8 +2,11 @@
 //! plus the default robots from `WORKING_URL`/`NO_WORK_URL`. Secrets are write-only.
 
 use sea_orm::sea_query::ExprTrait;
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::Services;
@@ -57,6 +60,19 @@ pub struct Choice {
     pub channel_id: Option<i32>,
     pub name: String,
     pub platform: Option<ChannelKind>,
+    /// Why a channel that would have come first was passed over (a company app the person
+    /// has no id for).
+    pub why: Option<String>,
+}
+
+impl Choice {
+    /// The channel as the preview and the delivery history show it, with why.
+    pub fn shown(&self) -> String {
+        match &self.why {
+            Some(why) => format!("{}（{why}）", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 pub const NO_CHANNEL: &str = "（没有通知渠道）";
@@ -68,9 +84,14 @@ fn default_name(kind: ReminderKind) -> &'static str {
     }
 }
 
-/// All active channels, loaded once per tick or preview.
+/// A person's id and their DingTalk, Feishu and WeCom ids.
+type PlatformIds = (i32, Option<String>, Option<String>, Option<String>);
+
+/// All active channels, loaded once per tick or preview, and the platform ids people have
+/// for the company apps among them.
 pub struct ChannelBook {
     rows: Vec<channel::Model>,
+    ids: HashMap<i32, Recipient>,
 }
 
 impl ChannelBook {
@@ -80,7 +101,41 @@ impl ChannelBook {
             .order_by_asc(channel::Column::Id)
             .all(&services.db)
             .await?;
-        Ok(Self { rows })
+        let apps = rows.iter().any(|row| {
+            ChannelKind::parse(&row.platform).is_some_and(|kind| kind.binding().is_some())
+        });
+        let mut ids = HashMap::new();
+        if apps {
+            let people: Vec<PlatformIds> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .column(user::Column::DingtalkUserId)
+                .column(user::Column::FeishuOpenId)
+                .column(user::Column::WecomUserId)
+                .into_tuple()
+                .all(&services.db)
+                .await?;
+            for (id, dingtalk_user_id, feishu_open_id, wecom_user_id) in people {
+                let recipient = Recipient {
+                    dingtalk_user_id,
+                    feishu_open_id,
+                    wecom_user_id,
+                    ..Recipient::default()
+                };
+                ids.insert(id, recipient);
+            }
+        }
+        Ok(Self { rows, ids })
+    }
+
+    /// Why `row` cannot reach the person: a company app whose platform id they lack.
+    fn unreachable(&self, row: &channel::Model, user_id: i32) -> Option<String> {
+        let binding = ChannelKind::parse(&row.platform)?.binding()?;
+        let bound = self
+            .ids
+            .get(&user_id)
+            .is_some_and(|ids| binding.id_of(ids).is_some());
+        (!bound).then(|| format!("未填写{}，不用“{}”", binding.label(), row.name))
     }
 
     /// The person's own channel for the purpose, else a team-wide one, else the default
@@ -90,23 +145,34 @@ impl ChannelBook {
             ReminderKind::ClockIn => row.clock_in,
             ReminderKind::ClockOut => row.clock_out,
         };
-        let own = self
+        // The person's own channels first, then the team's; a company app the person has
+        // no id for is passed over, and the choice says so.
+        let mut why = None;
+        let candidates = self
             .rows
             .iter()
             .filter(serves)
-            .find(|row| row.user_id == Some(user_id));
-        let team = || {
-            self.rows
-                .iter()
-                .filter(serves)
-                .find(|row| row.user_id.is_none())
-        };
-        if let Some(row) = own.or_else(team) {
-            return Choice {
-                channel_id: Some(row.id),
-                name: row.name.clone(),
-                platform: ChannelKind::parse(&row.platform),
-            };
+            .filter(|row| row.user_id == Some(user_id))
+            .chain(
+                self.rows
+                    .iter()
+                    .filter(serves)
+                    .filter(|row| row.user_id.is_none()),
+            );
+        for row in candidates {
+            match self.unreachable(row, user_id) {
+                Some(reason) => {
+                    why.get_or_insert(reason);
+                }
+                None => {
+                    return Choice {
+                        channel_id: Some(row.id),
+                        name: row.name.clone(),
+                        platform: ChannelKind::parse(&row.platform),
+                        why,
+                    };
+                }
+            }
         }
         let default = match kind {
             ReminderKind::ClockIn => settings.working.as_ref(),
@@ -118,11 +184,13 @@ impl ChannelBook {
                 name: default_name(kind).to_owned(),
                 platform: ChannelAddress::default_robot(&robot.url, None)
                     .map(|address| address.kind()),
+                why,
             },
             None => Choice {
                 channel_id: None,
                 name: NO_CHANNEL.to_owned(),
                 platform: None,
+                why,
             },
         }
     }
@@ -484,6 +552,29 @@ fn parse_secret(raw: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
+/// A company app reaches everyone in the company: only admins connect one, and only as a
+/// team-wide channel (it delivers privately to each person it covers).
+fn check_company_app(
+    actor: &Actor,
+    kind: ChannelKind,
+    user_id: Option<i32>,
+) -> Result<(), AppError> {
+    if kind.binding().is_none() {
+        return Ok(());
+    }
+    actor.require_admin()?;
+    match user_id {
+        Some(_) => Err(AppError::invalid(
+            "user_id",
+            format!(
+                "{}是团队渠道，会分别私信每个人：user_id 应为 null",
+                kind.label()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn check_owner(
     services: &Services,
     actor: &Actor,
@@ -517,6 +608,7 @@ pub async fn create(
     check_owner(services, actor, user_id).await?;
     let name = parse_name(&input.name)?;
     let address = parse_address(services, input.kind.as_deref(), &input.url)?;
+    check_company_app(actor, address.kind, user_id)?;
     let (platform, url) = (address.kind, address.url);
     let format = parse_format(input.format.as_deref())?;
     let (clock_in, clock_out) = parse_purposes(input.purposes.as_deref())?;
@@ -581,6 +673,7 @@ pub async fn update(
     }
     let mut address_secret = None;
     let mut new_url = None;
+    let mut kind = ChannelKind::parse(&row.platform);
     if patch.kind.is_some() || patch.url.is_some() {
         let raw = match &patch.url {
             Some(raw) => raw.clone(),
@@ -588,11 +681,15 @@ pub async fn update(
             None => open_row(&services.secrets, &row)?.url,
         };
         let address = parse_address(services, patch.kind.as_deref(), &raw)?;
+        kind = Some(address.kind);
         model.platform = Set(address.kind.as_str().to_owned());
         if patch.url.is_some() {
             new_url = Some(address.url);
             address_secret = address.secret;
         }
+    }
+    if let Some(kind) = kind {
+        check_company_app(actor, kind, patch.user_id.unwrap_or(row.user_id))?;
     }
     let new_secret = match (&patch.secret, address_secret) {
         (Some(secret), _) => Some(parse_secret(secret.as_deref())?),

@@ -133,6 +133,8 @@ pub struct Services {
     pub dispatcher: Arc<reminders::dispatch::Dispatcher>,
     pub heartbeat: Arc<reminders::Heartbeat>,
     pub dingtalk_tokens: Arc<reminders::check::TokenCache>,
+    /// Company apps' access tokens, one per app, shared by every send of this process.
+    pub app_tokens: Arc<notify::AppTokens>,
     /// Seals robot URLs, signing secrets and tokens at rest (key from `SECRET_KEY`).
     pub secrets: secret_box::SecretBox,
     /// Import files being parsed at once (`schedule_import::MAX_CONCURRENT_PARSES`).
@@ -163,6 +165,7 @@ impl Services {
             dispatcher: Arc::default(),
             heartbeat: Arc::new(reminders::Heartbeat::new(started_at)),
             dingtalk_tokens: Arc::default(),
+            app_tokens: Arc::default(),
             secrets,
             import_parses: Arc::new(tokio::sync::Semaphore::new(
                 schedule_import::MAX_CONCURRENT_PARSES,

@@ -19,12 +19,12 @@ use crate::mock_robot::{MockRobots, Reply};
 
 const TODAY: (i32, u32, u32) = (2026, 11, 23);
 
-fn admin() -> Caller {
+pub(crate) fn admin() -> Caller {
     Caller::bearer(API_TOKEN)
 }
 
 /// A wall-clock time today in Asia/Shanghai.
-fn local(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
+pub(crate) fn local(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
     Shanghai
         .with_ymd_and_hms(TODAY.0, TODAY.1, TODAY.2, hour, minute, second)
         .single()
@@ -32,18 +32,18 @@ fn local(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(TODAY.0, TODAY.1, TODAY.2).expect("date")
 }
 
-struct Rig {
-    app: TestApp,
-    clock: Arc<ManualClock>,
-    robots: MockRobots,
+pub(crate) struct Rig {
+    pub(crate) app: TestApp,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) robots: MockRobots,
 }
 
 /// A server on a manual clock at 07:00 today, allowed to post to the loopback robots.
-async fn rig(extra: &[(&str, &str)]) -> Rig {
+pub(crate) async fn rig(extra: &[(&str, &str)]) -> Rig {
     rig_with_window(extra, Duration::from_secs(60)).await
 }
 
@@ -62,7 +62,12 @@ async fn rig_with_window(extra: &[(&str, &str)], window: Duration) -> Rig {
 impl Rig {
     /// Adds an active member straight into the database (no password hashing: these
     /// people never sign in), with the ids robots mention them by.
-    async fn person(&self, username: &str, mobile: Option<&str>, open_id: Option<&str>) -> i32 {
+    pub(crate) async fn person(
+        &self,
+        username: &str,
+        mobile: Option<&str>,
+        open_id: Option<&str>,
+    ) -> i32 {
         let now = local(7, 0, 0);
         let row = user::ActiveModel {
             username: Set(username.to_owned()),
@@ -89,7 +94,7 @@ impl Rig {
         row.id
     }
 
-    async fn shift_id(&self, name: &str) -> i64 {
+    pub(crate) async fn shift_id(&self, name: &str) -> i64 {
         let shifts = json_body(&self.app.get_as(&admin(), "/api/v1/shifts").await);
         shifts
             .as_array()
@@ -102,7 +107,7 @@ impl Rig {
     }
 
     /// Puts everyone in `users` on `shift` today.
-    async fn schedule(&self, users: &[i32], shift: &str) {
+    pub(crate) async fn schedule(&self, users: &[i32], shift: &str) {
         let shift_id = self.shift_id(shift).await;
         let items: Vec<Value> = users
             .iter()
@@ -115,7 +120,7 @@ impl Rig {
         assert_eq!(response.status, 200, "{}", response.body);
     }
 
-    async fn channel(&self, body: Value) -> i64 {
+    pub(crate) async fn channel(&self, body: Value) -> i64 {
         let response = self
             .app
             .json_as(&admin(), "POST", "/api/v1/channels", body)
@@ -124,7 +129,7 @@ impl Rig {
         json_body(&response)["id"].as_i64().expect("id")
     }
 
-    async fn settings(&self, values: Value) {
+    pub(crate) async fn settings(&self, values: Value) {
         let response = self
             .app
             .json_as(&admin(), "PATCH", "/api/v1/settings", values)
@@ -133,7 +138,7 @@ impl Rig {
     }
 
     /// The preview's instants for `user_id` today: (kind, sequence) → instant.
-    async fn upcoming(&self, user_id: i32) -> Vec<(String, u64, DateTime<Utc>)> {
+    pub(crate) async fn upcoming(&self, user_id: i32) -> Vec<(String, u64, DateTime<Utc>)> {
         let response = self
             .app
             .get_as(
@@ -162,12 +167,12 @@ impl Rig {
     }
 
     /// Sets the clock and runs one tick, the way the worker would.
-    async fn tick_at(&self, at: DateTime<Utc>) {
+    pub(crate) async fn tick_at(&self, at: DateTime<Utc>) {
         self.clock.set(at);
         reminders::run_tick(&self.app.services).await.expect("tick");
     }
 
-    async fn deliveries(&self, query: &str) -> Vec<Value> {
+    pub(crate) async fn deliveries(&self, query: &str) -> Vec<Value> {
         let response = self
             .app
             .get_as(
@@ -183,7 +188,7 @@ impl Rig {
     }
 
     /// Waits until no delivery is `sending` and `count` rows exist, then returns them.
-    async fn settled(&self, count: usize) -> Vec<Value> {
+    pub(crate) async fn settled(&self, count: usize) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let rows = self.deliveries("").await;

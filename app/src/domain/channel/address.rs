@@ -59,12 +59,42 @@ pub struct ServiceBases {
     pub pushplus: String,
     /// `POST {wxpusher}/api/send/message`.
     pub wxpusher: String,
+    /// DingTalk's open platform (`DINGTALK_API_BASE`): `gettoken`, work notifications.
+    pub dingtalk: String,
+    /// Feishu's open platform (`FEISHU_API_BASE`): `https://open.feishu.cn`.
+    pub feishu: String,
+    /// WeCom's API (`WECOM_API_BASE`): `https://qyapi.weixin.qq.com`.
+    pub wecom: String,
 }
 
 impl ServiceBases {
     pub const SERVERCHAN: &'static str = "https://sctapi.ftqq.com";
     pub const PUSHPLUS: &'static str = "https://www.pushplus.plus";
     pub const WXPUSHER: &'static str = "https://wxpusher.zjiecode.com";
+    pub const DINGTALK: &'static str = "https://oapi.dingtalk.com";
+    pub const FEISHU: &'static str = "https://open.feishu.cn";
+    pub const WECOM: &'static str = "https://qyapi.weixin.qq.com";
+
+    /// The company platforms' bases, each given one (trailing slashes dropped) replacing the
+    /// real host.
+    pub fn with_platforms(
+        mut self,
+        dingtalk: Option<&str>,
+        feishu: Option<&str>,
+        wecom: Option<&str>,
+    ) -> Self {
+        let clean = |base: &str| base.trim().trim_end_matches('/').to_owned();
+        if let Some(base) = dingtalk {
+            self.dingtalk = clean(base);
+        }
+        if let Some(base) = feishu {
+            self.feishu = clean(base);
+        }
+        if let Some(base) = wecom {
+            self.wecom = clean(base);
+        }
+        self
+    }
 
     /// The real hosts, with each given base (trailing slashes dropped) replacing its
     /// service's. A ServerChan base replaces both the Turbo and the ServerChan³ host.
@@ -96,6 +126,9 @@ impl Default for ServiceBases {
             serverchan3: None,
             pushplus: Self::PUSHPLUS.to_owned(),
             wxpusher: Self::WXPUSHER.to_owned(),
+            dingtalk: Self::DINGTALK.to_owned(),
+            feishu: Self::FEISHU.to_owned(),
+            wecom: Self::WECOM.to_owned(),
         }
     }
 }

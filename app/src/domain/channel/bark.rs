@@ -29,6 +29,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 /// One iPhone's Bark key on a Bark server.

@@ -37,6 +37,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     group: true,
     // After 130101 the robot refuses for about ten minutes.
     throttle_ban: Duration::from_secs(10 * 60),
+    binding: None,
 });
 
 const SEND: &str = "https://oapi.dingtalk.com/robot/send?access_token=";

@@ -24,6 +24,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     ],
     group: true,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 const HOOK: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/";

@@ -23,6 +23,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: true,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 /// Any other http(s) URL: the generic JSON webhook, one person per message.

@@ -28,6 +28,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 /// An application token on a Gotify server.

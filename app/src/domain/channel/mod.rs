@@ -31,6 +31,40 @@ pub use ntfy::NtfyAuth;
 use super::redact::{MASK, mask_url};
 use super::robot::{Entry, MergeLimits, MessageFormat, OutgoingMessage, Recipient, RobotError};
 
+/// A request that is not a message: a company app's sign-in, a delivery confirmation, a
+/// user lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Get {
+        url: String,
+        query: Vec<(String, String)>,
+    },
+    Post(HttpRequest),
+}
+
+/// A company app's access token and how long it may be used (already shortened by a safety
+/// margin).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub token: String,
+    pub lifetime: Duration,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessToken({MASK}, {:?})", self.lifetime)
+    }
+}
+
+/// Platforms' tokens last two hours; refresh well before they lapse.
+pub const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+
+/// The lifetime to cache a token for: `expires_in` seconds less [`TOKEN_MARGIN`], at least a
+/// minute.
+pub fn token_lifetime(expires_in: u64) -> Duration {
+    Duration::from_secs(expires_in.saturating_sub(TOKEN_MARGIN.as_secs()).max(60))
+}
+
 /// What the registry knows about one kind: plain data, read by the browser too.
 #[derive(Debug)]
 pub struct KindInfo {
@@ -54,6 +88,38 @@ pub struct KindInfo {
     pub group: bool,
     /// How long the channel is left alone after it answered "too fast".
     pub throttle_ban: Duration,
+    /// Company apps: the platform id a person must have to be reached privately; a person
+    /// without it is reminded through their next channel.
+    pub binding: Option<Binding>,
+}
+
+/// The platform user ids kept on each person's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    DingTalk,
+    Feishu,
+    WeCom,
+}
+
+impl Binding {
+    /// The person's id on this platform, if they have one.
+    pub fn id_of(self, recipient: &Recipient) -> Option<&str> {
+        let id = match self {
+            Self::DingTalk => &recipient.dingtalk_user_id,
+            Self::Feishu => &recipient.feishu_open_id,
+            Self::WeCom => &recipient.wecom_user_id,
+        };
+        id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+    }
+
+    /// The profile field, as shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DingTalk => "钉钉 userid",
+            Self::Feishu => "飞书 open_id",
+            Self::WeCom => "企业微信 userid",
+        }
+    }
 }
 
 /// One kind of channel, as stored (`channel.platform`) and shown.
@@ -111,6 +177,10 @@ impl ChannelKind {
 
     pub fn throttle_ban(self) -> Duration {
         self.0.throttle_ban
+    }
+
+    pub fn binding(self) -> Option<Binding> {
+        self.0.binding
     }
 }
 
@@ -204,6 +274,11 @@ pub struct SendContext<'a> {
     /// For signature timestamps: the real time, since platforms check them against theirs.
     pub now: chrono::DateTime<chrono::Utc>,
     pub bases: &'a ServiceBases,
+    /// A company app's access token, when the kind signs in ([`Channel::sign_in`]).
+    pub access_token: Option<&'a str>,
+    /// The local time of this attempt (`2026-03-02 08:45:07`), for platforms that drop a
+    /// repeated text: a retry or a follow-up never reads the same.
+    pub stamp: &'a str,
 }
 
 /// The seam every kind implements, on its parsed address.
@@ -261,6 +336,38 @@ pub trait Channel: Send + Sync {
     /// `value` (a name, a shift: text people type) made inert for the kind's markup.
     fn escape(&self, _format: MessageFormat, value: &str) -> String {
         value.to_owned()
+    }
+
+    /// Company apps sign in first: the key the token is cached under (one per app) and the
+    /// request for it. `None`: the kind needs no token.
+    fn sign_in(&self, _bases: &ServiceBases) -> Option<(String, Call)> {
+        None
+    }
+
+    /// Reads the sign-in's answer.
+    fn read_token(&self, http_status: u16, body: &str) -> Result<AccessToken, Verdict> {
+        let _ = body;
+        Err(Verdict::Permanent(format!(
+            "{} 不需要登录（HTTP {http_status}）",
+            self.kind().label()
+        )))
+    }
+
+    /// Whether the answer says the access token expired or was revoked: the token is then
+    /// fetched again and the message sent once more.
+    fn token_expired(&self, _http_status: u16, _body: &str) -> bool {
+        false
+    }
+
+    /// After an accepted send, the request that asks whether it reached the person (DingTalk's
+    /// `getsendresult`); `None` when the platform has none.
+    fn confirm(&self, _answer: &str, _context: &SendContext<'_>) -> Option<Call> {
+        None
+    }
+
+    /// Reads the confirmation's answer for the message's recipients.
+    fn classify_confirmation(&self, _http_status: u16, _body: &str, _to: &[&str]) -> Verdict {
+        Verdict::Sent
     }
 
     /// How many people, and how much text, one message may carry.
@@ -351,6 +458,7 @@ registry! {
     Feishu => feishu::FeishuRobot,
     WeCom => wecom::WeComRobot,
     Generic => generic::GenericWebhook,
+    DingTalkApp => dingtalk_app::DingTalkApp,
     Bark => bark::BarkDevice,
     Ntfy => ntfy::NtfyTopic,
     Gotify => gotify::GotifyApp,
@@ -427,6 +535,26 @@ impl ChannelAddress {
 
     pub fn escape(&self, format: MessageFormat, value: &str) -> String {
         self.channel().escape(format, value)
+    }
+
+    pub fn sign_in(&self, bases: &ServiceBases) -> Option<(String, Call)> {
+        self.channel().sign_in(bases)
+    }
+
+    pub fn read_token(&self, http_status: u16, body: &str) -> Result<AccessToken, Verdict> {
+        self.channel().read_token(http_status, body)
+    }
+
+    pub fn token_expired(&self, http_status: u16, body: &str) -> bool {
+        self.channel().token_expired(http_status, body)
+    }
+
+    pub fn confirm(&self, answer: &str, context: &SendContext<'_>) -> Option<Call> {
+        self.channel().confirm(answer, context)
+    }
+
+    pub fn classify_confirmation(&self, http_status: u16, body: &str, to: &[&str]) -> Verdict {
+        self.channel().classify_confirmation(http_status, body, to)
     }
 
     pub fn merge_limits(&self, format: MessageFormat) -> MergeLimits {
@@ -738,6 +866,7 @@ mod tests {
                 "feishu",
                 "wecom",
                 "generic",
+                "dingtalk_app",
                 "bark",
                 "ntfy",
                 "gotify",
@@ -775,6 +904,7 @@ mod tests {
                 "飞书群机器人",
                 "企业微信群机器人",
                 "通用 Webhook",
+                "钉钉工作通知（企业内部应用）",
                 "Bark",
                 "ntfy",
                 "Gotify",

@@ -46,6 +46,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[per_minute(12)],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 const NTFY_SH: &str = "https://ntfy.sh";

@@ -36,6 +36,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 /// A ServerChan Turbo or ServerChan³ SendKey.

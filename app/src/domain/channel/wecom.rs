@@ -27,6 +27,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[per_minute(20)],
     group: true,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 const SEND: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=";

@@ -34,6 +34,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     rate_limits: &[],
     group: false,
     throttle_ban: MINUTE,
+    binding: None,
 });
 
 /// A WxPusher app token and who receives: users (`UID_…`) and topics (numbers).

@@ -118,7 +118,7 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                 next_attempt_at: Set(reminder.at),
                 lease_until: Set(None),
                 channel_id: Set(choice.channel_id),
-                channel_name: Set(choice.name.clone()),
+                channel_name: Set(choice.shown()),
                 platform: Set(choice.platform.map(|p| p.as_str().to_owned())),
                 sent_at: Set(None),
                 check_result: Set(None),

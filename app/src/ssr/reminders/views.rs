@@ -118,7 +118,7 @@ pub async fn upcoming(
                 at: rfc3339(services, item.at),
                 shift_id: item.shift_id,
                 channel_id: choice.channel_id,
-                channel: choice.name,
+                channel: choice.shown(),
             });
         }
     }

@@ -1,0 +1,259 @@
+//! Reminders through the company's own app, against a mock of DingTalk's open platform:
+//! each bound person gets a private work notification, one token serves many messages, an
+//! expired token is fetched again once, a repeated reminder never reads the same, a person
+//! without a DingTalk id falls back to their next channel, and only admins connect an app.
+
+use serde_json::json;
+
+use crate::helpers::{Caller, json_body};
+use crate::mock_apps::MockDingTalk;
+use crate::reminders::{Rig, admin, local, rig, today};
+
+const APP_KEY: &str = "dingkq7x2mk4op9azrtq";
+const APP_SECRET: &str = "Zs9xKq2M7vBn4LpQw8RtYc3HdJf6GaUe1OiPlKjHgFdSaQwErTy";
+const AGENT_ID: u64 = 2_871_234_567;
+
+fn app_url() -> String {
+    format!("dingtalk-app://{APP_KEY}:{APP_SECRET}@{AGENT_ID}")
+}
+
+async fn dingtalk_rig() -> (Rig, MockDingTalk) {
+    let dingtalk = MockDingTalk::start(APP_KEY, APP_SECRET, AGENT_ID).await;
+    let rig = rig(&[
+        ("DINGTALK_API_BASE", dingtalk.base_url.as_str()),
+        ("PUBLIC_URL", "https://kq.example.com"),
+    ])
+    .await;
+    (rig, dingtalk)
+}
+
+/// Sets a person's DingTalk userid the way an admin does, over the API.
+async fn bind(rig: &Rig, user_id: i32, dingtalk_user_id: &str) {
+    let response = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &format!("/api/v1/users/{user_id}"),
+            json!({"dingtalk_user_id": dingtalk_user_id}),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dingtalk_app_reminds_each_bound_person_privately_on_one_token() {
+    let (rig, dingtalk) = dingtalk_rig().await;
+    let created = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "钉钉工作通知", "url": app_url()}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let view = json_body(&created);
+    assert_eq!(view["kind"], "dingtalk_app");
+    assert_eq!(view["user_id"], json!(null), "a team-wide channel");
+    assert!(!created.body.contains(APP_SECRET), "{}", created.body);
+    // The team robot comes after the app: people without a DingTalk id get it instead.
+    rig.channel(json!({"name": "团队群", "url": rig.robots.generic_url("team")}))
+        .await;
+
+    let mut people = Vec::new();
+    for name in ["zhang", "li", "wang"] {
+        let id = rig.person(name, None, None).await;
+        bind(&rig, id, &format!("dt_{name}")).await;
+        people.push(id);
+    }
+    let unbound = rig.person("zhao", None, None).await;
+    people.push(unbound);
+    rig.schedule(&people, "A班").await;
+
+    // The preview says which channel and why.
+    let preview = json_body(
+        &rig.app
+            .get_as(
+                &admin(),
+                &format!("/api/v1/reminders/upcoming?from={0}&to={0}", today()),
+            )
+            .await,
+    );
+    let channel_of = |user_id: i32| -> String {
+        preview["reminders"]
+            .as_array()
+            .expect("reminders")
+            .iter()
+            .find(|reminder| reminder["user_id"] == user_id)
+            .expect("a reminder")["channel"]
+            .as_str()
+            .expect("channel")
+            .to_owned()
+    };
+    assert_eq!(channel_of(people[0]), "钉钉工作通知");
+    assert_eq!(
+        channel_of(unbound),
+        "团队群（未填写钉钉 userid，不用“钉钉工作通知”）"
+    );
+
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(4).await;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{row:#}");
+    }
+    let delivered = dingtalk.delivered();
+    let mut to: Vec<&str> = delivered
+        .iter()
+        .map(|notice| notice.user_id.as_str())
+        .collect();
+    to.sort_unstable();
+    assert_eq!(to, ["dt_li", "dt_wang", "dt_zhang"]);
+    for notice in &delivered {
+        assert_eq!(notice.agent_id, AGENT_ID);
+        let name = notice.user_id.trim_start_matches("dt_");
+        assert!(
+            notice.content.contains(&format!("{name}同学")),
+            "each person reads their own reminder: {notice:#?}"
+        );
+        assert!(
+            notice.content.contains("https://kq.example.com/r/"),
+            "with its one-click links: {notice:#?}"
+        );
+    }
+    assert_eq!(
+        dingtalk.tokens_issued(),
+        1,
+        "one token serves every message"
+    );
+    assert_eq!(dingtalk.results_asked(), 3, "each send is confirmed");
+    let team = rig.robots.accepted();
+    assert_eq!(team.len(), 1, "{team:#?}");
+    assert_eq!(team[0].body["username"], "zhao");
+    // The delivery history names the channel, and why for the person passed over.
+    let history = rig.deliveries(&format!("user_id={unbound}")).await;
+    assert_eq!(
+        history[0]["channel"], "团队群（未填写钉钉 userid，不用“钉钉工作通知”）",
+        "{history:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_fetched_again_once_and_follow_ups_never_read_the_same() {
+    let (rig, dingtalk) = dingtalk_rig().await;
+    rig.settings(json!({"follow_up_count": "2", "follow_up_every": "5"}))
+        .await;
+    rig.channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    let person = rig.person("zhang", None, None).await;
+    bind(&rig, person, "dt_zhang").await;
+    rig.schedule(&[person], "A班").await;
+
+    rig.tick_at(local(8, 45, 1)).await;
+    rig.settled(1).await;
+    assert_eq!(dingtalk.tokens_issued(), 1);
+    // Two hours later DingTalk no longer takes the token: 42001, then one new token.
+    dingtalk.expire_tokens();
+    rig.tick_at(local(8, 50, 1)).await;
+    rig.settled(2).await;
+    rig.tick_at(local(8, 55, 1)).await;
+    let rows = rig.settled(3).await;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{row:#}");
+    }
+    assert_eq!(dingtalk.tokens_issued(), 2, "refreshed once, then reused");
+    // DingTalk drops a repeated text silently; every reminder arrived, so none repeated.
+    assert_eq!(dingtalk.dropped(), 0);
+    let delivered = dingtalk.delivered();
+    assert_eq!(delivered.len(), 3, "{delivered:#?}");
+    let mut texts: Vec<&str> = delivered.iter().map(|n| n.content.as_str()).collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert_eq!(texts.len(), 3, "{delivered:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_dingtalk_does_not_know_is_a_failure_that_says_so() {
+    let (rig, dingtalk) = dingtalk_rig().await;
+    rig.channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    let person = rig.person("left", None, None).await;
+    bind(&rig, person, "dt_left").await;
+    dingtalk.add_stranger("dt_left");
+    rig.schedule(&[person], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "failed", "{:#}", rows[0]);
+    let answer = rows[0]["answer"].as_str().unwrap_or_default();
+    assert!(
+        answer.contains("dt_left") && answer.contains("不是企业成员"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_app_credentials_fail_with_dingtalk_s_reason_and_no_secret() {
+    let (rig, _dingtalk) = dingtalk_rig().await;
+    let wrong = format!("dingtalk-app://{APP_KEY}:WrongSecretWrongSecretWrong@{AGENT_ID}");
+    let id = rig
+        .channel(json!({"name": "钉钉工作通知", "url": wrong}))
+        .await;
+    let person = rig.person("zhang", None, None).await;
+    bind(&rig, person, "dt_zhang").await;
+    rig.schedule(&[person], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(1).await;
+    assert_eq!(rows[0]["status"], "failed", "{:#}", rows[0]);
+    let answer = rows[0]["answer"].as_str().unwrap_or_default();
+    assert!(answer.contains("40089"), "{answer}");
+    assert!(!answer.contains("WrongSecretWrongSecretWrong"), "{answer}");
+    // The channel test says the same, at once.
+    let tested = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            &format!("/api/v1/channels/{id}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    let result = json_body(&tested);
+    assert_eq!(result["ok"], false);
+    assert!(
+        result["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("AppKey 或 AppSecret 不正确")),
+        "{result:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_cannot_connect_a_company_app_nor_read_its_secret() {
+    let (rig, _dingtalk) = dingtalk_rig().await;
+    rig.channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    rig.app
+        .create_user("member1", "member-password-1", "member")
+        .await;
+    let member: Caller = rig.app.login("member1", "member-password-1").await;
+    let refused = rig
+        .app
+        .json_as(
+            &member,
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "我的应用", "url": app_url(), "user_id": null}),
+        )
+        .await;
+    assert!(
+        matches!(refused.status, 403 | 422),
+        "{} {}",
+        refused.status,
+        refused.body
+    );
+    let listed = rig.app.get_as(&member, "/api/v1/channels").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(!listed.body.contains(APP_SECRET), "{}", listed.body);
+}
