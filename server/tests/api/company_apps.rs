@@ -257,3 +257,51 @@ async fn a_member_cannot_connect_a_company_app_nor_read_its_secret() {
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert!(!listed.body.contains(APP_SECRET), "{}", listed.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wecom_app_messages_each_person_privately_and_names_the_ones_it_does_not_know() {
+    use crate::mock_apps::MockWeCom;
+    let corp_id = "ww4f1c2d3e4a5b6c7d";
+    let secret = "Wq8Rt5Yu2Io9Pa3Sd6FgHjKl";
+    let wecom = MockWeCom::start(corp_id, secret, 1_000_002).await;
+    let rig = rig(&[("WECOM_API_BASE", wecom.base_url.as_str())]).await;
+    let created = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "企业微信应用", "url": format!("wecom-app://{corp_id}:{secret}@1000002")}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(json_body(&created)["kind"], "wecom_app");
+    assert!(!created.body.contains(secret), "{}", created.body);
+    // `person` gives everyone the WeCom userid `wx_<name>`.
+    let zhang = rig.person("zhang", None, None).await;
+    let gone = rig.person("gone", None, None).await;
+    wecom.add_stranger("wx_gone");
+    rig.schedule(&[zhang, gone], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(2).await;
+    let status_of = |user_id: i32| {
+        rows.iter()
+            .find(|row| row["user_id"] == user_id)
+            .map(|row| (row["status"].clone(), row["answer"].clone()))
+            .expect("row")
+    };
+    assert_eq!(status_of(zhang).0, "sent", "{rows:#?}");
+    let (status, answer) = status_of(gone);
+    assert_eq!(status, "failed", "{rows:#?}");
+    assert!(
+        answer
+            .as_str()
+            .is_some_and(|answer| answer.contains("wx_gone")),
+        "{answer}"
+    );
+    let delivered = wecom.delivered();
+    assert_eq!(delivered.len(), 1, "{delivered:#?}");
+    assert_eq!(delivered[0].user_id, "wx_zhang");
+    assert!(delivered[0].content.contains("zhang同学"), "{delivered:#?}");
+    assert_eq!(wecom.tokens_issued(), 1);
+}

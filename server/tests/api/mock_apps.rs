@@ -264,3 +264,134 @@ async fn getbymobile(
         None => answer(json!({"errcode": 60121, "errmsg": "找不到该用户"})),
     }
 }
+
+/// One WeCom app message WeCom delivered.
+#[derive(Debug, Clone)]
+pub struct AppMessage {
+    pub user_id: String,
+    pub content: String,
+}
+
+#[derive(Default)]
+struct WeCom {
+    corp_id: String,
+    secret: String,
+    agent_id: u64,
+    issued: Vec<String>,
+    valid: HashSet<String>,
+    delivered: Vec<AppMessage>,
+    strangers: HashSet<String>,
+}
+
+/// A local mock of WeCom's API for a self-built app: `gettoken` and `message/send` with
+/// WeCom's error codes and its `invaliduser` answer for people it does not know.
+#[derive(Clone)]
+pub struct MockWeCom {
+    pub base_url: String,
+    state: Arc<Mutex<WeCom>>,
+}
+
+impl MockWeCom {
+    pub async fn start(corp_id: &str, secret: &str, agent_id: u64) -> Self {
+        let state = Arc::new(Mutex::new(WeCom {
+            corp_id: corp_id.to_owned(),
+            secret: secret.to_owned(),
+            agent_id,
+            ..WeCom::default()
+        }));
+        let router = Router::new()
+            .route("/cgi-bin/gettoken", get(wecom_gettoken))
+            .route("/cgi-bin/message/send", post(wecom_send))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock wecom");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { base_url, state }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut WeCom) -> T) -> T {
+        f(&mut self.state.lock().expect("mock state"))
+    }
+
+    pub fn tokens_issued(&self) -> usize {
+        self.with(|s| s.issued.len())
+    }
+
+    pub fn delivered(&self) -> Vec<AppMessage> {
+        self.with(|s| s.delivered.clone())
+    }
+
+    pub fn add_stranger(&self, user_id: &str) {
+        self.with(|s| s.strangers.insert(user_id.to_owned()));
+    }
+}
+
+async fn wecom_gettoken(
+    State(state): State<Arc<Mutex<WeCom>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("mock state");
+    if query.get("corpid") != Some(&state.corp_id) {
+        return answer(json!({"errcode": 40013, "errmsg": "invalid corpid"}));
+    }
+    if query.get("corpsecret") != Some(&state.secret) {
+        return answer(json!({"errcode": 40001, "errmsg": "invalid credential"}));
+    }
+    let token = format!("wecom-token-{}", state.issued.len() + 1);
+    state.issued.push(token.clone());
+    state.valid.insert(token.clone());
+    answer(json!({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}))
+}
+
+async fn wecom_send(
+    State(state): State<Arc<Mutex<WeCom>>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = state.lock().expect("mock state");
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    if !state.issued.contains(&token) {
+        return answer(json!({"errcode": 40014, "errmsg": "invalid access_token"}));
+    }
+    if !state.valid.contains(&token) {
+        return answer(json!({"errcode": 42001, "errmsg": "access_token expired"}));
+    }
+    let Some(body) = json_of(&headers, &body) else {
+        return answer(json!({"errcode": 47001, "errmsg": "data format error"}));
+    };
+    if body["agentid"].as_u64() != Some(state.agent_id) {
+        return answer(json!({"errcode": 40056, "errmsg": "invalid agentid"}));
+    }
+    let content = body["text"]["content"].as_str().unwrap_or("");
+    if body["msgtype"] != "text" || content.is_empty() {
+        return answer(json!({"errcode": 41008, "errmsg": "missing text content"}));
+    }
+    if body["enable_duplicate_check"] != 0 {
+        return answer(json!({"errcode": 40058, "errmsg": "test expects the duplicate check off"}));
+    }
+    let touser = body["touser"].as_str().unwrap_or("");
+    let mut invalid = Vec::new();
+    for user_id in touser.split('|').filter(|id| !id.is_empty()) {
+        if state.strangers.contains(user_id) {
+            invalid.push(user_id.to_owned());
+        } else {
+            let message = AppMessage {
+                user_id: user_id.to_owned(),
+                content: content.to_owned(),
+            };
+            state.delivered.push(message);
+        }
+    }
+    answer(json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "invaliduser": invalid.join("|"),
+        "invalidparty": "",
+        "invalidtag": "",
+        "unlicenseduser": "",
+        "msgid": format!("msg-{}", state.delivered.len()),
+    }))
+}
