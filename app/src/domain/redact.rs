@@ -132,7 +132,10 @@ impl Secrets {
             None => (rest, ""),
         };
         for segment in before_query.split('/').skip(1) {
-            if segment.chars().count() > PATH_SEGMENT_SHOWN_CHARS {
+            // A credential's name in an API path (`…/tenant_access_token/internal`) is a
+            // word of the API, not a token: hiding it would hide the field in the answer.
+            let api_word = SECRET_NAMES.contains(&segment);
+            if segment.chars().count() > PATH_SEGMENT_SHOWN_CHARS && !api_word {
                 self = self.with(segment);
             }
         }
@@ -339,6 +342,14 @@ mod tests {
         assert_eq!(mask_url("SECabcdefgh"), "SECa***");
         assert_eq!(mask_url("abc"), "***");
         assert_eq!(mask_url("javascript:alert(1)"), "java***");
+    }
+
+    #[test]
+    fn a_credential_s_name_in_an_api_path_is_not_a_secret() {
+        let secrets = Secrets::new()
+            .with_url("https://open.feishu.cn/open-apis/auth/v3/tenant_access_token/internal");
+        let answer = r#"{"code":0,"tenant_access_token":"t-0123456789","expire":7200}"#;
+        assert_eq!(secrets.redact_values(answer), answer);
     }
 
     #[test]
