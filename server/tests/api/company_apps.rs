@@ -305,3 +305,42 @@ async fn a_wecom_app_messages_each_person_privately_and_names_the_ones_it_does_n
     assert!(delivered[0].content.contains("zhang同学"), "{delivered:#?}");
     assert_eq!(wecom.tokens_issued(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feishu_app_messages_each_person_privately_by_open_id() {
+    use crate::mock_apps::MockFeishu;
+    let app_id = "cli_a1b2c3d4e5f6a7b8";
+    let secret = "Xy7Pq2Lm9Rt4Vb6Nc3Kd8Fg1";
+    let feishu = MockFeishu::start(app_id, secret).await;
+    let rig = rig(&[("FEISHU_API_BASE", feishu.base_url.as_str())]).await;
+    let created = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "飞书应用", "url": format!("feishu-app://{app_id}:{secret}")}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(json_body(&created)["kind"], "feishu_app");
+    assert!(!created.body.contains(secret), "{}", created.body);
+    let zhang = rig
+        .person("zhang", None, Some("ou_0123456789abcdef0123456789abcdef"))
+        .await;
+    let li = rig
+        .person("li", None, Some("ou_fedcba9876543210fedcba9876543210"))
+        .await;
+    rig.schedule(&[zhang, li], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    for row in rig.settled(2).await {
+        assert_eq!(row["status"], "sent", "{row:#}");
+    }
+    let mut delivered = feishu.delivered();
+    delivered.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    assert_eq!(delivered.len(), 2, "{delivered:#?}");
+    assert_eq!(delivered[0].user_id, "ou_0123456789abcdef0123456789abcdef");
+    assert!(delivered[0].content.contains("zhang同学"), "{delivered:#?}");
+    assert!(delivered[1].content.contains("li同学"), "{delivered:#?}");
+    assert_eq!(feishu.tokens_issued(), 1);
+}

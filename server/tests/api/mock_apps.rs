@@ -395,3 +395,118 @@ async fn wecom_send(
         "msgid": format!("msg-{}", state.delivered.len()),
     }))
 }
+
+#[derive(Default)]
+struct Feishu {
+    app_id: String,
+    app_secret: String,
+    issued: Vec<String>,
+    delivered: Vec<AppMessage>,
+}
+
+/// A local mock of Feishu's open platform for a self-built app: the tenant token and
+/// `im/v1/messages`, with Feishu's codes (HTTP 400 with a `code` for errors).
+#[derive(Clone)]
+pub struct MockFeishu {
+    pub base_url: String,
+    state: Arc<Mutex<Feishu>>,
+}
+
+impl MockFeishu {
+    pub async fn start(app_id: &str, app_secret: &str) -> Self {
+        let state = Arc::new(Mutex::new(Feishu {
+            app_id: app_id.to_owned(),
+            app_secret: app_secret.to_owned(),
+            ..Feishu::default()
+        }));
+        let router = Router::new()
+            .route(
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                post(feishu_token),
+            )
+            .route("/open-apis/im/v1/messages", post(feishu_message))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock feishu");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { base_url, state }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Feishu) -> T) -> T {
+        f(&mut self.state.lock().expect("mock state"))
+    }
+
+    pub fn tokens_issued(&self) -> usize {
+        self.with(|s| s.issued.len())
+    }
+
+    pub fn delivered(&self) -> Vec<AppMessage> {
+        self.with(|s| s.delivered.clone())
+    }
+}
+
+fn feishu_error(code: i64, msg: &str) -> Response {
+    (
+        axum::http::StatusCode::BAD_REQUEST,
+        [("content-type", "application/json")],
+        json!({"code": code, "msg": msg}).to_string(),
+    )
+        .into_response()
+}
+
+async fn feishu_token(
+    State(state): State<Arc<Mutex<Feishu>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = state.lock().expect("mock state");
+    let Some(body) = json_of(&headers, &body) else {
+        return feishu_error(9499, "Bad Request");
+    };
+    if body["app_id"] != state.app_id.as_str() || body["app_secret"] != state.app_secret.as_str() {
+        return feishu_error(10014, "app secret invalid");
+    }
+    let token = format!("t-{}", state.issued.len() + 1);
+    state.issued.push(token.clone());
+    answer(json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}))
+}
+
+async fn feishu_message(
+    State(state): State<Arc<Mutex<Feishu>>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = state.lock().expect("mock state");
+    let bearer = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !state.issued.iter().any(|token| token == bearer) {
+        return feishu_error(99991663, "Invalid access token for authorization.");
+    }
+    if query.get("receive_id_type").map(String::as_str) != Some("open_id") {
+        return feishu_error(99992402, "field validation failed: receive_id_type");
+    }
+    let Some(body) = json_of(&headers, &body) else {
+        return feishu_error(9499, "Bad Request");
+    };
+    let receive_id = body["receive_id"].as_str().unwrap_or("");
+    // The content is a JSON document inside a string.
+    let text = body["content"]
+        .as_str()
+        .and_then(|content| serde_json::from_str::<Value>(content).ok())
+        .and_then(|content| content["text"].as_str().map(str::to_owned));
+    let (Some(text), true, false) = (text, body["msg_type"] == "text", receive_id.is_empty())
+    else {
+        return feishu_error(230001, "invalid message content");
+    };
+    state.delivered.push(AppMessage {
+        user_id: receive_id.to_owned(),
+        content: text,
+    });
+    answer(json!({"code": 0, "msg": "success", "data": {"message_id": "om_1"}}))
+}

@@ -460,6 +460,7 @@ registry! {
     Generic => generic::GenericWebhook,
     DingTalkApp => dingtalk_app::DingTalkApp,
     WeComApp => wecom_app::WeComApp,
+    FeishuApp => feishu_app::FeishuApp,
     Bark => bark::BarkDevice,
     Ntfy => ntfy::NtfyTopic,
     Gotify => gotify::GotifyApp,
