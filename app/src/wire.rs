@@ -838,6 +838,44 @@ pub struct ChannelTestResult {
     pub message: String,
 }
 
+/// Whom to look up by mobile in a company app's directory: the people named, or everyone
+/// active when `user_ids` is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BindRequest {
+    /// At most 1,000.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 1000))]
+    pub user_ids: Option<Vec<i32>>,
+}
+
+/// Who was found in the directory (their id is now on their profile) and who was not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BindReport {
+    pub bound: Vec<BoundPerson>,
+    pub not_found: Vec<UnboundPerson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BoundPerson {
+    pub user_id: i32,
+    pub name: String,
+    /// The DingTalk userid, Feishu open_id or WeCom userid found.
+    pub platform_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UnboundPerson {
+    pub user_id: i32,
+    pub name: String,
+    /// Why, in zh-CN: no mobile, not in the directory, or the platform's own answer.
+    pub reason: String,
+}
+
 /// One reminder that will be due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -281,6 +281,14 @@ fn stored_view(
     }
 }
 
+/// A stored row's target: its secrets opened and its address parsed; the error says why
+/// the channel cannot be used.
+pub fn open_target(services: &Services, row: &channel::Model) -> Result<Target, String> {
+    let open = open_row(&services.secrets, row)
+        .map_err(|error| format!("通知渠道“{}”{error}", row.name))?;
+    target_of_row(&open)
+}
+
 /// An opened row's target: its address parsed once, here.
 fn target_of_row(row: &channel::Model) -> Result<Target, String> {
     let kind = ChannelKind::parse(&row.platform)

@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod overview;
 pub mod page;
 pub mod password;
+pub mod platform_ids;
 pub mod reminders;
 pub mod schedule_import;
 pub mod schedules;

@@ -56,7 +56,28 @@ impl AppTokens {
     }
 }
 
-async fn call(services: &Services, call: &Call) -> Result<Answer, SendError> {
+/// A company app's access token for other calls than sends (a directory lookup); the
+/// error says why there is none.
+pub(crate) async fn app_token(
+    services: &Services,
+    address: &ChannelAddress,
+) -> Result<String, String> {
+    let sign_in = address
+        .sign_in(&services.settings.service_bases)
+        .ok_or_else(|| format!("{} 不需要登录", address.kind().label()))?;
+    services
+        .app_tokens
+        .get(services, address, &sign_in, None)
+        .await
+        .map_err(|outcome| match outcome.verdict {
+            Verdict::RetryLater(text) | Verdict::Throttled(text) | Verdict::Permanent(text) => {
+                secrets_of(address).redact(&text)
+            }
+            Verdict::Sent => "登录失败".to_owned(),
+        })
+}
+
+pub(crate) async fn call(services: &Services, call: &Call) -> Result<Answer, SendError> {
     match call {
         Call::Get { url, query } => services.outbound.get(url, query, &[]).await,
         Call::Post(request) => {
@@ -101,9 +122,8 @@ impl SendOutcome {
     }
 }
 
-fn secrets_of(target: &Target) -> Secrets {
-    target
-        .address
+fn secrets_of(address: &ChannelAddress) -> Secrets {
+    address
         .secrets()
         .into_iter()
         .fold(Secrets::new(), |secrets, secret| secrets.with(secret))
@@ -111,7 +131,7 @@ fn secrets_of(target: &Target) -> Secrets {
 
 /// Sends `message` through `target`.
 pub async fn send(services: &Services, target: &Target, message: &OutgoingMessage) -> SendOutcome {
-    let secrets = secrets_of(target);
+    let secrets = secrets_of(&target.address);
     let outcome = deliver(services, target, message).await;
     let redact = |text: String| secrets.redact(&text);
     SendOutcome {

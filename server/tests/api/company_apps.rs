@@ -344,3 +344,99 @@ async fn a_feishu_app_messages_each_person_privately_by_open_id() {
     assert!(delivered[1].content.contains("li同学"), "{delivered:#?}");
     assert_eq!(feishu.tokens_issued(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_bind_people_by_mobile_and_hear_who_could_not_be_found() {
+    let (rig, dingtalk) = dingtalk_rig().await;
+    let channel = rig
+        .channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    rig.channel(json!({"name": "团队群", "url": rig.robots.generic_url("team")}))
+        .await;
+    let known = rig.person("known", Some("13800138001"), None).await;
+    let stranger = rig.person("stranger", Some("13800138002"), None).await;
+    let no_mobile = rig.person("nomobile", None, None).await;
+    dingtalk.add_member("13800138001", "dt_known");
+    let path = format!("/api/v1/channels/{channel}/bind");
+
+    // Members may not.
+    rig.app
+        .create_user("member1", "member-password-1", "member")
+        .await;
+    let member = rig.app.login("member1", "member-password-1").await;
+    let refused = rig.app.json_as(&member, "POST", &path, json!({})).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // A bounded request.
+    let too_many: Vec<i32> = (1..=1001).collect();
+    let refused = rig
+        .app
+        .json_as(&admin(), "POST", &path, json!({"user_ids": too_many}))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    // A robot has no directory.
+    let robot_id = rig
+        .channel(json!({"name": "群机器人", "url": rig.robots.generic_url("other")}))
+        .await;
+    let refused = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            &format!("/api/v1/channels/{robot_id}/bind"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+
+    let response = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            &path,
+            json!({"user_ids": [known, stranger, no_mobile, 99999]}),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let report = json_body(&response);
+    assert_eq!(
+        report["bound"],
+        json!([{"user_id": known, "name": "known同学", "platform_id": "dt_known"}])
+    );
+    let reasons: Vec<(i64, String)> = report["not_found"]
+        .as_array()
+        .expect("not_found")
+        .iter()
+        .map(|person| {
+            (
+                person["user_id"].as_i64().expect("id"),
+                person["reason"].as_str().expect("reason").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (i64::from(stranger), "通讯录里没有这个手机号".to_owned()),
+            (i64::from(no_mobile), "没有填写手机号".to_owned()),
+            (99999, "用户不存在".to_owned()),
+        ]
+    );
+    let profile = json_body(
+        &rig.app
+            .get_as(&admin(), &format!("/api/v1/users/{known}"))
+            .await,
+    );
+    assert_eq!(profile["dingtalk_user_id"], "dt_known");
+
+    // The bound person is reminded privately; the others through the team robot.
+    rig.schedule(&[known, stranger], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    for row in rig.settled(2).await {
+        assert_eq!(row["status"], "sent", "{row:#}");
+    }
+    let delivered = dingtalk.delivered();
+    assert_eq!(delivered.len(), 1, "{delivered:#?}");
+    assert_eq!(delivered[0].user_id, "dt_known");
+    assert_eq!(rig.robots.accepted().len(), 1);
+}

@@ -138,6 +138,11 @@ impl MockDingTalk {
     pub fn add_stranger(&self, user_id: &str) {
         self.with(|s| s.strangers.insert(user_id.to_owned()));
     }
+
+    /// A member of the company's directory, found by `getbymobile`.
+    pub fn add_member(&self, mobile: &str, user_id: &str) {
+        self.with(|s| s.directory.insert(mobile.to_owned(), user_id.to_owned()));
+    }
 }
 
 async fn gettoken(

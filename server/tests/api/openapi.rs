@@ -36,6 +36,7 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/channels", &["get", "post"]),
         ("/api/v1/channels/{id}", &["get", "patch", "delete"]),
         ("/api/v1/channels/{id}/test", &["post"]),
+        ("/api/v1/channels/{id}/bind", &["post"]),
         ("/api/v1/settings", &["get", "patch"]),
         ("/api/v1/punches", &["post"]),
     ];
@@ -157,7 +158,7 @@ async fn every_operation_documents_the_errors_it_can_answer() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 39);
+    assert_eq!(checked, 40);
     app.stop().await.expect("clean stop");
 }
 

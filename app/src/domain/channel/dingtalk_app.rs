@@ -261,6 +261,31 @@ impl Channel for DingTalkApp {
         )))
     }
 
+    /// `topapi/v2/user/getbymobile`.
+    fn lookup(&self, mobile: &str, context: &SendContext<'_>) -> Option<Call> {
+        let token = context.access_token?;
+        let url = format!(
+            "{}?access_token={token}",
+            join(&context.bases.dingtalk, "topapi/v2/user/getbymobile")
+        );
+        Some(Call::Post(json_request(url, &json!({ "mobile": mobile }))))
+    }
+
+    /// 60121: no member has this mobile.
+    fn read_lookup(&self, http_status: u16, body: &str) -> Result<Option<String>, Verdict> {
+        let value: Option<Value> = serde_json::from_str(body).ok();
+        match value.as_ref().and_then(errcode) {
+            Some(0) => value
+                .as_ref()
+                .and_then(|value| value.pointer("/result/userid")?.as_str())
+                .filter(|id| !id.is_empty())
+                .map(|id| Ok(Some(id.to_owned())))
+                .unwrap_or_else(|| Err(super::unrecognised("钉钉", body))),
+            Some(60_121) => Ok(None),
+            _ => Err(classify_reply(http_status, body, reply(body), THROTTLED)),
+        }
+    }
+
     /// A person DingTalk lists as invalid or forbidden never gets the message, though the
     /// send was answered with success; one it lists as failed may get it on a retry. An
     /// unreadable or failed confirmation leaves the send as accepted.
@@ -479,6 +504,33 @@ mod tests {
         }
         assert!(!app.token_expired(200, r#"{"errcode":0,"task_id":1}"#));
         assert!(!app.token_expired(200, "garbage"));
+    }
+
+    #[test]
+    fn lookup_by_mobile_finds_the_userid_or_says_there_is_none() {
+        let bases = ServiceBases::default();
+        let app = app();
+        let Some(Call::Post(request)) = app.lookup("13800138000", &context(&bases, Some("tok1")))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            request.url,
+            "https://oapi.dingtalk.com/topapi/v2/user/getbymobile?access_token=tok1"
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&request.body).unwrap(),
+            json!({"mobile": "13800138000"})
+        );
+        assert_eq!(
+            app.read_lookup(200, r#"{"errcode":0,"result":{"userid":"u1"}}"#),
+            Ok(Some("u1".to_owned()))
+        );
+        assert_eq!(
+            app.read_lookup(200, r#"{"errcode":60121,"errmsg":"找不到该用户"}"#),
+            Ok(None)
+        );
+        assert!(app.read_lookup(200, r#"{"errcode":60020,"errmsg":"ip"}"#).is_err());
     }
 
     #[test]

@@ -209,6 +209,34 @@ impl Channel for FeishuApp {
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         classify_reply(http_status, body, reply(body), THROTTLED)
     }
+
+    /// `contact/v3/users/batch_get_id` for one mobile, answered with the open_id.
+    fn lookup(&self, mobile: &str, context: &SendContext<'_>) -> Option<Call> {
+        let token = context.access_token?;
+        let HttpRequest { url, mut headers, body } = json_request(
+            format!(
+                "{}?user_id_type=open_id",
+                join(&context.bases.feishu, "open-apis/contact/v3/users/batch_get_id")
+            ),
+            &json!({ "mobiles": [mobile] }),
+        );
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+        Some(Call::Post(HttpRequest { url, headers, body }))
+    }
+
+    /// A mobile Feishu does not know comes back without a `user_id`.
+    fn read_lookup(&self, http_status: u16, body: &str) -> Result<Option<String>, Verdict> {
+        let value: Option<Value> = serde_json::from_str(body).ok();
+        if value.as_ref().and_then(|value| value.get("code")?.as_i64()) != Some(0) {
+            return Err(classify_reply(http_status, body, reply(body), THROTTLED));
+        }
+        let found = value
+            .as_ref()
+            .and_then(|value| value.pointer("/data/user_list")?.as_array()?.first().cloned());
+        Ok(found
+            .and_then(|user| user.get("user_id")?.as_str().map(str::to_owned))
+            .filter(|id| !id.is_empty()))
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +328,32 @@ mod tests {
         let mut unbound = message();
         unbound.entries[0].recipient.feishu_open_id = None;
         assert!(app().build(&unbound, &context(&bases, Some("t"))).is_err());
+    }
+
+    #[test]
+    fn lookup_by_mobile_asks_for_open_ids() {
+        let bases = ServiceBases::default();
+        let Some(Call::Post(request)) = app().lookup("13800138000", &context(&bases, Some("t")))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            request.url,
+            "https://open.feishu.cn/open-apis/contact/v3/users/batch_get_id?user_id_type=open_id"
+        );
+        assert_eq!(request.header("authorization"), Some("Bearer t"));
+        assert_eq!(
+            app().read_lookup(
+                200,
+                r#"{"code":0,"data":{"user_list":[{"mobile":"13800138000","user_id":"ou_1"}]}}"#
+            ),
+            Ok(Some("ou_1".to_owned()))
+        );
+        assert_eq!(
+            app().read_lookup(200, r#"{"code":0,"data":{"user_list":[{"mobile":"13800138000"}]}}"#),
+            Ok(None)
+        );
+        assert!(app().read_lookup(400, r#"{"code":99991672,"msg":"no permission"}"#).is_err());
     }
 
     #[test]

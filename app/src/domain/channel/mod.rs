@@ -370,6 +370,22 @@ pub trait Channel: Send + Sync {
         Verdict::Sent
     }
 
+    /// Company apps: the request that finds a person's platform id by their mobile in the
+    /// company's directory (`context.access_token` set).
+    fn lookup(&self, _mobile: &str, _context: &SendContext<'_>) -> Option<Call> {
+        None
+    }
+
+    /// Reads the lookup's answer: the id, `Ok(None)` when the directory has no such
+    /// mobile, or why the lookup failed.
+    fn read_lookup(&self, http_status: u16, body: &str) -> Result<Option<String>, Verdict> {
+        let _ = body;
+        Err(Verdict::Permanent(format!(
+            "{} 不能按手机号查找（HTTP {http_status}）",
+            self.kind().label()
+        )))
+    }
+
     /// How many people, and how much text, one message may carry.
     fn merge_limits(&self, _format: MessageFormat) -> MergeLimits {
         MergeLimits::ALONE
@@ -557,6 +573,14 @@ impl ChannelAddress {
 
     pub fn classify_confirmation(&self, http_status: u16, body: &str, to: &[&str]) -> Verdict {
         self.channel().classify_confirmation(http_status, body, to)
+    }
+
+    pub fn lookup(&self, mobile: &str, context: &SendContext<'_>) -> Option<Call> {
+        self.channel().lookup(mobile, context)
+    }
+
+    pub fn read_lookup(&self, http_status: u16, body: &str) -> Result<Option<String>, Verdict> {
+        self.channel().read_lookup(http_status, body)
     }
 
     pub fn merge_limits(&self, format: MessageFormat) -> MergeLimits {

@@ -223,6 +223,34 @@ impl Channel for WeComApp {
         Ok(Outgoing::Http(json_request(url, &body)))
     }
 
+    /// `cgi-bin/user/getuserid`.
+    fn lookup(&self, mobile: &str, context: &SendContext<'_>) -> Option<Call> {
+        let token = context.access_token?;
+        let url = format!(
+            "{}?access_token={token}",
+            join(&context.bases.wecom, "cgi-bin/user/getuserid")
+        );
+        Some(Call::Post(json_request(url, &json!({ "mobile": mobile }))))
+    }
+
+    /// 46004: no member has this mobile.
+    fn read_lookup(&self, http_status: u16, body: &str) -> Result<Option<String>, Verdict> {
+        let value: Option<Value> = serde_json::from_str(body).ok();
+        match value
+            .as_ref()
+            .and_then(|value| value.get("errcode")?.as_i64())
+        {
+            Some(0) => value
+                .as_ref()
+                .and_then(|value| value.get("userid")?.as_str())
+                .filter(|id| !id.is_empty())
+                .map(|id| Ok(Some(id.to_owned())))
+                .unwrap_or_else(|| Err(super::unrecognised("企业微信", body))),
+            Some(46_004) => Ok(None),
+            _ => Err(classify_reply(http_status, body, reply(body), THROTTLED)),
+        }
+    }
+
     /// A success that lists the person in `invaliduser` did not reach them.
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         let verdict = classify_reply(http_status, body, reply(body), THROTTLED);
@@ -341,6 +369,27 @@ mod tests {
         let mut unbound = message();
         unbound.entries[0].recipient.wecom_user_id = None;
         assert!(app().build(&unbound, &context(&bases, Some("wt"))).is_err());
+    }
+
+    #[test]
+    fn lookup_by_mobile() {
+        let bases = ServiceBases::default();
+        let Some(Call::Post(request)) = app().lookup("13800138000", &context(&bases, Some("wt")))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            request.url,
+            "https://qyapi.weixin.qq.com/cgi-bin/user/getuserid?access_token=wt"
+        );
+        assert_eq!(
+            app().read_lookup(200, r#"{"errcode":0,"errmsg":"ok","userid":"zhangsan"}"#),
+            Ok(Some("zhangsan".to_owned()))
+        );
+        assert_eq!(
+            app().read_lookup(200, r#"{"errcode":46004,"errmsg":"user no exist"}"#),
+            Ok(None)
+        );
     }
 
     #[test]

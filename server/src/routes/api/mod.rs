@@ -146,6 +146,7 @@ pub fn router() -> Router<AppState> {
             reminders::delete_channel
         ))
         .routes(routes!(reminders::test_channel))
+        .routes(routes!(reminders::bind_channel_people))
         .routes(routes!(reminders::get_settings, reminders::update_settings))
         .routes(routes!(reminders::create_punch))
         .split_for_parts();

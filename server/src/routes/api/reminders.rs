@@ -3,10 +3,11 @@
 
 use app::ssr::auth::RequestMeta;
 use app::ssr::reminders::views;
-use app::ssr::{Services, channels, settings};
+use app::ssr::{Services, channels, platform_ids, settings};
 use app::wire::{
-    ChannelPatch, ChannelTestResult, ChannelView, DeliveryQuery, DeliveryView, NewChannel,
-    NewPunch, Page, PunchView, SettingsPatch, SettingsView, UpcomingQuery, UpcomingView,
+    BindReport, BindRequest, ChannelPatch, ChannelTestResult, ChannelView, DeliveryQuery,
+    DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView,
+    UpcomingQuery, UpcomingView,
 };
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -215,6 +216,34 @@ pub async fn test_channel(
 ) -> Result<Json<ChannelTestResult>, ApiError> {
     let id = parse_id(&id, "通知渠道")?;
     Ok(Json(channels::test(&services, &actor, id).await?))
+}
+
+/// Finds people's ids in a company app's directory by their mobile and stores them on
+/// their profiles (admins only): the people named, or everyone active.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/{id}/bind",
+    tag = "reminders",
+    params(("id" = i32, Path, description = "A company-app channel's id")),
+    request_body = BindRequest,
+    responses(
+        AuthErrors,
+        NotFoundErrors,
+        JsonErrors,
+        (status = 200, body = BindReport),
+    )
+)]
+pub async fn bind_channel_people(
+    State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<BindRequest>,
+) -> Result<Json<BindReport>, ApiError> {
+    let id = parse_id(&id, "通知渠道")?;
+    Ok(Json(
+        platform_ids::bind_by_mobile(&services, &actor, &meta, id, request).await?,
+    ))
 }
 
 /// System settings (admins only); secrets are masked.
