@@ -7,9 +7,9 @@ use leptos::server_fn::codec::Json;
 
 use crate::AppError;
 use crate::wire::{
-    ChannelPatch, ChannelTestResult, ChannelView, Dashboard, DeliveryQuery, DeliveryView,
-    NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView, UpcomingQuery,
-    UpcomingView,
+    BindReport, ChannelPatch, ChannelTestResult, ChannelView, Dashboard, DeliveryQuery,
+    DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView,
+    UpcomingQuery, UpcomingView,
 };
 
 #[cfg(feature = "ssr")]
@@ -131,6 +131,26 @@ pub async fn test_channel(id: i32) -> Result<ChannelTestResult, AppError> {
         |server::Call {
              services, actor, ..
          }| async move { crate::ssr::channels::test(&services, &actor, id).await },
+    )
+    .await
+}
+
+/// Looks people up by mobile in company-app channel `id`'s directory (everyone active
+/// when `user_ids` is `None`) and stores the ids found.
+#[server(prefix = "/api/fn", endpoint = "bind_channel_people", input = Json)]
+pub async fn bind_channel_people(
+    id: i32,
+    user_ids: Option<Vec<i32>>,
+) -> Result<BindReport, AppError> {
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            let request = crate::wire::BindRequest { user_ids };
+            crate::ssr::platform_ids::bind_by_mobile(&services, &actor, &meta, id, request).await
+        },
     )
     .await
 }

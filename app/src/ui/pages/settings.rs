@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::AppError;
 use crate::api::{load_settings, save_settings, test_default_robot};
+use crate::ui::components::company_apps::CompanyApps;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::TestResult;
 use crate::wire::{SettingField, SettingInput, SettingSource, SettingsPatch, SettingsView};
@@ -98,6 +99,7 @@ pub fn SettingsPage() -> impl IntoView {
                     Err(error) => view! { <p class="alert error" role="alert">{describe_error(&error)}</p> }.into_any(),
                     Ok(view) => view! {
                         <SettingsForm view save notice />
+                        <CompanyApps />
                         <section class="card" id="robot-test">
                             <h2>"测试默认机器人"</h2>
                             <p class="muted">"用已保存的设置向默认机器人发送一条测试消息（先保存再测试）。"</p>
