@@ -51,6 +51,14 @@ impl Target {
     pub fn is_paced(&self) -> bool {
         self.kind().is_group_robot() && !self.kind().rate_limits().is_empty()
     }
+
+    /// A personal channel with limits of its own (ntfy's per-topic refill, a company app's
+    /// per-app rate): its sends take slots shared through the database, one at a time.
+    pub fn personal_pacing(&self, services: &Services) -> Option<pacing::Robot> {
+        let kind = self.kind();
+        (!kind.is_group_robot() && !kind.rate_limits().is_empty())
+            .then(|| pacing::Robot::new(services, kind, &self.address.pacing_identity()))
+    }
 }
 
 /// The channel chosen for a reminder, as stored on its delivery.

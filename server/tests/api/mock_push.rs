@@ -29,7 +29,8 @@ pub struct Push {
     pub click: Option<String>,
 }
 
-type Shared = Arc<Mutex<Vec<Push>>>;
+/// Each push with the instant it arrived.
+type Shared = Arc<Mutex<Vec<(Push, Instant)>>>;
 
 #[derive(Clone)]
 pub struct MockPush {
@@ -97,6 +98,10 @@ impl MockPush {
     }
 
     pub fn pushes(&self) -> Vec<Push> {
+        self.arrivals().into_iter().map(|(push, _)| push).collect()
+    }
+
+    pub fn arrivals(&self) -> Vec<(Push, Instant)> {
         self.pushes.lock().expect("pushes").clone()
     }
 
@@ -118,7 +123,7 @@ impl MockPush {
 }
 
 fn record(pushes: &Shared, push: Push) {
-    pushes.lock().expect("pushes").push(push);
+    pushes.lock().expect("pushes").push((push, Instant::now()));
 }
 
 async fn bark(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

@@ -1183,3 +1183,40 @@ async fn personal_channels_of_every_kind_remind_their_person_privately_with_link
     assert_eq!(team.len(), 1, "{team:#?}");
     assert_eq!(team[0].body["username"], "team");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_personal_channel_with_a_rate_limit_is_paced_across_the_burst() {
+    use crate::mock_push::MockPush;
+    let push = MockPush::start().await;
+    // ntfy refills one message per 5 s after a burst: 12 a minute, a minute being 3 s here.
+    let rig = rig(&[("ROBOT_RATE_WINDOW_SCALE", "0.05")]).await;
+    let topic = format!("ntfy://{}/kaoqin-team-0001", push.host());
+    rig.channel(json!({"name": "团队 ntfy", "url": topic})).await;
+    let mut people = Vec::new();
+    for n in 0..15 {
+        people.push(rig.person(&format!("p{n:02}"), None, None).await);
+    }
+    rig.schedule(&people, "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(15).await;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{row:#}");
+        assert_eq!(row["attempts"], 1, "waiting for a slot is not an attempt: {row:#}");
+    }
+    let mut arrivals: Vec<std::time::Instant> =
+        push.arrivals().into_iter().map(|(_, at)| at).collect();
+    arrivals.sort_unstable();
+    assert_eq!(arrivals.len(), 15);
+    let window = Duration::from_secs(3);
+    for (i, first) in arrivals.iter().enumerate() {
+        let within = arrivals[i..]
+            .iter()
+            .filter(|at| at.duration_since(*first) < window)
+            .count();
+        assert!(within <= 12, "{within} pushes within one (scaled) minute");
+    }
+    assert!(
+        arrivals[12].duration_since(arrivals[0]) >= window,
+        "the 13th waited for the window"
+    );
+}

@@ -507,6 +507,21 @@ impl ChannelAddress {
         self.channel().endpoint()
     }
 
+    /// What the channel's limits are counted by: a robot's webhook, else the kind, its
+    /// endpoint and its credentials (one ntfy topic, one company app). Hashed before it is
+    /// stored.
+    pub fn pacing_identity(&self) -> String {
+        if let Some((webhook, _)) = self.webhook() {
+            return webhook.to_owned();
+        }
+        format!(
+            "{}\n{}\n{}",
+            self.kind(),
+            self.endpoint().unwrap_or_default(),
+            self.secrets().join("\n")
+        )
+    }
+
     /// A group robot of `kind` at `url` (any http(s) URL), as stored or configured
     /// (`WORKING_URL`); `None` when `kind` is not a group robot or `url` is not http(s).
     pub fn webhook_of(kind: ChannelKind, url: &str, secret: Option<&str>) -> Option<Self> {

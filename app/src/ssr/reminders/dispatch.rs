@@ -523,13 +523,77 @@ pub async fn deliver(services: &Services, id: i32) -> Result<(), AppError> {
                 idempotency_key: row.idempotency_key.clone(),
                 context: prepared.context.clone(),
             };
-            let sent = notify::send(services, &prepared.target, &message).await;
-            let mut step = step_of(&sent, &row, now);
+            let mut step = match send_paced(services, &prepared.target, &message).await? {
+                Paced::Sent(sent) => step_of(&sent, &row, now),
+                Paced::Later(wait, why) => later_step(&row, services.clock.now() + wait, why),
+            };
             step.check_result = Some(prepared.check_result.clone());
             step
         }
     };
     finish(services, &row, lease, step).await
+}
+
+/// A slot this far off is waited for within the claim; a later one hands the row back.
+const LONGEST_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+enum Paced {
+    Sent(SendOutcome),
+    /// No slot soon (or the channel is banned for sending too fast): try again after this.
+    Later(Duration, String),
+}
+
+/// Sends one message; a personal channel with limits of its own first takes a send slot
+/// shared through the database, as the group robots' queues do.
+async fn send_paced(
+    services: &Services,
+    target: &Target,
+    message: &OutgoingMessage,
+) -> Result<Paced, AppError> {
+    let Some(pacer) = target.personal_pacing(services) else {
+        return Ok(Paced::Sent(notify::send(services, target, message).await));
+    };
+    loop {
+        match pacing::take_slot(services, &pacer.key, &pacer.limits).await? {
+            Slot::Taken(slot) => {
+                let sent = notify::send(services, target, message).await;
+                pacing::sent(services, slot).await?;
+                if let Verdict::Throttled(reason) = &sent.verdict {
+                    pacer.throttled(services, reason).await?;
+                }
+                return Ok(Paced::Sent(sent));
+            }
+            Slot::WaitUntil(at) => {
+                let wait = (at - SystemClock.now()).to_std().unwrap_or_default();
+                if wait > LONGEST_SLOT_WAIT {
+                    let wait = Duration::from_std(wait).unwrap_or(Duration::MAX);
+                    return Ok(Paced::Later(wait, "等待发送名额（渠道限流）".to_owned()));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Slot::BannedUntil(until) => {
+                let reason = pacing::ban_of(services, &pacer.key)
+                    .await?
+                    .map(|(_, reason)| reason)
+                    .unwrap_or_default();
+                let wait = until - services.clock.now();
+                return Ok(Paced::Later(wait, ban_answer(services, until, &reason)));
+            }
+        }
+    }
+}
+
+/// Back to `pending` until `at` without counting an attempt (nothing was sent), or `failed`
+/// when that is past the deadline.
+fn later_step(row: &delivery::Model, at: DateTime<Utc>, why: String) -> Step {
+    if at > row.deadline_at {
+        return Step::end(status::FAILED, format!("到发送期限仍未轮到：{why}"));
+    }
+    Step {
+        next_attempt_at: Some(at),
+        refund_attempt: true,
+        ..Step::end(status::PENDING, why)
+    }
 }
 
 /// What a claimed row becomes.
@@ -540,6 +604,8 @@ struct Step {
     sent_at: Option<DateTime<Utc>>,
     next_attempt_at: Option<DateTime<Utc>>,
     message_key: Option<String>,
+    /// The claim counted an attempt that never sent anything.
+    refund_attempt: bool,
 }
 
 impl Step {
@@ -551,6 +617,7 @@ impl Step {
             sent_at: None,
             next_attempt_at: None,
             message_key: None,
+            refund_attempt: false,
         }
     }
 }
@@ -754,6 +821,12 @@ async fn finish(
     }
     if let Some(message_key) = step.message_key {
         update = update.col_expr(delivery::Column::MessageKey, Expr::value(Some(message_key)));
+    }
+    if step.refund_attempt {
+        update = update.col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).sub(1),
+        );
     }
     let result = update
         .filter(delivery::Column::Id.eq(row.id))
