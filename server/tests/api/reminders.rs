@@ -1191,7 +1191,8 @@ async fn a_personal_channel_with_a_rate_limit_is_paced_across_the_burst() {
     // ntfy refills one message per 5 s after a burst: 12 a minute, a minute being 3 s here.
     let rig = rig(&[("ROBOT_RATE_WINDOW_SCALE", "0.05")]).await;
     let topic = format!("ntfy://{}/kaoqin-team-0001", push.host());
-    rig.channel(json!({"name": "团队 ntfy", "url": topic})).await;
+    rig.channel(json!({"name": "团队 ntfy", "url": topic}))
+        .await;
     let mut people = Vec::new();
     for n in 0..15 {
         people.push(rig.person(&format!("p{n:02}"), None, None).await);
@@ -1201,7 +1202,10 @@ async fn a_personal_channel_with_a_rate_limit_is_paced_across_the_burst() {
     let rows = rig.settled(15).await;
     for row in &rows {
         assert_eq!(row["status"], "sent", "{row:#}");
-        assert_eq!(row["attempts"], 1, "waiting for a slot is not an attempt: {row:#}");
+        assert_eq!(
+            row["attempts"], 1,
+            "waiting for a slot is not an attempt: {row:#}"
+        );
     }
     let mut arrivals: Vec<std::time::Instant> =
         push.arrivals().into_iter().map(|(_, at)| at).collect();
