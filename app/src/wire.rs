@@ -838,6 +838,22 @@ pub struct ChannelTestResult {
     pub message: String,
 }
 
+/// The channels a reminder tries, in order, per reminder kind (channel ids). Empty: the
+/// built-in order (a person's own channels, then the team's, then the default robot).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelOrder {
+    /// At most 10.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 10))]
+    pub clock_in: Vec<i32>,
+    /// At most 10.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 10))]
+    pub clock_out: Vec<i32>,
+}
+
 /// Whom to look up by mobile in a company app's directory: the people named, or everyone
 /// active when `user_ids` is absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

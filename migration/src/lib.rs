@@ -8,6 +8,7 @@ mod m20261123_000003_create_schedules;
 mod m20261123_000004_create_reminders;
 mod m20261203_000005_create_access_tokens;
 mod m20261203_000006_create_delivery_state;
+mod m20261207_000007_create_channel_preferences;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_reminders::Migration),
             Box::new(m20261203_000005_create_access_tokens::Migration),
             Box::new(m20261203_000006_create_delivery_state::Migration),
+            Box::new(m20261207_000007_create_channel_preferences::Migration),
         ]
     }
 }

@@ -7,9 +7,9 @@
 
 use anyhow::{Context, bail};
 use app::ssr::entity::{
-    access_token, audit_log, calendar_feed, channel, company_day, delivery, holiday_day, punch,
-    reminder_skip, robot_send, robot_state, schedule, session, setting, shift, used_link, user,
-    worker_state,
+    access_token, audit_log, calendar_feed, channel, channel_preference, company_day, delivery,
+    holiday_day, punch, reminder_skip, robot_send, robot_state, schedule, session, setting, shift,
+    used_link, user, worker_state,
 };
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -99,6 +99,7 @@ fn tables() -> Vec<(&'static str, CopyTable)> {
         holiday_day,
         schedule,
         channel,
+        channel_preference,
         access_token,
         calendar_feed,
         session,

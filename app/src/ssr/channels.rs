@@ -100,6 +100,7 @@ type PlatformIds = (i32, Option<String>, Option<String>, Option<String>);
 pub struct ChannelBook {
     rows: Vec<channel::Model>,
     ids: HashMap<i32, Recipient>,
+    orders: super::preferences::Orders,
 }
 
 impl ChannelBook {
@@ -109,6 +110,7 @@ impl ChannelBook {
             .order_by_asc(channel::Column::Id)
             .all(&services.db)
             .await?;
+        let orders = super::preferences::load_all(services).await?;
         let apps = rows.iter().any(|row| {
             ChannelKind::parse(&row.platform).is_some_and(|kind| kind.binding().is_some())
         });
@@ -133,7 +135,7 @@ impl ChannelBook {
                 ids.insert(id, recipient);
             }
         }
-        Ok(Self { rows, ids })
+        Ok(Self { rows, ids, orders })
     }
 
     /// Why `row` cannot reach the person: a company app whose platform id they lack.
@@ -146,9 +148,57 @@ impl ChannelBook {
         (!bound).then(|| format!("未填写{}，不用“{}”", binding.label(), row.name))
     }
 
+    /// The first usable channel of the person's order for `kind`, else of the team's
+    /// default order, else the built-in order; the choice says why a channel before it was
+    /// passed over.
+    pub fn choose(&self, user_id: i32, kind: ReminderKind, settings: &ReminderSettings) -> Choice {
+        let order = self
+            .orders
+            .get(&(Some(user_id), kind))
+            .or_else(|| self.orders.get(&(None, kind)));
+        let Some(order) = order else {
+            return self.builtin(user_id, kind, settings);
+        };
+        let mut why = None;
+        for id in order {
+            // The book holds active channels only.
+            let Some(row) = self.rows.iter().find(|row| row.id == *id) else {
+                why.get_or_insert_with(|| format!("渠道 {id} 已停用"));
+                continue;
+            };
+            // A channel given to someone else since the order was set.
+            if row.user_id.is_some() && row.user_id != Some(user_id) {
+                continue;
+            }
+            match self.unreachable(row, user_id) {
+                Some(reason) => {
+                    why.get_or_insert(reason);
+                }
+                None => {
+                    return Choice {
+                        channel_id: Some(row.id),
+                        name: row.name.clone(),
+                        platform: ChannelKind::parse(&row.platform),
+                        why,
+                    };
+                }
+            }
+        }
+        let fallback = self.builtin(user_id, kind, settings);
+        let why = why.unwrap_or_else(|| "设置的渠道都不可用".to_owned());
+        Choice {
+            why: Some(
+                fallback
+                    .why
+                    .map_or(why.clone(), |more| format!("{why}；{more}")),
+            ),
+            ..fallback
+        }
+    }
+
     /// The person's own channel for the purpose, else a team-wide one, else the default
     /// robot for the kind.
-    pub fn choose(&self, user_id: i32, kind: ReminderKind, settings: &ReminderSettings) -> Choice {
+    fn builtin(&self, user_id: i32, kind: ReminderKind, settings: &ReminderSettings) -> Choice {
         let serves = |row: &&channel::Model| match kind {
             ReminderKind::ClockIn => row.clock_in,
             ReminderKind::ClockOut => row.clock_out,

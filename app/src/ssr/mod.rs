@@ -21,6 +21,7 @@ pub mod overview;
 pub mod page;
 pub mod password;
 pub mod platform_ids;
+pub mod preferences;
 pub mod reminders;
 pub mod schedule_import;
 pub mod schedules;

@@ -440,3 +440,149 @@ async fn admins_bind_people_by_mobile_and_hear_who_could_not_be_found() {
     assert_eq!(delivered[0].user_id, "dt_known");
     assert_eq!(rig.robots.accepted().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_person_orders_their_channels_and_admins_set_the_team_default() {
+    use crate::mock_push::MockPush;
+    let push = MockPush::start().await;
+    let (rig, dingtalk) = dingtalk_rig().await;
+    let app_channel = rig
+        .channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    let robot = rig
+        .channel(json!({"name": "团队群", "url": rig.robots.generic_url("team")}))
+        .await;
+    let zhang = rig.person("zhang", None, None).await;
+    bind(&rig, zhang, "dt_zhang").await;
+    let li = rig.person("li", None, None).await;
+    let bark = rig
+        .channel(json!({
+            "name": "张的 Bark",
+            "url": format!("bark://{}/bark/ZhangBarkKey00001", push.host()),
+            "user_id": zhang,
+        }))
+        .await;
+    rig.app
+        .create_user("wang", "wang-password-01", "member")
+        .await;
+    let wang = rig.app.login("wang", "wang-password-01").await;
+
+    // Members order their own channels and the team's, nobody else's.
+    let order = |clock_in: Vec<i64>| json!({"clock_in": clock_in, "clock_out": []});
+    for (body, field) in [
+        (order(vec![bark]), "clock_in[0]"),
+        (order(vec![app_channel, app_channel]), "clock_in[1]"),
+        (order(vec![99_999]), "clock_in[0]"),
+        (order(vec![robot; 11]), "clock_in"),
+    ] {
+        let refused = rig
+            .app
+            .json_as(&wang, "PUT", "/api/v1/me/channel-order", body)
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert_eq!(
+            json_body(&refused)["error"]["field"],
+            field,
+            "{}",
+            refused.body
+        );
+    }
+    let refused = rig
+        .app
+        .json_as(&wang, "PUT", "/api/v1/channel-order", order(vec![robot]))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // The team's default takes team channels only.
+    let refused = rig
+        .app
+        .json_as(&admin(), "PUT", "/api/v1/channel-order", order(vec![bark]))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+
+    // The team: the robot before the app. Zhang: the app, then his Bark.
+    let team = rig
+        .app
+        .json_as(
+            &admin(),
+            "PUT",
+            "/api/v1/channel-order",
+            order(vec![robot, app_channel]),
+        )
+        .await;
+    assert_eq!(team.status, 200, "{}", team.body);
+    // An admin sets Zhang's; Wang sets his own.
+    let zhang_order = format!("/api/v1/users/{zhang}/channel-order");
+    let mine = rig
+        .app
+        .json_as(
+            &admin(),
+            "PUT",
+            &zhang_order,
+            order(vec![app_channel, bark]),
+        )
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(
+        json_body(&rig.app.get_as(&admin(), &zhang_order).await),
+        json!({"clock_in": [app_channel, bark], "clock_out": []})
+    );
+    let refused = rig.app.get_as(&wang, &zhang_order).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let own = rig
+        .app
+        .json_as(&wang, "PUT", "/api/v1/me/channel-order", order(vec![robot]))
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+
+    rig.schedule(&[zhang, li], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    let rows = rig.settled(2).await;
+    let channel_of = |user_id: i32| {
+        rows.iter()
+            .find(|row| row["user_id"] == user_id)
+            .map(|row| row["channel"].as_str().unwrap_or_default().to_owned())
+            .expect("row")
+    };
+    assert_eq!(channel_of(zhang), "钉钉工作通知", "{rows:#?}");
+    assert_eq!(
+        channel_of(li),
+        "团队群",
+        "the team's default order: {rows:#?}"
+    );
+    assert_eq!(dingtalk.delivered().len(), 1);
+    assert_eq!(rig.robots.accepted().len(), 1);
+    assert!(push.pushes().is_empty(), "Bark comes second for Zhang");
+
+    // Zhang loses his DingTalk id: his order moves on to his Bark, and says why.
+    let unbind = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &format!("/api/v1/users/{zhang}"),
+            json!({"dingtalk_user_id": null}),
+        )
+        .await;
+    assert_eq!(unbind.status, 200, "{}", unbind.body);
+    let preview = json_body(
+        &rig.app
+            .get_as(
+                &admin(),
+                &format!(
+                    "/api/v1/reminders/upcoming?from={0}&to={0}&user_id={zhang}",
+                    today()
+                ),
+            )
+            .await,
+    );
+    let clock_in = preview["reminders"]
+        .as_array()
+        .expect("reminders")
+        .iter()
+        .find(|reminder| reminder["kind"] == "clock_in")
+        .expect("clock in");
+    assert_eq!(
+        clock_in["channel"],
+        "张的 Bark（未填写钉钉 userid，不用“钉钉工作通知”）"
+    );
+}

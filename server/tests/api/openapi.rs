@@ -37,6 +37,9 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/channels/{id}", &["get", "patch", "delete"]),
         ("/api/v1/channels/{id}/test", &["post"]),
         ("/api/v1/channels/{id}/bind", &["post"]),
+        ("/api/v1/me/channel-order", &["get", "put"]),
+        ("/api/v1/users/{id}/channel-order", &["get", "put"]),
+        ("/api/v1/channel-order", &["get", "put"]),
         ("/api/v1/settings", &["get", "patch"]),
         ("/api/v1/punches", &["post"]),
     ];
@@ -158,7 +161,7 @@ async fn every_operation_documents_the_errors_it_can_answer() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 40);
+    assert_eq!(checked, 46);
     app.stop().await.expect("clean stop");
 }
 

@@ -5,6 +5,7 @@ pub mod access_token;
 pub mod audit_log;
 pub mod calendar_feed;
 pub mod channel;
+pub mod channel_preference;
 pub mod company_day;
 pub mod delivery;
 pub mod holiday_day;

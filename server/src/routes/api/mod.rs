@@ -147,6 +147,18 @@ pub fn router() -> Router<AppState> {
         ))
         .routes(routes!(reminders::test_channel))
         .routes(routes!(reminders::bind_channel_people))
+        .routes(routes!(
+            reminders::get_my_channel_order,
+            reminders::put_my_channel_order
+        ))
+        .routes(routes!(
+            reminders::get_user_channel_order,
+            reminders::put_user_channel_order
+        ))
+        .routes(routes!(
+            reminders::get_team_channel_order,
+            reminders::put_team_channel_order
+        ))
         .routes(routes!(reminders::get_settings, reminders::update_settings))
         .routes(routes!(reminders::create_punch))
         .split_for_parts();

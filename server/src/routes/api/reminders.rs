@@ -3,11 +3,11 @@
 
 use app::ssr::auth::RequestMeta;
 use app::ssr::reminders::views;
-use app::ssr::{Services, channels, platform_ids, settings};
+use app::ssr::{Services, channels, platform_ids, preferences, settings};
 use app::wire::{
-    BindReport, BindRequest, ChannelPatch, ChannelTestResult, ChannelView, DeliveryQuery,
-    DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView,
-    UpcomingQuery, UpcomingView,
+    BindReport, BindRequest, ChannelOrder, ChannelPatch, ChannelTestResult, ChannelView,
+    DeliveryQuery, DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch,
+    SettingsView, UpcomingQuery, UpcomingView,
 };
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -243,6 +243,115 @@ pub async fn bind_channel_people(
     let id = parse_id(&id, "通知渠道")?;
     Ok(Json(
         platform_ids::bind_by_mobile(&services, &actor, &meta, id, request).await?,
+    ))
+}
+
+/// The signed-in person's channel order per reminder kind (channel ids; empty: the team's
+/// default order, else the built-in one).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/channel-order",
+    tag = "reminders",
+    responses(AuthErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn get_my_channel_order(
+    State(services): State<Services>,
+    ApiActor(actor): ApiActor,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    let me = actor.user_id().ok_or(app::AppError::Forbidden)?;
+    Ok(Json(preferences::get(&services, &actor, Some(me)).await?))
+}
+
+/// Replaces the signed-in person's channel order: their own channels and the team's, each
+/// once, at most 10 per kind.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/channel-order",
+    tag = "reminders",
+    request_body = ChannelOrder,
+    responses(AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn put_my_channel_order(
+    State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiActor(actor): ApiActor,
+    ApiJson(order): ApiJson<ChannelOrder>,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    let me = actor.user_id().ok_or(app::AppError::Forbidden)?;
+    Ok(Json(
+        preferences::put(&services, &actor, &meta, Some(me), order).await?,
+    ))
+}
+
+/// A person's channel order (themselves or an admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/channel-order",
+    tag = "reminders",
+    params(("id" = i32, Path, description = "User id")),
+    responses(AuthErrors, NotFoundErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn get_user_channel_order(
+    State(services): State<Services>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    let id = parse_id(&id, "用户")?;
+    Ok(Json(preferences::get(&services, &actor, Some(id)).await?))
+}
+
+/// Replaces a person's channel order (themselves or an admin).
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/channel-order",
+    tag = "reminders",
+    params(("id" = i32, Path, description = "User id")),
+    request_body = ChannelOrder,
+    responses(AuthErrors, NotFoundErrors, JsonErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn put_user_channel_order(
+    State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(order): ApiJson<ChannelOrder>,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    let id = parse_id(&id, "用户")?;
+    Ok(Json(
+        preferences::put(&services, &actor, &meta, Some(id), order).await?,
+    ))
+}
+
+/// The team's default channel order, for people without one of their own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channel-order",
+    tag = "reminders",
+    responses(AuthErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn get_team_channel_order(
+    State(services): State<Services>,
+    ApiActor(actor): ApiActor,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    Ok(Json(preferences::get(&services, &actor, None).await?))
+}
+
+/// Replaces the team's default channel order (admins; team-wide channels only).
+#[utoipa::path(
+    put,
+    path = "/api/v1/channel-order",
+    tag = "reminders",
+    request_body = ChannelOrder,
+    responses(AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
+)]
+pub async fn put_team_channel_order(
+    State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiActor(actor): ApiActor,
+    ApiJson(order): ApiJson<ChannelOrder>,
+) -> Result<Json<ChannelOrder>, ApiError> {
+    Ok(Json(
+        preferences::put(&services, &actor, &meta, None, order).await?,
     ))
 }
 
