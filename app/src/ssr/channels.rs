@@ -2,7 +2,7 @@
 //! plus the default robots from `WORKING_URL`/`NO_WORK_URL`. Secrets are write-only.
 
 use sea_orm::sea_query::ExprTrait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -20,7 +20,7 @@ use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use crate::AppError;
 use crate::domain::audit::AuditKind;
-use crate::domain::channel::{self as kinds, ChannelAddress, ChannelKind, Verdict};
+use crate::domain::channel::{self as kinds, Binding, ChannelAddress, ChannelKind, Verdict};
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{MessageFormat, OutgoingMessage, Recipient};
 use crate::wire::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
@@ -52,6 +52,13 @@ impl Target {
         self.kind().is_group_robot() && !self.kind().rate_limits().is_empty()
     }
 
+    /// A send that may take more than one lease: a company app (several calls) or a
+    /// personal channel paced by its own limits.
+    pub fn is_slow(&self) -> bool {
+        let kind = self.kind();
+        kind.binding().is_some() || (!kind.is_group_robot() && !kind.rate_limits().is_empty())
+    }
+
     /// A personal channel with limits of its own (ntfy's per-topic refill, a company app's
     /// per-app rate): its sends take slots shared through the database, one at a time.
     pub fn personal_pacing(&self, services: &Services) -> Option<pacing::Robot> {
@@ -75,15 +82,20 @@ pub struct Choice {
 
 impl Choice {
     /// The channel as the preview and the delivery history show it, with why.
+    /// At most [`SHOWN_MAX_CHARS`], the length the delivery history keeps.
     pub fn shown(&self) -> String {
-        match &self.why {
+        let shown = match &self.why {
             Some(why) => format!("{}（{why}）", self.name),
             None => self.name.clone(),
-        }
+        };
+        crate::domain::channel::truncate_chars(&shown, SHOWN_MAX_CHARS)
     }
 }
 
 pub const NO_CHANNEL: &str = "（没有通知渠道）";
+
+/// `deliveries.channel_name` holds 60 characters.
+const SHOWN_MAX_CHARS: usize = 60;
 
 fn default_name(kind: ReminderKind) -> &'static str {
     match kind {
@@ -100,6 +112,9 @@ type PlatformIds = (i32, Option<String>, Option<String>, Option<String>);
 pub struct ChannelBook {
     rows: Vec<channel::Model>,
     ids: HashMap<i32, Recipient>,
+    /// Platform ids on more than one profile: a private message to one would reach the
+    /// other too, so neither is reached that way.
+    shared: HashSet<(Binding, String)>,
     orders: super::preferences::Orders,
 }
 
@@ -135,17 +150,37 @@ impl ChannelBook {
                 ids.insert(id, recipient);
             }
         }
-        Ok(Self { rows, ids, orders })
+        let mut seen = HashSet::new();
+        let mut shared = HashSet::new();
+        for recipient in ids.values() {
+            for binding in Binding::ALL {
+                if let Some(id) = binding.id_of(recipient) {
+                    let key = (binding, id.to_owned());
+                    if !seen.insert(key.clone()) {
+                        shared.insert(key);
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            rows,
+            ids,
+            shared,
+            orders,
+        })
     }
 
     /// Why `row` cannot reach the person: a company app whose platform id they lack.
     fn unreachable(&self, row: &channel::Model, user_id: i32) -> Option<String> {
         let binding = ChannelKind::parse(&row.platform)?.binding()?;
-        let bound = self
-            .ids
-            .get(&user_id)
-            .is_some_and(|ids| binding.id_of(ids).is_some());
-        (!bound).then(|| format!("未填写{}，不用“{}”", binding.label(), row.name))
+        let id = self.ids.get(&user_id).and_then(|ids| binding.id_of(ids));
+        match id {
+            None => Some(format!("未填写{}，不用“{}”", binding.label(), row.name)),
+            Some(id) if self.shared.contains(&(binding, id.to_owned())) => {
+                Some(format!("{}与他人重复，不用“{}”", binding.label(), row.name))
+            }
+            Some(_) => None,
+        }
     }
 
     /// The first usable channel of the person's order for `kind`, else of the team's
@@ -186,12 +221,12 @@ impl ChannelBook {
         }
         let fallback = self.builtin(user_id, kind, settings);
         let why = why.unwrap_or_else(|| "设置的渠道都不可用".to_owned());
+        let why = match fallback.why {
+            Some(more) if more != why => format!("{why}；{more}"),
+            _ => why,
+        };
         Choice {
-            why: Some(
-                fallback
-                    .why
-                    .map_or(why.clone(), |more| format!("{why}；{more}")),
-            ),
+            why: Some(why),
             ..fallback
         }
     }
@@ -975,5 +1010,32 @@ pub fn recipient_of(row: &user::Model) -> Recipient {
         dingtalk_user_id: row.dingtalk_user_id.clone(),
         feishu_open_id: row.feishu_open_id.clone(),
         wecom_user_id: row.wecom_user_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_channel_shown_with_why_fits_the_history_column() {
+        let choice = Choice {
+            channel_id: Some(1),
+            name: "一个名字很长很长的团队通知渠道".repeat(2),
+            platform: None,
+            why: Some(
+                "未填写钉钉 userid，不用“钉钉工作通知（企业内部应用）”；设置的渠道都不可用"
+                    .to_owned(),
+            ),
+        };
+        let shown = choice.shown();
+        assert_eq!(shown.chars().count(), SHOWN_MAX_CHARS, "{shown}");
+        assert!(shown.ends_with('…'));
+        let short = Choice {
+            why: None,
+            name: "团队群".to_owned(),
+            ..choice
+        };
+        assert_eq!(short.shown(), "团队群");
     }
 }

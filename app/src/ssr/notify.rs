@@ -4,7 +4,8 @@
 //! `domain::channel`, reached through the channel's parsed address.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::domain::channel::{Call, ChannelAddress, Outgoing, SendContext, Verdict};
 use crate::domain::redact::Secrets;
@@ -12,17 +13,29 @@ use crate::domain::robot::OutgoingMessage;
 
 use super::channels::Target;
 use super::outbound::{Answer, SendError};
+use super::reminders::pacing;
 use super::{Clock, Services, SystemClock};
 
-/// Company apps' access tokens by app ([`ChannelAddress::sign_in`]'s key), with the instant
-/// each stops being used. One lock for all: a token is fetched once however many sends
-/// wait for it, and fetching is rare (every two hours per app).
+/// Company apps' access tokens, one lock per app: a token is fetched once however many
+/// sends wait for it, one app's slow sign-in does not hold up another's, and a failed
+/// sign-in is answered from memory for a while instead of being tried again by every send.
 #[derive(Default)]
-pub struct AppTokens(tokio::sync::Mutex<HashMap<String, (String, Instant)>>);
+pub struct AppTokens(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<TokenState>>>>);
+
+#[derive(Default)]
+struct TokenState {
+    token: Option<(String, Instant)>,
+    failed: Option<(SendOutcome, Instant)>,
+}
+
+/// How long a failed sign-in is the answer for that app's sends.
+const FAILED_SIGN_IN_KEPT: Duration = Duration::from_secs(30);
 
 impl AppTokens {
     /// The app's token: the cached one unless it is `rejected` (a send was just told it
-    /// expired) or lapsed, else a fresh one.
+    /// expired) or lapsed, else a fresh one. Cached per app and credentials (the key hashes
+    /// the sign-in's address and the app's secret), so a channel with a wrong secret never
+    /// borrows another's good token.
     async fn get(
         &self,
         services: &Services,
@@ -30,29 +43,53 @@ impl AppTokens {
         (key, sign_in): &(String, Call),
         rejected: Option<&str>,
     ) -> Result<String, SendOutcome> {
-        let mut tokens = self.0.lock().await;
-        if let Some((token, until)) = tokens.get(key)
+        let url = match sign_in {
+            Call::Get { url, .. } => url.as_str(),
+            Call::Post(request) => request.url.as_str(),
+        };
+        let key = pacing::robot_key(&format!("{key}\n{url}\n{}", address.pacing_identity()));
+        let slot = {
+            let mut slots = match self.0.lock() {
+                Ok(slots) => slots,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            slots.entry(key).or_default().clone()
+        };
+        let mut state = slot.lock().await;
+        if let Some((token, until)) = &state.token
             && Instant::now() < *until
             && rejected != Some(token.as_str())
         {
             return Ok(token.clone());
         }
-        tokens.remove(key);
-        let answer = call(services, sign_in)
-            .await
-            .map_err(|error| SendOutcome::unanswered(error.retryable, error.message))?;
-        let token = address
-            .read_token(answer.status, &answer.body)
-            .map_err(|verdict| SendOutcome {
-                verdict,
-                http_status: Some(answer.status),
-                answer: Some(answer.body),
-            })?;
-        tokens.insert(
-            key.clone(),
-            (token.token.clone(), Instant::now() + token.lifetime),
-        );
-        Ok(token.token)
+        if rejected.is_none()
+            && let Some((failure, at)) = &state.failed
+            && at.elapsed() < FAILED_SIGN_IN_KEPT
+        {
+            return Err(failure.clone());
+        }
+        state.token = None;
+        let fetched = match call(services, sign_in).await {
+            Err(error) => Err(SendOutcome::unanswered(error.retryable, error.message)),
+            Ok(answer) => address
+                .read_token(answer.status, &answer.body)
+                .map_err(|verdict| SendOutcome {
+                    verdict,
+                    http_status: Some(answer.status),
+                    answer: Some(answer.body),
+                }),
+        };
+        match fetched {
+            Ok(token) => {
+                state.failed = None;
+                state.token = Some((token.token.clone(), Instant::now() + token.lifetime));
+                Ok(token.token)
+            }
+            Err(failure) => {
+                state.failed = Some((failure.clone(), Instant::now()));
+                Err(failure)
+            }
+        }
     }
 }
 
@@ -61,13 +98,14 @@ impl AppTokens {
 pub(crate) async fn app_token(
     services: &Services,
     address: &ChannelAddress,
+    rejected: Option<&str>,
 ) -> Result<String, String> {
     let sign_in = address
         .sign_in(&services.settings.service_bases)
         .ok_or_else(|| format!("{} 不需要登录", address.kind().label()))?;
     services
         .app_tokens
-        .get(services, address, &sign_in, None)
+        .get(services, address, &sign_in, rejected)
         .await
         .map_err(|outcome| match outcome.verdict {
             Verdict::RetryLater(text) | Verdict::Throttled(text) | Verdict::Permanent(text) => {

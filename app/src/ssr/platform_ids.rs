@@ -48,10 +48,27 @@ async fn look_up(
     let Some(call) = address.lookup(mobile, &context) else {
         return Found::NotFound(format!("{}不能按手机号查找", address.kind().label()));
     };
-    let answer = match notify::call(services, &call).await {
+    let mut answer = match notify::call(services, &call).await {
         Ok(answer) => answer,
         Err(error) => return Found::NotFound(format!("查找失败：{}", error.message)),
     };
+    // A token revoked since it was fetched: a new one, once.
+    if address.token_expired(answer.status, &answer.body) {
+        let Ok(fresh) = notify::app_token(services, address, Some(token)).await else {
+            return Found::NotFound("查找失败：无法重新获取 access_token".to_owned());
+        };
+        let context = SendContext {
+            access_token: Some(&fresh),
+            ..context
+        };
+        let Some(call) = address.lookup(mobile, &context) else {
+            return Found::NotFound(format!("{}不能按手机号查找", address.kind().label()));
+        };
+        answer = match notify::call(services, &call).await {
+            Ok(answer) => answer,
+            Err(error) => return Found::NotFound(format!("查找失败：{}", error.message)),
+        };
+    }
     match address.read_lookup(answer.status, &answer.body) {
         Ok(Some(id)) => Found::Id(id),
         Ok(None) => Found::NotFound("通讯录里没有这个手机号".to_owned()),
@@ -68,6 +85,26 @@ fn stored_id(person: &user::Model, binding: Binding) -> Option<&str> {
         Binding::Feishu => person.feishu_open_id.as_deref(),
         Binding::WeCom => person.wecom_user_id.as_deref(),
     }
+}
+
+/// Who else (by name) has `id` on their profile.
+async fn holder_of(
+    db: &impl sea_orm::ConnectionTrait,
+    binding: Binding,
+    id: &str,
+    except: i32,
+) -> Result<Option<String>, AppError> {
+    let column = match binding {
+        Binding::DingTalk => user::Column::DingtalkUserId,
+        Binding::Feishu => user::Column::FeishuOpenId,
+        Binding::WeCom => user::Column::WecomUserId,
+    };
+    Ok(user::Entity::find()
+        .filter(column.eq(id))
+        .filter(user::Column::Id.ne(except))
+        .one(db)
+        .await?
+        .map(|other| other.display_name))
 }
 
 /// Looks the people up in the directory of company-app channel `channel_id` and stores
@@ -116,7 +153,7 @@ pub async fn bind_by_mobile(
             }
         }
     }
-    let token = notify::app_token(services, &target.address)
+    let token = notify::app_token(services, &target.address, None)
         .await
         .map_err(|why| AppError::invalid("id", format!("无法登录{}：{why}", row.name)))?;
     let address = Arc::new(target.address);
@@ -166,6 +203,27 @@ pub async fn bind_by_mobile(
     let txn = services.begin_write().await?;
     let mut changed = 0;
     for (person, id) in found {
+        // An id the platform answered with must be one (a value with `|` or `,` would
+        // address several people), and one person's: two profiles with one id would send
+        // one person's reminders to the other.
+        let valid = crate::domain::account::parse_platform_id("id", Some(&id)).is_ok();
+        let holder = if valid {
+            holder_of(&txn, binding, &id, person.id).await?
+        } else {
+            None
+        };
+        if !valid || holder.is_some() {
+            let reason = match holder {
+                Some(other) => format!("{}“{id}”已在“{other}”的资料里", binding.label()),
+                None => format!("平台返回的{}无效", binding.label()),
+            };
+            report.not_found.push(UnboundPerson {
+                user_id: person.id,
+                name: person.display_name.clone(),
+                reason,
+            });
+            continue;
+        }
         if stored_id(&person, binding) != Some(id.as_str()) {
             changed += 1;
             let mut model = person.clone().into_active_model();

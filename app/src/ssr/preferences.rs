@@ -103,19 +103,19 @@ async fn check(
         if ids[..index].contains(id) {
             return Err(AppError::invalid(field, format!("渠道 {id} 重复")));
         }
-        let Some(row) = rows.get(id) else {
-            return Err(AppError::invalid(field, format!("渠道 {id} 不存在")));
-        };
-        let allowed = row.user_id.is_none() || (user_id.is_some() && row.user_id == user_id);
+        // Someone else's channel is answered like a missing one: its name is theirs.
+        let allowed = rows.get(id).is_some_and(|row| {
+            row.user_id.is_none() || (user_id.is_some() && row.user_id == user_id)
+        });
         if !allowed {
-            let whose = if user_id.is_some() {
-                "不是本人或团队的渠道"
+            let which = if user_id.is_some() {
+                "本人或团队的渠道"
             } else {
-                "团队默认顺序只能用团队渠道"
+                "团队渠道（团队默认顺序只能用团队渠道）"
             };
             return Err(AppError::invalid(
                 field,
-                format!("渠道“{}”{whose}", row.name),
+                format!("渠道 {id} 不存在或不是{which}"),
             ));
         }
     }

@@ -194,7 +194,22 @@ async fn a_person_dingtalk_does_not_know_is_a_failure_that_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_app_credentials_fail_with_dingtalk_s_reason_and_no_secret() {
-    let (rig, _dingtalk) = dingtalk_rig().await;
+    let (rig, dingtalk) = dingtalk_rig().await;
+    // A good channel of the same app signs in first: its token is not lent to the other.
+    let good = rig
+        .channel(json!({"name": "正确的应用", "url": app_url(), "active": false}))
+        .await;
+    let tested = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            &format!("/api/v1/channels/{good}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    assert_eq!(dingtalk.tokens_issued(), 1);
     let wrong = format!("dingtalk-app://{APP_KEY}:WrongSecretWrongSecretWrong@{AGENT_ID}");
     let id = rig
         .channel(json!({"name": "钉钉工作通知", "url": wrong}))
@@ -584,5 +599,56 @@ async fn each_person_orders_their_channels_and_admins_set_the_team_default() {
     assert_eq!(
         clock_in["channel"],
         "张的 Bark（未填写钉钉 userid，不用“钉钉工作通知”）"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_platform_id_on_two_profiles_reaches_neither_privately() {
+    let (rig, dingtalk) = dingtalk_rig().await;
+    let channel = rig
+        .channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    rig.channel(json!({"name": "团队群", "url": rig.robots.generic_url("team")}))
+        .await;
+    let zhang = rig.person("zhang", Some("13800138001"), None).await;
+    let copy = rig.person("copy", Some("13800138002"), None).await;
+    bind(&rig, zhang, "dt_zhang").await;
+    bind(&rig, copy, "dt_zhang").await;
+    rig.schedule(&[zhang, copy], "A班").await;
+    rig.tick_at(local(8, 45, 1)).await;
+    for row in rig.settled(2).await {
+        assert_eq!(row["status"], "sent", "{row:#}");
+        assert_eq!(
+            row["channel"], "团队群（钉钉 userid与他人重复，不用“钉钉工作通知”）",
+            "{row:#}"
+        );
+    }
+    assert!(dingtalk.delivered().is_empty());
+    // Binding by mobile will not put an id on a second profile.
+    dingtalk.add_member("13800138002", "dt_zhang");
+    let unbind = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &format!("/api/v1/users/{copy}"),
+            json!({"dingtalk_user_id": null}),
+        )
+        .await;
+    assert_eq!(unbind.status, 200, "{}", unbind.body);
+    let report = json_body(
+        &rig.app
+            .json_as(
+                &admin(),
+                "POST",
+                &format!("/api/v1/channels/{channel}/bind"),
+                json!({"user_ids": [copy]}),
+            )
+            .await,
+    );
+    assert_eq!(report["bound"], json!([]), "{report:#}");
+    assert_eq!(
+        report["not_found"][0]["reason"], "钉钉 userid“dt_zhang”已在“zhang同学”的资料里",
+        "{report:#}"
     );
 }

@@ -33,7 +33,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// One iPhone's Bark key on a Bark server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BarkDevice {
     /// `https://host[:port][/path]`, no trailing slash.
     pub base: String,

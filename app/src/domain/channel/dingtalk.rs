@@ -43,7 +43,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 const SEND: &str = "https://oapi.dingtalk.com/robot/send?access_token=";
 
 /// A DingTalk custom group robot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DingTalkRobot {
     pub webhook: String,
     /// 加签 secret (`SEC…`).

@@ -111,7 +111,7 @@ fn hint(code: i64) -> Option<&'static str> {
         THROTTLED => Some(HINT_RATE),
         TOKEN_INVALID | TOKEN_EXPIRED => Some("access_token 无效或已过期"),
         60_020 => Some(HINT_IP),
-        60_011 | 60_121 => {
+        60_011 => {
             Some("应用没有发送工作通知的权限：开发者后台 → 权限管理 → 开通“企业内消息通知”相关权限")
         }
         33_012 => Some("userid 无效：请检查个人资料里的钉钉 userid"),

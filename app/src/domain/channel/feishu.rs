@@ -48,7 +48,7 @@ const HOOK: &str = "https://open.feishu.cn/open-apis/bot/v2/hook/";
 const HOOK_PATH: &str = "/open-apis/bot/v2/hook/";
 
 /// A Feishu / Lark custom bot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct FeishuRobot {
     pub webhook: String,
     pub secret: Option<String>,

@@ -27,7 +27,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// Any other http(s) URL: the generic JSON webhook, one person per message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct GenericWebhook {
     pub url: String,
     pub secret: Option<String>,

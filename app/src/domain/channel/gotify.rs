@@ -32,7 +32,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// An application token on a Gotify server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct GotifyApp {
     pub base: String,
     pub token: String,

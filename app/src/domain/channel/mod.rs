@@ -33,7 +33,7 @@ use super::robot::{Entry, MergeLimits, MessageFormat, OutgoingMessage, Recipient
 
 /// A request that is not a message: a company app's sign-in, a delivery confirmation, a
 /// user lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Call {
     Get {
         url: String,
@@ -41,6 +41,43 @@ pub enum Call {
     },
     Post(HttpRequest),
 }
+
+/// Query values (`appsecret`, `corpsecret`) and the request's secrets are not shown.
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Get { url, query } => {
+                let names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
+                write!(f, "Get({}, {names:?} = {MASK})", mask_url(url))
+            }
+            Self::Post(request) => write!(f, "Post({request:?})"),
+        }
+    }
+}
+
+/// A kind's address shown as [`Channel::masked`] only: the structs hold raw keys and tokens.
+macro_rules! masked_debug {
+    ($($address:ty),+ $(,)?) => {$(
+        impl fmt::Debug for $address {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($address), Channel::masked(self))
+            }
+        }
+    )+};
+}
+
+masked_debug!(
+    dingtalk::DingTalkRobot,
+    feishu::FeishuRobot,
+    wecom::WeComRobot,
+    generic::GenericWebhook,
+    bark::BarkDevice,
+    ntfy::NtfyTopic,
+    gotify::GotifyApp,
+    serverchan::ServerChanKey,
+    pushplus::PushPlusToken,
+    wxpusher::WxPusherTarget,
+);
 
 /// A company app's access token and how long it may be used (already shortened by a safety
 /// margin).
@@ -94,7 +131,7 @@ pub struct KindInfo {
 }
 
 /// The platform user ids kept on each person's profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Binding {
     DingTalk,
     Feishu,
@@ -102,15 +139,18 @@ pub enum Binding {
 }
 
 impl Binding {
-    /// The person's id on this platform, if they have one.
+    /// The person's id on this platform, if they have one that is an id: a value written
+    /// before the profile's rules (`@all`, `a|b`, `a,b`) would address others, and is none.
     pub fn id_of(self, recipient: &Recipient) -> Option<&str> {
         let id = match self {
             Self::DingTalk => &recipient.dingtalk_user_id,
             Self::Feishu => &recipient.feishu_open_id,
             Self::WeCom => &recipient.wecom_user_id,
         };
-        id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+        super::robot::mention(id)
     }
+
+    pub const ALL: [Self; 3] = [Self::DingTalk, Self::Feishu, Self::WeCom];
 
     /// The profile field, as shown.
     pub fn label(self) -> &'static str {
@@ -709,7 +749,7 @@ pub(crate) fn one_line(value: &str) -> String {
 }
 
 /// At most `max` characters, the last replaced by `…` when cut.
-pub(crate) fn truncate_chars(value: &str, max: usize) -> String {
+pub fn truncate_chars(value: &str, max: usize) -> String {
     if value.chars().count() <= max {
         return value.to_owned();
     }
@@ -932,6 +972,40 @@ mod tests {
         }
         assert_eq!(ChannelKind::parse("Bark"), None);
         assert_eq!(ChannelKind::parse(""), None);
+    }
+
+    #[test]
+    fn a_platform_id_that_would_address_others_is_none() {
+        let with = |id: &str| crate::domain::robot::Recipient {
+            dingtalk_user_id: Some(id.to_owned()),
+            wecom_user_id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Binding::DingTalk.id_of(&with(" dt_zhang ")),
+            Some("dt_zhang")
+        );
+        for hostile in ["@all", "a|b", "a,b", "", "   "] {
+            assert_eq!(Binding::DingTalk.id_of(&with(hostile)), None, "{hostile:?}");
+            assert_eq!(Binding::WeCom.id_of(&with(hostile)), None, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn addresses_and_calls_never_print_their_secrets() {
+        let robot = parse("dingtalk://SECabcdef0123456789@TOKENabcdef0123456789").unwrap();
+        let ChannelAddress::DingTalk(inner) = &robot else {
+            panic!()
+        };
+        for shown in [format!("{robot:?}"), format!("{inner:?}")] {
+            assert!(!shown.contains("TOKENabcdef0123456789"), "{shown}");
+            assert!(!shown.contains("SECabcdef0123456789"), "{shown}");
+        }
+        let call = Call::Get {
+            url: "https://oapi.dingtalk.com/gettoken".to_owned(),
+            query: vec![("appsecret".to_owned(), "S3cr3tS3cr3tS3cr3t".to_owned())],
+        };
+        assert!(!format!("{call:?}").contains("S3cr3t"), "{call:?}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 const NTFY_SH: &str = "https://ntfy.sh";
 
 /// A topic on an ntfy server, with its login.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NtfyTopic {
     pub base: String,
     pub topic: String,

@@ -38,7 +38,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// A PushPlus user token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PushPlusToken {
     pub token: String,
 }

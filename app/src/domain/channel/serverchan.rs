@@ -40,7 +40,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// A ServerChan Turbo or ServerChan³ SendKey.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerChanKey {
     /// Turbo `SCT…`, or ServerChan³ `sctp{uid}t…` (see [`serverchan3_uid`]).
     pub sendkey: String,

@@ -33,7 +33,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 const SEND: &str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=";
 
 /// A WeCom group robot; its key is in the webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WeComRobot {
     pub webhook: String,
 }

@@ -38,7 +38,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 /// A WxPusher app token and who receives: users (`UID_…`) and topics (numbers).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WxPusherTarget {
     pub app_token: String,
     pub uids: Vec<String>,

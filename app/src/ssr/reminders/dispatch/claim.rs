@@ -12,6 +12,10 @@ use crate::AppError;
 
 /// How long a claimed row is ours: longer than a check plus a send with their timeouts.
 pub(super) const LEASE: Duration = Duration::seconds(60);
+/// The lease of a send that may take several calls (a company app: sign-in, send, a second
+/// sign-in and send after an expired token, the confirmation; 15 s each at most) or wait up
+/// to 20 s for a slot of a paced channel.
+pub(super) const SLOW_LEASE: Duration = Duration::seconds(150);
 
 pub(super) fn due_condition(now: DateTime<Utc>) -> Condition {
     Condition::any()

@@ -144,9 +144,17 @@ pub async fn deliver(services: &Services, id: i32) -> Result<(), AppError> {
     let Some(row) = delivery::Entity::find_by_id(id).one(&services.db).await? else {
         return Ok(());
     };
+    let mut lease = lease;
     let step = match prepare(services, &row, now).await {
         Prepared::Done(step) => step,
         Prepared::Ready(prepared) => {
+            // A company app may sign in, send, sign in again, resend and confirm, and a
+            // paced channel may wait for its slot: more than one lease of network time.
+            if prepared.target.is_slow() {
+                let longer = services.clock.now() + claim::SLOW_LEASE;
+                claim::extend_lease(services, &[row.id], lease, longer).await?;
+                lease = longer;
+            }
             let message = OutgoingMessage {
                 title: prepared.title.clone(),
                 entries: vec![prepared.entry.clone()],

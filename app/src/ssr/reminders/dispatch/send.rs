@@ -31,6 +31,8 @@ pub(super) async fn send_paced(
     let Some(pacer) = target.personal_pacing(services) else {
         return Ok(Paced::Sent(notify::send(services, target, message).await));
     };
+    // All waits together stay within the budget, however many times the slot moves on.
+    let give_up = SystemClock.now() + Duration::from_std(LONGEST_SLOT_WAIT).unwrap_or_default();
     loop {
         match pacing::take_slot(services, &pacer.key, &pacer.limits).await? {
             Slot::Taken(slot) => {
@@ -42,12 +44,11 @@ pub(super) async fn send_paced(
                 return Ok(Paced::Sent(sent));
             }
             Slot::WaitUntil(at) => {
-                let wait = (at - SystemClock.now()).to_std().unwrap_or_default();
-                if wait > LONGEST_SLOT_WAIT {
-                    let wait = Duration::from_std(wait).unwrap_or(Duration::MAX);
+                if at > give_up {
+                    let wait = at - SystemClock.now();
                     return Ok(Paced::Later(wait, "等待发送名额（渠道限流）".to_owned()));
                 }
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep((at - SystemClock.now()).to_std().unwrap_or_default()).await;
             }
             Slot::BannedUntil(until) => {
                 let reason = pacing::ban_of(services, &pacer.key)
