@@ -200,5 +200,21 @@ test('connect the DingTalk app in settings, bind by mobile, and the reminder arr
   assert.equal(await sent.getAttribute('data-status'), 'sent');
   assert.match(await sent.innerText(), /钉钉工作通知/);
   await page.screenshot({ path: 'test-results/company-app-history.png', fullPage: true });
+
+  // 5. The admin's own order, set on the profile page: the app first for clock-in.
+  const channels = await api('GET', '/api/v1/channels');
+  const appId = channels.body.find((channel) => channel.kind === 'dingtalk_app').id;
+  await open(page, '/account/profile');
+  const order = page.getByTestId('my-channel-order');
+  const clockIn = order.locator('.order-kind[data-kind="clock_in"]');
+  await clockIn.locator('select[name="add_clock_in"]').waitFor({ timeout: 20000 });
+  await clockIn.locator('select[name="add_clock_in"]').selectOption(String(appId));
+  await clockIn.getByTestId('add-clock_in').click();
+  await clockIn.getByTestId('order-item').first().waitFor({ timeout: 20000 });
+  await order.getByTestId('save-channel-order').click();
+  await order.getByTestId('channel-order-saved').waitFor({ timeout: 20000 });
+  const mine = await api('GET', '/api/v1/users/1/channel-order');
+  assert.deepEqual(mine.body, { clock_in: [appId], clock_out: [] });
+  await page.screenshot({ path: 'test-results/company-app-order.png', fullPage: true });
   assert.deepEqual(errors, []);
 });

@@ -7,9 +7,9 @@ use leptos::server_fn::codec::Json;
 
 use crate::AppError;
 use crate::wire::{
-    BindReport, ChannelPatch, ChannelTestResult, ChannelView, Dashboard, DeliveryQuery,
-    DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch, SettingsView,
-    UpcomingQuery, UpcomingView,
+    BindReport, ChannelOrder, ChannelPatch, ChannelTestResult, ChannelView, Dashboard,
+    DeliveryQuery, DeliveryView, NewChannel, NewPunch, Page, PunchView, SettingsPatch,
+    SettingsView, UpcomingQuery, UpcomingView,
 };
 
 #[cfg(feature = "ssr")]
@@ -150,6 +150,44 @@ pub async fn bind_channel_people(
          }| async move {
             let request = crate::wire::BindRequest { user_ids };
             crate::ssr::platform_ids::bind_by_mobile(&services, &actor, &meta, id, request).await
+        },
+    )
+    .await
+}
+
+/// The channel order: the team's default (`team`), else the signed-in person's own.
+#[server(prefix = "/api/fn", endpoint = "load_channel_order", input = Json)]
+pub async fn load_channel_order(team: bool) -> Result<ChannelOrder, AppError> {
+    server::call(
+        |server::Call {
+             services, actor, ..
+         }| async move {
+            let owner = if team {
+                None
+            } else {
+                Some(actor.user_id().ok_or(AppError::Forbidden)?)
+            };
+            crate::ssr::preferences::get(&services, &actor, owner).await
+        },
+    )
+    .await
+}
+
+/// Replaces the team's default order (admins) or the signed-in person's own.
+#[server(prefix = "/api/fn", endpoint = "save_channel_order", input = Json)]
+pub async fn save_channel_order(team: bool, order: ChannelOrder) -> Result<ChannelOrder, AppError> {
+    server::call(
+        |server::Call {
+             services,
+             actor,
+             meta,
+         }| async move {
+            let owner = if team {
+                None
+            } else {
+                Some(actor.user_id().ok_or(AppError::Forbidden)?)
+            };
+            crate::ssr::preferences::put(&services, &actor, &meta, owner, order).await
         },
     )
     .await

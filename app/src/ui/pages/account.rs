@@ -7,6 +7,7 @@ use crate::api::{
 };
 use crate::domain::access_token::{EXPIRY_CHOICES, NAME_MAX_CHARS, TokenScope};
 use crate::domain::account::PASSWORD_MIN_CHARS;
+use crate::ui::components::channel_order::ChannelOrderEditor;
 use crate::ui::components::form::{ActionResult, ContactFields, describe_error};
 use crate::ui::pages::channels::ChannelManager;
 use crate::ui::session::SessionContext;
@@ -145,6 +146,13 @@ pub fn ProfilePage() -> impl IntoView {
                 "提醒优先发到这里的渠道（可分别选择上班、下班提醒），没有时才发到团队渠道。"
             </p>
             <ChannelManager own_only=true />
+        </section>
+        <section class="card" data-testid="my-channel-order-section">
+            <h2>"提醒渠道顺序"</h2>
+            <p class="muted hint">
+                "按顺序尝试，第一个能用的渠道发送提醒（例如：钉钉工作通知 → 我的 Bark → 团队群）。不设置时用团队默认顺序。"
+            </p>
+            <ChannelOrderEditor team=false />
         </section>
         <AccessTokens role />
     }

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::AppError;
 use crate::api::{load_settings, save_settings, test_default_robot};
+use crate::ui::components::channel_order::ChannelOrderEditor;
 use crate::ui::components::company_apps::CompanyApps;
 use crate::ui::components::form::describe_error;
 use crate::ui::components::reminder::TestResult;
@@ -99,7 +100,6 @@ pub fn SettingsPage() -> impl IntoView {
                     Err(error) => view! { <p class="alert error" role="alert">{describe_error(&error)}</p> }.into_any(),
                     Ok(view) => view! {
                         <SettingsForm view save notice />
-                        <CompanyApps />
                         <section class="card" id="robot-test">
                             <h2>"测试默认机器人"</h2>
                             <p class="muted">"用已保存的设置向默认机器人发送一条测试消息（先保存再测试）。"</p>
@@ -125,6 +125,13 @@ pub fn SettingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        // Outside the settings' Suspend: these load their own data.
+        <CompanyApps />
+        <section class="card" id="team-channel-order">
+            <h2>"团队默认渠道顺序"</h2>
+            <p class="muted">"没有设置自己顺序的人按这个顺序尝试团队渠道；都不设置时：自己的渠道 → 团队渠道 → 默认机器人。"</p>
+            <ChannelOrderEditor team=true />
+        </section>
     }
 }
 
