@@ -12,9 +12,10 @@
 use serde_json::{Value, json};
 
 use super::address::{AddressError, Parts, decode, mask_secret};
+use super::app_api;
 use super::{
     AccessToken, Binding, Call, Channel, ChannelKind, HttpRequest, KindInfo, MINUTE, Notice,
-    Outgoing, RateLimit, SendContext, Verdict, join, json_request, token_lifetime,
+    Outgoing, RateLimit, SendContext, Verdict, join, json_request,
 };
 use crate::domain::robot::{
     HINT_IP, HINT_RATE, OutgoingMessage, Reply, RobotError, classify_reply, read_reply,
@@ -41,6 +42,12 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 const THROTTLED: i64 = 99_991_400;
 const TOKEN_INVALID: i64 = 99_991_668;
 const TOKEN_EXPIRED: i64 = 99_991_663;
+const TOKEN_FIELDS: app_api::TokenFields = app_api::TokenFields {
+    platform: "飞书",
+    code: "code",
+    token: "tenant_access_token",
+    expires_in: "expire",
+};
 
 /// A Feishu / Lark self-built app with its bot enabled.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,12 +80,6 @@ fn reply(body: &str) -> Option<Reply> {
     read_reply(&value, "code", "msg", hint)
 }
 
-fn code(body: &str) -> Option<i64> {
-    serde_json::from_str::<Value>(body)
-        .ok()?
-        .get("code")?
-        .as_i64()
-}
 
 impl Channel for FeishuApp {
     /// `feishu-app://AppID:AppSecret`.
@@ -137,33 +138,13 @@ impl Channel for FeishuApp {
     }
 
     fn read_token(&self, http_status: u16, body: &str) -> Result<AccessToken, Verdict> {
-        let value: Option<Value> = serde_json::from_str(body).ok();
-        let token = value.as_ref().and_then(|value| {
-            let token = value.get("tenant_access_token")?.as_str()?;
-            let expire = value.get("expire")?.as_u64()?;
-            (value.get("code").and_then(Value::as_i64) == Some(0) && !token.is_empty()).then(
-                || AccessToken {
-                    token: token.to_owned(),
-                    lifetime: token_lifetime(expire),
-                },
-            )
-        });
-        token.ok_or_else(
-            || match classify_reply(http_status, body, reply(body), THROTTLED) {
-                Verdict::Sent => Verdict::Permanent(format!(
-                    "飞书没有返回 tenant_access_token：{}",
-                    super::excerpt(body)
-                )),
-                Verdict::Permanent(text) => {
-                    Verdict::Permanent(format!("飞书 tenant_access_token 获取失败：{text}"))
-                }
-                other => other,
-            },
-        )
+        app_api::read_token(&TOKEN_FIELDS, http_status, body, |status, body| {
+            self.classify(status, body)
+        })
     }
 
     fn token_expired(&self, _http_status: u16, body: &str) -> bool {
-        code(body).is_some_and(|code| matches!(code, TOKEN_INVALID | TOKEN_EXPIRED))
+        app_api::code(body, "code").is_some_and(|code| matches!(code, TOKEN_INVALID | TOKEN_EXPIRED))
     }
 
     fn build(
@@ -243,6 +224,7 @@ impl Channel for FeishuApp {
 mod tests {
     use super::*;
     use crate::domain::channel::{ChannelAddress, ServiceBases, parse};
+    use crate::domain::channel::test_support::app_context as context;
     use crate::domain::robot::test_support::message;
 
     const URL: &str = "feishu-app://cli_a1b2c3d4e5f6a7b8:Xy7Pq2Lm9Rt4Vb6Nc3Kd8Fg1";
@@ -254,15 +236,6 @@ mod tests {
         }
     }
 
-    fn context<'a>(bases: &'a ServiceBases, token: Option<&'a str>) -> SendContext<'a> {
-        SendContext {
-            format: crate::domain::robot::MessageFormat::Text,
-            now: crate::domain::robot::test_support::now(),
-            bases,
-            access_token: token,
-            stamp: "2026-03-02 08:45:07",
-        }
-    }
 
     #[test]
     fn address_names_the_app_and_hides_its_secret() {

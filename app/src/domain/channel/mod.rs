@@ -17,6 +17,7 @@
 #![cfg_attr(not(feature = "ssr"), allow(dead_code))]
 
 pub mod address;
+mod app_api;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -920,6 +921,20 @@ pub(crate) mod test_support {
                     url: "https://kq.example.com/a/skip?t=abc".to_owned(),
                 },
             ],
+        }
+    }
+
+    /// What a company app's build gets: the real hosts, a token, a fixed stamp.
+    pub fn app_context<'a>(
+        bases: &'a super::ServiceBases,
+        token: Option<&'a str>,
+    ) -> super::SendContext<'a> {
+        super::SendContext {
+            format: crate::domain::robot::MessageFormat::Text,
+            now: crate::domain::robot::test_support::now(),
+            bases,
+            access_token: token,
+            stamp: "2026-03-02 08:45:07",
         }
     }
 

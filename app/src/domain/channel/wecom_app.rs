@@ -10,9 +10,10 @@
 use serde_json::{Value, json};
 
 use super::address::{AddressError, Parts, decode, mask_secret, shorten};
+use super::app_api;
 use super::{
     AccessToken, Binding, Call, Channel, ChannelKind, KindInfo, MINUTE, Notice, Outgoing,
-    SendContext, Verdict, join, json_request, token_lifetime,
+    SendContext, Verdict, join, json_request,
 };
 use crate::domain::robot::{
     HINT_IP, HINT_RATE, OutgoingMessage, Reply, RobotError, classify_reply, read_reply,
@@ -37,6 +38,12 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 const THROTTLED: i64 = 45_009;
 const TOKEN_INVALID: i64 = 40_014;
 const TOKEN_EXPIRED: i64 = 42_001;
+const TOKEN_FIELDS: app_api::TokenFields = app_api::TokenFields {
+    platform: "企业微信",
+    code: "errcode",
+    token: "access_token",
+    expires_in: "expires_in",
+};
 
 /// A WeCom self-built app.
 #[derive(Clone, PartialEq, Eq)]
@@ -155,35 +162,13 @@ impl Channel for WeComApp {
     }
 
     fn read_token(&self, http_status: u16, body: &str) -> Result<AccessToken, Verdict> {
-        let value: Option<Value> = serde_json::from_str(body).ok();
-        let token = value.as_ref().and_then(|value| {
-            let token = value.get("access_token")?.as_str()?;
-            let expires_in = value.get("expires_in")?.as_u64()?;
-            let ok = value.get("errcode").and_then(Value::as_i64).unwrap_or(0) == 0;
-            (ok && !token.is_empty()).then(|| AccessToken {
-                token: token.to_owned(),
-                lifetime: token_lifetime(expires_in),
-            })
-        });
-        token.ok_or_else(
-            || match classify_reply(http_status, body, reply(body), THROTTLED) {
-                Verdict::Sent => Verdict::Permanent(format!(
-                    "企业微信 gettoken 没有返回 access_token：{}",
-                    super::excerpt(body)
-                )),
-                Verdict::Permanent(text) => {
-                    Verdict::Permanent(format!("企业微信 gettoken 失败：{text}"))
-                }
-                other => other,
-            },
-        )
+        app_api::read_token(&TOKEN_FIELDS, http_status, body, |status, body| {
+            self.classify(status, body)
+        })
     }
 
     fn token_expired(&self, _http_status: u16, body: &str) -> bool {
-        serde_json::from_str::<Value>(body)
-            .ok()
-            .and_then(|value| value.get("errcode").and_then(Value::as_i64))
-            .is_some_and(|code| matches!(code, TOKEN_INVALID | TOKEN_EXPIRED))
+        app_api::code(body, "errcode").is_some_and(|code| matches!(code, TOKEN_INVALID | TOKEN_EXPIRED))
     }
 
     fn build(
@@ -276,6 +261,7 @@ impl Channel for WeComApp {
 mod tests {
     use super::*;
     use crate::domain::channel::{ChannelAddress, ServiceBases, parse};
+    use crate::domain::channel::test_support::app_context as context;
     use crate::domain::robot::test_support::message;
 
     const URL: &str = "wecom-app://ww0123456789abcdef:Wq8Rt5Yu2Io9Pa3Sd6Fg@1000002";
@@ -287,15 +273,6 @@ mod tests {
         }
     }
 
-    fn context<'a>(bases: &'a ServiceBases, token: Option<&'a str>) -> SendContext<'a> {
-        SendContext {
-            format: crate::domain::robot::MessageFormat::Text,
-            now: crate::domain::robot::test_support::now(),
-            bases,
-            access_token: token,
-            stamp: "2026-03-02 08:45:07",
-        }
-    }
 
     #[test]
     fn address_names_corp_secret_and_agent() {
