@@ -941,9 +941,11 @@ async fn send_test(
             format!("test-{}", now.timestamp_millis()),
         )
     };
-    // A test is a real message: to a group robot it counts against the robot's limit like
-    // a reminder, and is not sent into a ban.
-    let robot = target.robot(services);
+    // A test is a real message: to a group robot or a paced personal channel it counts
+    // against the channel's limit like a reminder, and is not sent into a ban.
+    let robot = target
+        .robot(services)
+        .or_else(|| target.personal_pacing(services));
     let slot = match &robot {
         None => 0,
         Some(robot) => match pacing::take_slot(services, &robot.key, &robot.limits).await {
@@ -955,7 +957,7 @@ async fn send_test(
                     http_status: None,
                     answer: String::new(),
                     message: format!(
-                        "这个机器人这一分钟的发送次数已用完（提醒优先），请在 {} 之后再测试",
+                        "这个渠道这一分钟的发送次数已用完（提醒优先），请在 {} 之后再测试",
                         services.settings.local_minute(at)
                     ),
                 };

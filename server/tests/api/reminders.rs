@@ -1223,4 +1223,30 @@ async fn a_personal_channel_with_a_rate_limit_is_paced_across_the_burst() {
         arrivals[12].duration_since(arrivals[0]) >= window,
         "the 13th waited for the window"
     );
+    // A test message counts against the same limit: 13 at once exceed 12 a (scaled) minute.
+    let channels = json_body(&rig.app.get_as(&admin(), "/api/v1/channels").await);
+    let id = channels[0]["id"].as_i64().expect("id");
+    let url = format!("{}/api/v1/channels/{id}/test", rig.app.base_url);
+    let mut tests = tokio::task::JoinSet::new();
+    for _ in 0..13 {
+        let url = url.clone();
+        tests.spawn(async move {
+            let bearer = format!("Bearer {}", crate::helpers::API_TOKEN);
+            let headers = [
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ];
+            crate::helpers::http("POST", &url, &headers, "{}", crate::helpers::TIMEOUT).await
+        });
+    }
+    let mut refused = 0;
+    while let Some(joined) = tests.join_next().await {
+        let tested = joined.expect("task").expect("answer");
+        assert_eq!(tested.status, 200, "{}", tested.body);
+        if json_body(&tested)["ok"] == false {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 1, "13 tests at once must meet the limit");
+    assert!(push.pushes().len() <= 15 + 12, "{}", push.pushes().len());
 }
