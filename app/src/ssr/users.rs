@@ -20,6 +20,7 @@ use crate::domain::account::{
     parse_platform_id,
 };
 use crate::domain::audit::AuditKind;
+use crate::domain::channel::{Binding, ChannelKind};
 use crate::domain::throttle::{self, LoginVerdict};
 use crate::domain::{FieldError, Role};
 use crate::wire::{NewUser, Page, UserPatch, UserQuery, UserView};
@@ -284,6 +285,43 @@ pub async fn update(
     let now = services.clock.now();
     let txn = services.begin_write().await?;
     let current = find(&txn, id).await?;
+    // With a company app connected, a platform id sends private reminders: only admins set
+    // it (or bind it by mobile), so nobody points their own at a colleague.
+    if !actor.is_admin() {
+        for (field, binding, value, stored) in [
+            (
+                "dingtalk_user_id",
+                Binding::DingTalk,
+                &dingtalk_user_id,
+                &current.dingtalk_user_id,
+            ),
+            (
+                "feishu_open_id",
+                Binding::Feishu,
+                &feishu_open_id,
+                &current.feishu_open_id,
+            ),
+            (
+                "wecom_user_id",
+                Binding::WeCom,
+                &wecom_user_id,
+                &current.wecom_user_id,
+            ),
+        ] {
+            if let Some(value) = value
+                && value != stored
+                && let Some(app) = company_app_for(&txn, binding).await?
+            {
+                return Err(AppError::invalid(
+                    field,
+                    format!(
+                        "已连接“{app}”：{}由管理员设置或按手机号绑定",
+                        binding.label()
+                    ),
+                ));
+            }
+        }
+    }
     let current_role = Role::parse(&current.role).unwrap_or(Role::Member);
     let mut row = current.clone().into_active_model();
     let mut changed = Vec::new();
@@ -558,4 +596,21 @@ pub async fn display_names(
         .all(db)
         .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// The name of an active company-app channel that reaches people by `binding`, if any.
+async fn company_app_for(
+    db: &impl sea_orm::ConnectionTrait,
+    binding: Binding,
+) -> Result<Option<String>, AppError> {
+    let apps = super::entity::channel::Entity::find()
+        .filter(super::entity::channel::Column::Active.eq(true))
+        .all(db)
+        .await?;
+    Ok(apps
+        .into_iter()
+        .find(|row| {
+            ChannelKind::parse(&row.platform).and_then(ChannelKind::binding) == Some(binding)
+        })
+        .map(|row| row.name))
 }

@@ -652,3 +652,59 @@ async fn one_platform_id_on_two_profiles_reaches_neither_privately() {
         "{report:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_company_app_connected_only_admins_set_its_platform_id() {
+    let (rig, _dingtalk) = dingtalk_rig().await;
+    let member_id = rig
+        .app
+        .create_user("member1", "member-password-1", "member")
+        .await;
+    let member = rig.app.login("member1", "member-password-1").await;
+    let path = format!("/api/v1/users/{member_id}");
+    // No app yet: people keep their own ids (robots mention them by it).
+    let own = rig
+        .app
+        .json_as(
+            &member,
+            "PATCH",
+            &path,
+            json!({"dingtalk_user_id": "dt_member"}),
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    rig.channel(json!({"name": "钉钉工作通知", "url": app_url()}))
+        .await;
+    let refused = rig
+        .app
+        .json_as(
+            &member,
+            "PATCH",
+            &path,
+            json!({"dingtalk_user_id": "dt_boss"}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(json_body(&refused)["error"]["field"], "dingtalk_user_id");
+    // Saving the profile with the id unchanged, and other platforms' ids, still work.
+    let unchanged = rig
+        .app
+        .json_as(
+            &member,
+            "PATCH",
+            &path,
+            json!({"dingtalk_user_id": "dt_member", "wecom_user_id": "wx_member"}),
+        )
+        .await;
+    assert_eq!(unchanged.status, 200, "{}", unchanged.body);
+    let by_admin = rig
+        .app
+        .json_as(
+            &admin(),
+            "PATCH",
+            &path,
+            json!({"dingtalk_user_id": "dt_member2"}),
+        )
+        .await;
+    assert_eq!(by_admin.status, 200, "{}", by_admin.body);
+}
