@@ -1,8 +1,10 @@
 //! What the company apps' open platforms (DingTalk, Feishu, WeCom) share, below their
-//! kinds: a sign-in answer read into an [`AccessToken`], and an answer's result code.
+//! kinds: an app's credentials checked, a sign-in answer read into an [`AccessToken`], and
+//! an answer's result code.
 
 use serde_json::Value;
 
+use super::address::AddressError;
 use super::{AccessToken, Verdict, excerpt, token_lifetime};
 
 /// The names of a token endpoint's fields.
@@ -53,4 +55,22 @@ pub(crate) fn read_token(
         )),
         other => other,
     })
+}
+
+/// An app key, id or secret as the consoles show them: `len` characters of letters, digits,
+/// `-` and `_`; otherwise `message`, which says where to copy it from.
+pub(crate) fn credential(
+    value: &str,
+    len: std::ops::RangeInclusive<usize>,
+    message: &str,
+) -> Result<String, AddressError> {
+    let valid = len.contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(AddressError::new(message))
+    }
 }

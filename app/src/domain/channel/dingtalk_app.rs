@@ -68,34 +68,6 @@ impl std::fmt::Debug for DingTalkApp {
     }
 }
 
-fn app_key(value: &str) -> Result<String, AddressError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(AddressError::new(
-            "钉钉 AppKey 应为 1–64 个英文字母、数字、- 或 _（开发者后台 → 应用凭证 → Client ID / AppKey）",
-        ))
-    }
-}
-
-fn app_secret(value: &str) -> Result<String, AddressError> {
-    let valid = (16..=128).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(AddressError::new(
-            "钉钉 AppSecret 应为 16–128 个英文字母、数字、- 或 _（开发者后台 → 应用凭证 → Client Secret / AppSecret）",
-        ))
-    }
-}
-
 fn agent_id(value: &str) -> Result<u64, AddressError> {
     value
         .parse::<u64>()
@@ -148,8 +120,16 @@ impl Channel for DingTalkApp {
             return Err(parts.error("缺少 AgentId"));
         }
         Ok(Self {
-            app_key: app_key(&decode(key, "钉钉 AppKey")?)?,
-            app_secret: app_secret(&decode(secret, "钉钉 AppSecret")?)?,
+            app_key: app_api::credential(
+                &decode(key, "钉钉 AppKey")?,
+                1..=64,
+                "钉钉 AppKey 应为 1–64 个英文字母、数字、- 或 _（开发者后台 → 应用凭证 → Client ID / AppKey）",
+            )?,
+            app_secret: app_api::credential(
+                &decode(secret, "钉钉 AppSecret")?,
+                16..=128,
+                "钉钉 AppSecret 应为 16–128 个英文字母、数字、- 或 _（开发者后台 → 应用凭证 → Client Secret / AppSecret）",
+            )?,
             agent_id: agent_id(parts.host)?,
         })
     }

@@ -103,15 +103,11 @@ impl Channel for FeishuApp {
                 "飞书 App ID 应以 cli_ 开头（开发者后台 → 凭证与基础信息 → App ID）",
             ));
         }
-        let secret_ok = (16..=128).contains(&app_secret.len())
-            && app_secret
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-        if !secret_ok {
-            return Err(AddressError::new(
-                "飞书 App Secret 应为 16–128 个英文字母、数字、- 或 _（开发者后台 → 凭证与基础信息 → App Secret）",
-            ));
-        }
+        let app_secret = app_api::credential(
+            &app_secret,
+            16..=128,
+            "飞书 App Secret 应为 16–128 个英文字母、数字、- 或 _（开发者后台 → 凭证与基础信息 → App Secret）",
+        )?;
         Ok(Self { app_id, app_secret })
     }
 

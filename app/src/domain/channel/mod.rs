@@ -639,10 +639,6 @@ impl ChannelAddress {
         self.channel().read_lookup(http_status, body)
     }
 
-    pub fn merge_limits(&self, format: MessageFormat) -> MergeLimits {
-        self.channel().merge_limits(format)
-    }
-
     /// Splits one merged reminder into messages that each keep the kind's limits.
     pub fn split_entries(&self, format: MessageFormat, entries: Vec<Entry>) -> Vec<Vec<Entry>> {
         let channel = self.channel();
@@ -658,12 +654,6 @@ impl fmt::Debug for ChannelAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ChannelAddress({})", self.masked())
     }
-}
-
-/// The documented limits of one channel; see each kind's module for why most personal kinds
-/// have none.
-pub fn rate_limits(kind: ChannelKind) -> &'static [RateLimit] {
-    kind.rate_limits()
 }
 
 /// A reminder as the personal push services show it.
@@ -1079,14 +1069,14 @@ mod tests {
     fn robot_rate_limits_are_the_platforms_documented_ones() {
         let minute = Duration::from_secs(60);
         assert_eq!(
-            rate_limits(dingtalk::KIND),
+            dingtalk::KIND.rate_limits(),
             [RateLimit {
                 max: 20,
                 per: minute
             }]
         );
         assert_eq!(
-            rate_limits(feishu::KIND),
+            feishu::KIND.rate_limits(),
             [
                 RateLimit {
                     max: 5,
@@ -1099,15 +1089,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            rate_limits(wecom::KIND),
+            wecom::KIND.rate_limits(),
             [RateLimit {
                 max: 20,
                 per: minute
             }]
         );
-        assert!(rate_limits(generic::KIND).is_empty());
+        assert!(generic::KIND.rate_limits().is_empty());
         assert_eq!(
-            rate_limits(ntfy::KIND),
+            ntfy::KIND.rate_limits(),
             [RateLimit {
                 max: 12,
                 per: minute
@@ -1121,7 +1111,7 @@ mod tests {
             wxpusher::KIND,
             email::KIND,
         ] {
-            assert!(rate_limits(kind).is_empty(), "{kind}");
+            assert!(kind.rate_limits().is_empty(), "{kind}");
         }
     }
 

@@ -59,18 +59,6 @@ impl std::fmt::Debug for WeComApp {
     }
 }
 
-fn credential(value: &str, range: std::ops::RangeInclusive<usize>, message: &str) -> Result<String, AddressError> {
-    let valid = range.contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(AddressError::new(message))
-    }
-}
-
 fn hint(code: i64) -> Option<&'static str> {
     match code {
         THROTTLED | 45_033 => Some(HINT_RATE),
@@ -116,12 +104,12 @@ impl Channel for WeComApp {
                 ))
             })?;
         Ok(Self {
-            corp_id: credential(
+            corp_id: app_api::credential(
                 &decode(corp_id, "企业微信 CorpID")?,
                 1..=64,
                 "企业微信 CorpID 应为 1–64 个英文字母或数字（我的企业 → 企业信息 → 企业ID）",
             )?,
-            secret: credential(
+            secret: app_api::credential(
                 &decode(secret, "企业微信 Secret")?,
                 16..=128,
                 "企业微信 Secret 应为 16–128 个英文字母、数字、- 或 _（应用管理 → 自建应用 → Secret）",
