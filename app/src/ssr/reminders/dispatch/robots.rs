@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
@@ -203,7 +203,8 @@ async fn deliver_group(
                 Slot::Taken(slot) => break slot,
                 Slot::WaitUntil(at) => {
                     // Keep the rows ours while waiting for the robot's window.
-                    let new_lease = at + LEASE;
+                    let wait = (at - SystemClock.now()).max(TimeDelta::zero());
+                    let new_lease = lease_while_waiting(services.clock.now(), wait);
                     let ids: Vec<i32> = parts
                         .iter()
                         .flatten()
@@ -221,8 +222,7 @@ async fn deliver_group(
                     for other in &mut parts {
                         other.retain(|(row, _)| still.contains(&row.id));
                     }
-                    let wait = (at - SystemClock.now()).to_std().unwrap_or_default();
-                    tokio::time::sleep(wait).await;
+                    tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
                 }
                 Slot::BannedUntil(until) => {
                     let reason = pacing::ban_of(services, &robot.key)
@@ -265,6 +265,13 @@ async fn deliver_group(
         }
     }
     Ok(None)
+}
+
+/// The lease that keeps rows ours while waiting `wait` for a slot. Slots are in real time
+/// (the robot's), leases on the deliveries' clock: the wait crosses over, the instant
+/// cannot (a lease set in real time never lapses while the deliveries' clock is behind).
+fn lease_while_waiting(delivery_now: DateTime<Utc>, wait: TimeDelta) -> DateTime<Utc> {
+    delivery_now + wait + LEASE
 }
 
 /// Claimed rows go back to waiting until the ban is over (or fail if that is past their
@@ -350,5 +357,14 @@ mod tests {
         assert_eq!(forward.len(), 32);
         assert!(forward.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(forward, message_key(["a:1", "b:2"].into_iter()));
+    }
+
+    #[test]
+    fn a_lease_while_waiting_for_a_slot_is_on_the_deliveries_clock() {
+        // The deliveries' clock two weeks behind real time (a test clock, or a replica
+        // started with an older clock): the lease still lapses a minute after the wait.
+        let delivery_now = due();
+        let lease = lease_while_waiting(delivery_now, Duration::seconds(3));
+        assert_eq!(lease, delivery_now + Duration::seconds(63));
     }
 }
