@@ -579,6 +579,232 @@ pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a 
         .filter(|value| !value.is_empty())
 }
 
+/// The most `?name=value` parameters one address may carry.
+pub const MAX_PARAMS: usize = 32;
+
+/// A `?parameter` that was accepted but changes nothing for a reminder, and why. Only the
+/// name is kept: values may be secrets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IgnoredParam {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Apprise's parameters shared by every service (its `URLBase`), none of which changes a
+/// reminder here.
+const COMMON_PARAMS: &[(&str, &str)] = &[
+    ("format", "此渠道的提醒格式固定，由服务决定"),
+    ("overflow", "提醒很短，不需要拆分或截断"),
+    ("emojis", "提醒不含表情简码"),
+    ("store", "不保存 Apprise 的本地状态"),
+    ("retry", "失败后的重试由提醒引擎负责"),
+    ("wait", "失败后的重试由提醒引擎负责"),
+    ("optional", "每个渠道都按同样的规则发送"),
+    ("verify", "始终校验 TLS 证书"),
+    ("redirect", "出站请求不跟随重定向"),
+    ("cto", "连接和读取超时由服务统一设定"),
+    ("rto", "连接和读取超时由服务统一设定"),
+];
+
+/// One parameter's value, with the name it was given under (for messages).
+pub(crate) struct Param {
+    pub name: String,
+    pub value: String,
+}
+
+impl Param {
+    /// "参数 sound 的值“x”无效：{expected}".
+    pub(crate) fn invalid(&self, expected: &str) -> AddressError {
+        AddressError::new(format!(
+            "参数 {} 的值“{}”无效：{expected}",
+            self.name,
+            shorten(&self.value, 40)
+        ))
+    }
+
+    /// A yes/no value the way Apprise reads one.
+    pub(crate) fn flag(&self) -> Result<bool, AddressError> {
+        match self.value.to_ascii_lowercase().as_str() {
+            "1" | "yes" | "y" | "true" | "t" | "on" | "enable" | "enabled" => Ok(true),
+            "0" | "no" | "n" | "false" | "f" | "off" | "disable" | "disabled" => Ok(false),
+            _ => Err(self.invalid("应为 yes 或 no")),
+        }
+    }
+
+    /// A link to open (`https://…`, or an app's own scheme such as `dingtalk://…`).
+    pub(crate) fn link(&self) -> Result<String, AddressError> {
+        let valid = self.value.len() <= 1024
+            && self.value.split_once("://").is_some_and(|(scheme, rest)| {
+                !rest.is_empty()
+                    && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            });
+        if valid {
+            Ok(self.value.clone())
+        } else {
+            Err(self.invalid("应为完整的链接，如 https://… 或 dingtalk://…"))
+        }
+    }
+
+    /// A web link (`http://` or `https://`).
+    pub(crate) fn web_link(&self) -> Result<String, AddressError> {
+        let link = self.link()?;
+        let lower = link.to_ascii_lowercase();
+        if lower.starts_with("https://") || lower.starts_with("http://") {
+            Ok(link)
+        } else {
+            Err(self.invalid("应为 http:// 或 https:// 链接"))
+        }
+    }
+
+    /// Text of at most `max` characters.
+    pub(crate) fn text(&self, max: usize) -> Result<String, AddressError> {
+        if self.value.chars().count() > max {
+            return Err(self.invalid(&format!("最多 {max} 个字符")));
+        }
+        Ok(self.value.clone())
+    }
+
+    /// A whole number in `range`.
+    pub(crate) fn number(&self, range: std::ops::RangeInclusive<i64>) -> Result<i64, AddressError> {
+        self.value
+            .parse::<i64>()
+            .ok()
+            .filter(|number| range.contains(number))
+            .ok_or_else(|| {
+                self.invalid(&format!("应为 {} 到 {} 的整数", range.start(), range.end()))
+            })
+    }
+
+    /// Comma- or space-separated items, blanks dropped.
+    pub(crate) fn items(&self) -> Vec<String> {
+        list_items(&self.value)
+    }
+}
+
+pub(crate) fn list_items(value: &str) -> Vec<String> {
+    value
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `?name=value` parameters of an address. The kind takes those it reads; whatever is
+/// left is listed as ignored, with the reason, by [`Params::finish`]. Names are compared
+/// without case and, as in Apprise, the last of repeated names wins.
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+    taken: Vec<bool>,
+    ignored: Vec<IgnoredParam>,
+}
+
+impl Params {
+    pub(crate) fn of(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        let pairs = query_pairs(parts.query.unwrap_or_default())?;
+        if pairs.len() > MAX_PARAMS {
+            return Err(AddressError::new(format!(
+                "参数太多：最多 {MAX_PARAMS} 个，这里有 {} 个",
+                pairs.len()
+            )));
+        }
+        let taken = vec![false; pairs.len()];
+        Ok(Self {
+            pairs,
+            taken,
+            ignored: Vec::new(),
+        })
+    }
+
+    /// The last non-empty value under any of `names`; every one of them counts as read.
+    pub(crate) fn take(&mut self, names: &[&str]) -> Option<Param> {
+        let mut found = None;
+        for (index, (name, value)) in self.pairs.iter().enumerate() {
+            if names.iter().any(|wanted| name.eq_ignore_ascii_case(wanted)) {
+                self.taken[index] = true;
+                if !value.trim().is_empty() {
+                    found = Some(Param {
+                        name: name.to_ascii_lowercase(),
+                        value: value.trim().to_owned(),
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// Every item of every parameter under `names` (`to=a,b&to=c`).
+    pub(crate) fn take_items(&mut self, names: &[&str]) -> Vec<String> {
+        let mut items = Vec::new();
+        for (index, (name, value)) in self.pairs.iter().enumerate() {
+            if names.iter().any(|wanted| name.eq_ignore_ascii_case(wanted)) {
+                self.taken[index] = true;
+                items.extend(list_items(value));
+            }
+        }
+        items
+    }
+
+    /// Marks `names` as read and, when given, lists them as ignored for `reason`.
+    pub(crate) fn ignore(&mut self, names: &[&str], reason: &str) {
+        let mut given = Vec::new();
+        for (index, (name, _)) in self.pairs.iter().enumerate() {
+            if names.iter().any(|wanted| name.eq_ignore_ascii_case(wanted)) && !self.taken[index] {
+                self.taken[index] = true;
+                given.push(name.to_ascii_lowercase());
+            }
+        }
+        for name in given {
+            self.note(name, reason);
+        }
+    }
+
+    /// Lists a value the kind dropped (`to=…` naming nobody it can reach) as ignored.
+    pub(crate) fn drop_value(&mut self, name: &str, value: &str, reason: &str) {
+        self.note(format!("{name}={}", shorten(value, 40)), reason);
+    }
+
+    fn note(&mut self, name: String, reason: &str) {
+        if !self.ignored.iter().any(|seen| seen.name == name) {
+            self.ignored.push(IgnoredParam {
+                name,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// The parameters the kind did not read: Apprise's shared ones with their reasons
+    /// (`tz` must still name a time zone), anything else as unknown.
+    pub(crate) fn finish(mut self) -> Result<Vec<IgnoredParam>, AddressError> {
+        if let Some(zone) = self.take(&["tz"]) {
+            if zone.value.parse::<chrono_tz::Tz>().is_err() {
+                return Err(zone.invalid("应为时区名称，如 Asia/Shanghai"));
+            }
+            self.note("tz".to_owned(), "提醒时间按团队设置的时区计算");
+        }
+        for (index, (name, _)) in self.pairs.iter().enumerate() {
+            if self.taken[index] {
+                continue;
+            }
+            let name = name.to_ascii_lowercase();
+            let reason = COMMON_PARAMS
+                .iter()
+                .find(|(common, _)| *common == name)
+                .map_or("不认识的参数", |(_, reason)| reason);
+            if !self.ignored.iter().any(|seen| seen.name == name) {
+                self.ignored.push(IgnoredParam {
+                    name,
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+        Ok(self.ignored)
+    }
+}
+
 /// Removes repeats, keeping the first of each.
 pub(crate) fn dedup(values: Vec<String>) -> Vec<String> {
     let mut seen = Vec::with_capacity(values.len());
@@ -620,10 +846,7 @@ mod tests {
     }
 
     fn bark(base: &str, key: &str) -> ChannelAddress {
-        ChannelAddress::from(super::super::bark::BarkDevice {
-            base: base.to_owned(),
-            device_key: key.to_owned(),
-        })
+        ChannelAddress::from(super::super::bark::BarkDevice::new(base, key))
     }
 
     const KEY: &str = "NxLsF7kQ2Bv9pR4tW8yZcA";
@@ -655,10 +878,8 @@ mod tests {
             )),
             bark("https://api.day.app", KEY)
         );
-        assert_eq!(
-            ok(&format!("  https://api.day.app/{KEY}?group=x  ")),
-            bark("https://api.day.app", KEY)
-        );
+        let grouped = ok(&format!("  https://api.day.app/{KEY}?group=x  "));
+        assert_eq!(grouped.masked(), "barks://api.day.app/NxLs***cA?group=x");
     }
 
     #[test]
@@ -676,13 +897,12 @@ mod tests {
             "Bark 地址缺少设备密钥（https://api.day.app/设备密钥）"
         );
         assert_eq!(err(&format!("bark:///{KEY}")), "bark:// 地址缺少主机名");
+        let login = ok(&format!("bark://user:pw@host/{KEY}"));
+        assert_eq!(login.masked(), "bark://user:***@host/NxLs***cA");
+        assert!(login.secrets().contains(&"pw"));
         assert_eq!(
-            err(&format!("bark://user:pw@host/{KEY}")),
-            "bark:// 地址不支持用户名和密码（bark://主机/设备密钥）"
-        );
-        assert_eq!(
-            err(&format!("bark://host/{KEY}?sound=bell")),
-            "bark:// 地址不支持 ? 之后的参数（bark://主机/设备密钥）"
+            err(&format!("bark://host/{KEY}?sound=trumpet")),
+            "参数 sound 的值“trumpet”无效：应为 Bark 自带的铃声，如 alarm、bell、minuet"
         );
         assert_eq!(
             err(&format!("bark://host/{KEY}#x")),
@@ -846,25 +1066,25 @@ mod tests {
     fn gotify_forms_and_errors() {
         assert_eq!(
             ok("gotify://gotify.local/AbCdEf.0123-_x"),
-            ChannelAddress::from(super::super::gotify::GotifyApp {
-                base: "http://gotify.local".to_owned(),
-                token: "AbCdEf.0123-_x".to_owned()
-            })
+            ChannelAddress::from(super::super::gotify::GotifyApp::new(
+                "http://gotify.local",
+                "AbCdEf.0123-_x"
+            ))
         );
         assert_eq!(
             ok("gotifys://example.com:8443/gotify/AbCdEf"),
-            ChannelAddress::from(super::super::gotify::GotifyApp {
-                base: "https://example.com:8443/gotify".to_owned(),
-                token: "AbCdEf".to_owned()
-            })
+            ChannelAddress::from(super::super::gotify::GotifyApp::new(
+                "https://example.com:8443/gotify",
+                "AbCdEf"
+            ))
         );
         assert_eq!(
             err("gotifys://example.com"),
             "gotifys:// 地址缺少应用令牌（gotifys://主机/应用令牌）"
         );
         assert_eq!(
-            err("gotify://example.com/tok?priority=1"),
-            "gotify:// 地址不支持 ? 之后的参数（gotify://主机/应用令牌）"
+            err("gotify://example.com/tok?priority=urgent"),
+            "参数 priority 的值“urgent”无效：应为 0 到 10，或 low、moderate、normal、high、emergency"
         );
         assert_eq!(
             err("gotify://example.com/to+k"),

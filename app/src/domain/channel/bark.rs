@@ -5,13 +5,15 @@
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, KEY_CHARSET, Parts, app_form, key_char, mask_secret, path_prefix, token,
+    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, app_form, at_most, decode, dedup,
+    encode_userinfo, key_char, mask_secret, path_prefix, token,
 };
 use super::{
     Channel, ChannelKind, HttpRequest, KindInfo, MINUTE, Notice, Outgoing, SendContext, Verdict,
-    excerpt, http_failure, int_field, is_success_status, join, json_request, str_field,
-    unrecognised,
+    basic_auth, excerpt, http_failure, int_field, is_success_status, join, json_request,
+    str_field, unrecognised,
 };
+use crate::domain::redact::MASK;
 use crate::domain::robot::{OutgoingMessage, RobotError};
 
 pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
@@ -23,7 +25,9 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     url_forms: &[
         "https://api.day.app/device_key",
         "barks://host/device_key",
-        "bark://host:8080/path/device_key",
+        "bark://host:8080/proxy/path/NxLsF7kQ2Bv9pR4tW8yZcA",
+        "barks://user:password@host/device_key/device_key2",
+        "barks://host/device_key?sound=alarm&level=critical&volume=5&call=1",
     ],
     // api.day.app and bark-server document no rate limit.
     rate_limits: &[],
@@ -32,35 +36,224 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     binding: None,
 });
 
-/// One iPhone's Bark key on a Bark server.
+/// The Bark parameters a reminder honours, as in Apprise's Bark URLs.
+pub const PARAMS: &[&str] = &[
+    "sound", "level", "volume", "call", "group", "click", "icon", "badge", "subtitle", "copy",
+    "action", "archive", "to",
+];
+
+/// The ringtones the Bark app ships (Apprise's list); `.caf` may be written or not.
+const SOUNDS: &[&str] = &[
+    "alarm", "anticipate", "bell", "birdsong", "bloom", "calypso", "chime", "choo", "descent",
+    "electronic", "fanfare", "glass", "gotosleep", "healthnotification", "horn", "ladder",
+    "mailsent", "minuet", "multiwayinvitation", "newmail", "newsflash", "noir",
+    "paymentsuccess", "shake", "sherwoodforest", "silence", "spell", "suspense", "telegraph",
+    "tiptoes", "typewriters", "update",
+];
+
+const LEVELS: &[&str] = &["active", "timeSensitive", "passive", "critical"];
+
+/// One or more iPhones' Bark keys on a Bark server.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BarkDevice {
     /// `https://host[:port][/path]`, no trailing slash.
     pub base: String,
-    pub device_key: String,
+    /// One key, or several pushed at once (bark-server's `device_keys`).
+    pub device_keys: Vec<String>,
+    /// A bark-server behind HTTP basic auth (`bark://user:password@host/key`).
+    pub login: Option<(String, String)>,
+    pub options: BarkOptions,
+    pub ignored: Vec<IgnoredParam>,
+}
+
+/// What the address's parameters change in every push.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BarkOptions {
+    pub sound: Option<String>,
+    /// Default `timeSensitive`: through Focus modes, not through silence (`critical`).
+    pub level: Option<String>,
+    /// A critical alert's volume, 0–10.
+    pub volume: Option<u8>,
+    /// Ring for 30 seconds.
+    pub call: bool,
+    /// Default [`GROUP`].
+    pub group: Option<String>,
+    /// Opened on tap instead of the first one-click link (e.g. `dingtalk://…` to punch).
+    pub click: Option<String>,
+    pub icon: Option<String>,
+    pub badge: Option<u32>,
+    pub subtitle: Option<String>,
+    pub copy: Option<String>,
+    /// `alert` or `none` (a tap does nothing).
+    pub action: Option<String>,
+    /// Whether Bark keeps the push in its history.
+    pub archive: Option<bool>,
 }
 
 fn device_key(key: &str) -> Result<String, AddressError> {
     token(key, "Bark 设备密钥", 128, key_char, KEY_CHARSET)
 }
 
-impl Channel for BarkDevice {
-    /// `bark://host[:port][/path]/device_key`, `barks://` for https.
-    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
-        parts.no_userinfo()?;
-        parts.no_query_or_fragment()?;
-        let segments = parts.segments();
-        let Some((key, prefix)) = segments.split_last() else {
-            return Err(parts.error("缺少设备密钥"));
+impl BarkOptions {
+    fn take(params: &mut Params) -> Result<Self, AddressError> {
+        let mut options = Self::default();
+        if let Some(sound) = params.take(&["sound"]) {
+            let name = sound.value.to_ascii_lowercase();
+            let name = name.strip_suffix(".caf").unwrap_or(&name);
+            let known = SOUNDS.iter().find(|known| **known == name);
+            options.sound = Some(
+                known
+                    .ok_or_else(|| sound.invalid("应为 Bark 自带的铃声，如 alarm、bell、minuet"))?
+                    .to_string(),
+            );
+        }
+        if let Some(level) = params.take(&["level"]) {
+            let known = LEVELS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(&level.value));
+            options.level = Some(
+                known
+                    .ok_or_else(|| level.invalid("应为 active、timeSensitive、passive 或 critical"))?
+                    .to_string(),
+            );
+        }
+        if let Some(volume) = params.take(&["volume"]) {
+            options.volume = Some(volume.number(0..=10)? as u8);
+        }
+        if let Some(call) = params.take(&["call"]) {
+            options.call = call.flag()?;
+        }
+        if let Some(group) = params.take(&["group"]) {
+            options.group = Some(group.text(64)?);
+        }
+        if let Some(click) = params.take(&["click", "url"]) {
+            options.click = Some(click.link()?);
+        }
+        if let Some(icon) = params.take(&["icon"]) {
+            options.icon = Some(icon.web_link()?);
+        }
+        if let Some(badge) = params.take(&["badge"]) {
+            options.badge = Some(badge.number(0..=99_999)? as u32);
+        }
+        if let Some(subtitle) = params.take(&["subtitle"]) {
+            options.subtitle = Some(subtitle.text(100)?);
+        }
+        if let Some(copy) = params.take(&["copy"]) {
+            options.copy = Some(copy.text(200)?);
+        }
+        if let Some(action) = params.take(&["action"]) {
+            let value = action.value.to_ascii_lowercase();
+            if !matches!(value.as_str(), "alert" | "none") {
+                return Err(action.invalid("应为 alert 或 none"));
+            }
+            options.action = Some(value);
+        }
+        if let Some(archive) = params.take(&["archive"]) {
+            options.archive = Some(archive.flag()?);
+        }
+        if let Some(delete) = params.take(&["delete"])
+            && delete.flag()?
+        {
+            return Err(AddressError::new(
+                "参数 delete=yes 会删除 Bark 上已有的通知，不能用来发送提醒",
+            ));
+        }
+        params.ignore(&["id"], "每条提醒单独显示，不按编号替换或删除");
+        params.ignore(&["category"], "Bark 保留的参数，没有作用");
+        params.ignore(&["image"], "不附带 Apprise 的图标");
+        params.ignore(&["ttl"], "提醒只在当天有用，不设置保存期限");
+        params.ignore(&["key", "iv"], "不支持 Bark 的加密推送，提醒以普通推送发送");
+        Ok(options)
+    }
+
+    /// The parameters as written in the address, for the masked form.
+    fn query(&self) -> String {
+        let mut pairs: Vec<String> = Vec::new();
+        let mut push = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                pairs.push(format!("{name}={value}"));
+            }
         };
+        push("sound", self.sound.clone());
+        push("level", self.level.clone());
+        push("volume", self.volume.map(|v| v.to_string()));
+        push("call", self.call.then(|| "yes".to_owned()));
+        push("group", self.group.clone());
+        push("click", self.click.clone());
+        push("icon", self.icon.clone());
+        push("badge", self.badge.map(|v| v.to_string()));
+        push("subtitle", self.subtitle.clone());
+        push("copy", self.copy.clone());
+        push("action", self.action.clone());
+        push("archive", self.archive.map(|v| if v { "yes" } else { "no" }.to_owned()));
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
+}
+
+/// The keys from the path and `?to=`, each checked, repeats dropped.
+fn device_keys(path: &[&str], params: &mut Params) -> Result<Vec<String>, AddressError> {
+    let mut keys = Vec::new();
+    for key in path.iter().map(|key| key.to_string()).chain(params.take_items(&["to"])) {
+        keys.push(device_key(&key)?);
+    }
+    let keys = dedup(keys);
+    at_most(keys.len(), "设备密钥")?;
+    Ok(keys)
+}
+
+fn login(parts: &Parts<'_>) -> Result<Option<(String, String)>, AddressError> {
+    let Some(userinfo) = parts.userinfo else {
+        return Ok(None);
+    };
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let user = decode(user, "Bark 用户名")?;
+    if user.is_empty() {
+        return Err(parts.error("的用户名不能为空"));
+    }
+    Ok(Some((user, decode(password, "Bark 密码")?)))
+}
+
+impl Channel for BarkDevice {
+    /// `bark://[user:password@]host[:port][/path]/device_key[/device_key…][?params]`,
+    /// `barks://` for https; the keys may also be given as `?to=`. A path prefix before a
+    /// single key is kept (a bark-server behind a reverse proxy); with several keys the path
+    /// is all keys.
+    fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
+        if parts.fragment.is_some() {
+            return Err(parts.error("不能包含 #"));
+        }
+        let mut params = Params::of(parts)?;
+        let segments = parts.segments();
+        let (prefix, keys): (&[&str], &[&str]) = match segments.split_last() {
+            Some((key, prefix))
+                if !prefix.is_empty()
+                    && looks_like_key(key)
+                    && !prefix.iter().any(|segment| looks_like_key(segment)) =>
+            {
+                (prefix, std::slice::from_ref(key))
+            }
+            _ => (&[], &segments),
+        };
+        let device_keys = device_keys(keys, &mut params)?;
+        if device_keys.is_empty() {
+            return Err(parts.error("缺少设备密钥"));
+        }
         let base = format!(
             "{}{}",
             parts.origin(parts.scheme == "barks")?,
             path_prefix(prefix)?
         );
+        let options = BarkOptions::take(&mut params)?;
         Ok(Self {
             base,
-            device_key: device_key(key)?,
+            device_keys,
+            login: login(parts)?,
+            options,
+            ignored: params.finish()?,
         })
     }
 
@@ -77,9 +270,14 @@ impl Channel for BarkDevice {
             )));
         };
         Some((|| {
+            let mut params = Params::of(parts)?;
+            let options = BarkOptions::take(&mut params)?;
             Ok(Self {
                 base: parts.origin(parts.scheme == "https")?,
-                device_key: device_key(key)?,
+                device_keys: device_keys(&[key], &mut params)?,
+                login: None,
+                options,
+                ignored: params.finish()?,
             })
         })())
     }
@@ -89,15 +287,26 @@ impl Channel for BarkDevice {
     }
 
     fn masked(&self) -> String {
+        let shown = app_form(&self.base, "bark");
+        let (scheme, rest) = shown.split_once("://").unwrap_or(("barks", &shown));
+        let login = match &self.login {
+            None => String::new(),
+            Some((user, _)) => format!("{}:{MASK}@", encode_userinfo(user)),
+        };
+        let keys: Vec<String> = self.device_keys.iter().map(|key| mask_secret(key)).collect();
         format!(
-            "{}/{}",
-            app_form(&self.base, "bark"),
-            mask_secret(&self.device_key)
+            "{scheme}://{login}{rest}/{}{}",
+            keys.join("/"),
+            self.options.query()
         )
     }
 
     fn secrets(&self) -> Vec<&str> {
-        vec![&self.device_key]
+        let mut found: Vec<&str> = self.device_keys.iter().map(String::as_str).collect();
+        if let Some((_, password)) = &self.login {
+            found.push(password);
+        }
+        found
     }
 
     fn endpoint(&self) -> Option<&str> {
@@ -109,36 +318,83 @@ impl Channel for BarkDevice {
         message: &OutgoingMessage,
         _context: &SendContext<'_>,
     ) -> Result<Outgoing, RobotError> {
-        Ok(Outgoing::Http(build(
-            &self.base,
-            &self.device_key,
-            &Notice::of(message),
-        )))
+        Ok(Outgoing::Http(self.request(&Notice::of(message))))
     }
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         classify(http_status, body)
     }
+
+    fn ignored(&self) -> &[IgnoredParam] {
+        &self.ignored
+    }
+}
+
+/// Device keys are long random strings; path segments before one (a reverse proxy's prefix)
+/// are short words. Short segments alone are keys, as in Apprise (`/device_key/device_key2`).
+fn looks_like_key(segment: &str) -> bool {
+    segment.len() >= 16 && segment.chars().all(key_char)
 }
 
 const SERVICE: &str = "Bark";
 /// Notifications are grouped under this name in Bark's history.
 pub const GROUP: &str = "打卡提醒";
 
-/// `timeSensitive` breaks through Focus modes without ringing through silence (`critical`).
-/// The first link opens on tap; all links are also listed in the body.
-pub fn build(base: &str, device_key: &str, notice: &Notice) -> HttpRequest {
-    let mut body = json!({
-        "device_key": device_key,
-        "title": notice.title,
-        "body": notice.text_with_links(&notice.links),
-        "level": "timeSensitive",
-        "group": GROUP,
-    });
-    if let Some(first) = notice.links.first() {
-        body["url"] = Value::String(first.url.clone());
+impl BarkDevice {
+    /// One key, with the default options: what the tests and the simplest address build.
+    pub fn new(base: &str, device_key: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            device_keys: vec![device_key.to_owned()],
+            login: None,
+            options: BarkOptions::default(),
+            ignored: Vec::new(),
+        }
     }
-    json_request(join(base, "push"), &body)
+
+    /// `timeSensitive` unless the address says otherwise: through Focus modes without ringing
+    /// through silence (`critical`). The first link (or `click`) opens on tap; all links are
+    /// also listed in the body.
+    pub fn request(&self, notice: &Notice) -> HttpRequest {
+        let options = &self.options;
+        let mut body = json!({
+            "title": notice.title,
+            "body": notice.text_with_links(&notice.links),
+            "level": options.level.as_deref().unwrap_or("timeSensitive"),
+            "group": options.group.as_deref().unwrap_or(GROUP),
+        });
+        match self.device_keys.as_slice() {
+            [key] => body["device_key"] = json!(key),
+            keys => body["device_keys"] = json!(keys),
+        }
+        let click = options
+            .click
+            .clone()
+            .or_else(|| notice.links.first().map(|link| link.url.clone()));
+        let mut set = |name: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                body[name] = value;
+            }
+        };
+        set("url", click.map(Value::String));
+        set("sound", options.sound.clone().map(Value::String));
+        set("volume", options.volume.map(|v| json!(v)));
+        set("call", options.call.then(|| json!("1")));
+        set("icon", options.icon.clone().map(Value::String));
+        set("badge", options.badge.map(|v| json!(v)));
+        set("subtitle", options.subtitle.clone().map(Value::String));
+        set("copy", options.copy.clone().map(Value::String));
+        set("action", options.action.clone().map(Value::String));
+        set(
+            "isArchive",
+            options.archive.map(|keep| json!(if keep { "1" } else { "0" })),
+        );
+        let mut request = json_request(join(&self.base, "push"), &body);
+        if let Some((user, password)) = &self.login {
+            request.headers.push(basic_auth(user, password));
+        }
+        request
+    }
 }
 
 /// APNs reasons that mean the device key is dead, not that APNs is busy.
@@ -203,7 +459,7 @@ mod tests {
 
     #[test]
     fn push_carries_key_text_level_group_and_the_first_link() {
-        let request = build("https://api.day.app", "DeviceKey0123456789", &notice());
+        let request = BarkDevice::new("https://api.day.app", "DeviceKey0123456789").request(&notice());
         assert_eq!(request.url, "https://api.day.app/push");
         assert_eq!(
             request.headers,
@@ -227,7 +483,7 @@ mod tests {
 
     #[test]
     fn a_notice_without_links_has_no_url_and_self_hosted_paths_are_kept() {
-        let request = build("http://10.0.0.2:8080/bark/", "k", &bare_notice());
+        let request = BarkDevice::new("http://10.0.0.2:8080/bark/", "k").request(&bare_notice());
         assert_eq!(request.url, "http://10.0.0.2:8080/bark/push");
         assert_eq!(
             body_json(&request),

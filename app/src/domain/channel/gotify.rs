@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, Parts, key_char,
-    mask_secret, path_prefix, token, app_form,
+    AddressError, IgnoredParam, Param, Params, Parts, app_form, key_char, mask_secret,
+    path_prefix, token,
 };
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
 use crate::domain::robot::{OutgoingMessage, RobotError};
@@ -23,7 +23,11 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     schemes: &["gotify", "gotifys"],
     form: "主机/应用令牌",
     hosts: &[],
-    url_forms: &["gotifys://host/token", "gotify://host:8080/path/token"],
+    url_forms: &[
+        "gotifys://host/token",
+        "gotify://host:8080/path/token",
+        "gotifys://host/token?priority=high&format=markdown",
+    ],
     // Gotify documents no rate limit.
     rate_limits: &[],
     group: false,
@@ -36,13 +40,46 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 pub struct GotifyApp {
     pub base: String,
     pub token: String,
+    /// 0–10; default [`PRIORITY`].
+    pub priority: u8,
+    /// `?format=markdown`: the message is rendered as Markdown by Gotify's clients.
+    pub markdown: bool,
+    pub ignored: Vec<IgnoredParam>,
+}
+
+/// Gotify's priorities by name (Apprise's: a name's first letter is enough).
+const PRIORITIES: &[(&str, u8)] = &[
+    ("low", 0),
+    ("moderate", 3),
+    ("normal", 5),
+    ("high", 8),
+    ("emergency", 10),
+];
+
+fn priority(param: &Param) -> Result<u8, AddressError> {
+    let value = param.value.to_ascii_lowercase();
+    if let Ok(number) = value.parse::<u8>() {
+        return if number <= 10 {
+            Ok(number)
+        } else {
+            Err(param.invalid("应为 0 到 10，或 low、moderate、normal、high、emergency"))
+        };
+    }
+    PRIORITIES
+        .iter()
+        .find(|(name, _)| name.starts_with(&value))
+        .map(|(_, priority)| *priority)
+        .ok_or_else(|| param.invalid("应为 0 到 10，或 low、moderate、normal、high、emergency"))
 }
 
 impl Channel for GotifyApp {
-    /// `gotify://host[:port][/path]/token`, `gotifys://` for https.
+    /// `gotify://host[:port][/path]/token[?priority=…&format=markdown]`, `gotifys://` for
+    /// https.
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
         parts.no_userinfo()?;
-        parts.no_query_or_fragment()?;
+        if parts.fragment.is_some() {
+            return Err(parts.error("不能包含 #"));
+        }
         let segments = parts.segments();
         let Some((app_token, prefix)) = segments.split_last() else {
             return Err(parts.error("缺少应用令牌"));
@@ -52,6 +89,19 @@ impl Channel for GotifyApp {
             parts.origin(parts.scheme == "gotifys")?,
             path_prefix(prefix)?
         );
+        let mut params = Params::of(parts)?;
+        let priority = match params.take(&["priority"]) {
+            Some(param) => priority(&param)?,
+            None => PRIORITY,
+        };
+        let markdown = match params.take(&["format"]) {
+            None => false,
+            Some(format) => match format.value.to_ascii_lowercase().as_str() {
+                "markdown" => true,
+                "text" => false,
+                _ => return Err(format.invalid("应为 text 或 markdown")),
+            },
+        };
         Ok(Self {
             base,
             token: token(
@@ -61,6 +111,9 @@ impl Channel for GotifyApp {
                 gotify_char,
                 "英文字母、数字、-、_ 和 .",
             )?,
+            priority,
+            markdown,
+            ignored: params.finish()?,
         })
     }
 
@@ -69,7 +122,23 @@ impl Channel for GotifyApp {
     }
 
     fn masked(&self) -> String {
-        format!("{}/{}", app_form(&self.base, "gotify"), mask_secret(&self.token))
+        let mut params = Vec::new();
+        if self.priority != PRIORITY {
+            params.push(format!("priority={}", self.priority));
+        }
+        if self.markdown {
+            params.push("format=markdown".to_owned());
+        }
+        let query = if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", params.join("&"))
+        };
+        format!(
+            "{}/{}{query}",
+            app_form(&self.base, "gotify"),
+            mask_secret(&self.token)
+        )
     }
 
     fn secrets(&self) -> Vec<&str> {
@@ -85,11 +154,15 @@ impl Channel for GotifyApp {
         message: &OutgoingMessage,
         _context: &SendContext<'_>,
     ) -> Result<Outgoing, RobotError> {
-        Ok(Outgoing::Http(build(&self.base, &self.token, &Notice::of(message))))
+        Ok(Outgoing::Http(self.request(&Notice::of(message))))
     }
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         classify(http_status, body)
+    }
+
+    fn ignored(&self) -> &[IgnoredParam] {
+        &self.ignored
     }
 }
 
@@ -101,19 +174,51 @@ const SERVICE: &str = "Gotify";
 /// 8 and above make the Android app show a heads-up notification with sound.
 pub const PRIORITY: u8 = 8;
 
-pub fn build(base: &str, token: &str, notice: &Notice) -> HttpRequest {
-    let mut body = json!({
-        "title": notice.title,
-        "message": notice.text_with_links(&notice.links),
-        "priority": PRIORITY,
-    });
-    if let Some(first) = notice.links.first() {
-        body["extras"] = json!({
-            "client::notification": { "click": { "url": first.url } }
-        });
+impl GotifyApp {
+    /// A token with the default priority, as plain text.
+    pub fn new(base: &str, token: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            priority: PRIORITY,
+            markdown: false,
+            ignored: Vec::new(),
+        }
     }
-    // The parser allows only [A-Za-z0-9._-] in tokens: nothing to percent-encode.
-    json_request(format!("{}?token={token}", join(base, "message")), &body)
+
+    pub fn request(&self, notice: &Notice) -> HttpRequest {
+        let message = if self.markdown {
+            notice.markdown()
+        } else {
+            notice.text_with_links(&notice.links)
+        };
+        let mut body = json!({
+            "title": notice.title,
+            "message": message,
+            "priority": self.priority,
+        });
+        let mut extras = serde_json::Map::new();
+        if let Some(first) = notice.links.first() {
+            extras.insert(
+                "client::notification".to_owned(),
+                json!({ "click": { "url": first.url } }),
+            );
+        }
+        if self.markdown {
+            extras.insert(
+                "client::display".to_owned(),
+                json!({ "contentType": "text/markdown" }),
+            );
+        }
+        if !extras.is_empty() {
+            body["extras"] = Value::Object(extras);
+        }
+        // The parser allows only [A-Za-z0-9._-] in tokens: nothing to percent-encode.
+        json_request(
+            format!("{}?token={}", join(&self.base, "message"), self.token),
+            &body,
+        )
+    }
 }
 
 pub fn classify(http_status: u16, body: &str) -> Verdict {
@@ -151,7 +256,7 @@ mod tests {
 
     #[test]
     fn message_carries_title_text_priority_and_click_url() {
-        let request = build("https://push.example.com", "AbCdEf.0123-_x", &notice());
+        let request = GotifyApp::new("https://push.example.com", "AbCdEf.0123-_x").request(&notice());
         assert_eq!(
             request.url,
             "https://push.example.com/message?token=AbCdEf.0123-_x"
@@ -175,7 +280,7 @@ mod tests {
 
     #[test]
     fn without_links_there_are_no_extras_and_paths_are_kept() {
-        let request = build("http://10.0.0.3/gotify/", "tok", &bare_notice());
+        let request = GotifyApp::new("http://10.0.0.3/gotify/", "tok").request(&bare_notice());
         assert_eq!(request.url, "http://10.0.0.3/gotify/message?token=tok");
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(

@@ -18,6 +18,8 @@
 
 pub mod address;
 mod app_api;
+#[cfg(test)]
+mod apprise_urls;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -25,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use address::{AddressError, Parts, ServiceBases, parse};
+pub use address::{AddressError, IgnoredParam, Parts, ServiceBases, parse};
 pub use email::{EmailSpec, EmailTls};
 pub use ntfy::NtfyAuth;
 
@@ -427,6 +429,11 @@ pub trait Channel: Send + Sync {
         )))
     }
 
+    /// The address's `?parameters` that change nothing for a reminder, with the reason.
+    fn ignored(&self) -> &[IgnoredParam] {
+        &[]
+    }
+
     /// How many people, and how much text, one message may carry.
     fn merge_limits(&self, _format: MessageFormat) -> MergeLimits {
         MergeLimits::ALONE
@@ -546,6 +553,10 @@ impl ChannelAddress {
 
     pub fn endpoint(&self) -> Option<&str> {
         self.channel().endpoint()
+    }
+
+    pub fn ignored(&self) -> &[IgnoredParam] {
+        self.channel().ignored()
     }
 
     /// What the channel's limits are counted by: a robot's webhook, else the kind, its
@@ -816,6 +827,14 @@ pub(crate) fn join(base: &str, path: &str) -> String {
 }
 
 pub(crate) const JSON: (&str, &str) = ("Content-Type", "application/json; charset=utf-8");
+
+/// `Authorization: Basic …` for a login in the address.
+pub(crate) fn basic_auth(username: &str, password: &str) -> (String, String) {
+    use base64::Engine as _;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    ("Authorization".to_owned(), format!("Basic {encoded}"))
+}
 
 pub(crate) fn json_request(url: String, body: &serde_json::Value) -> HttpRequest {
     HttpRequest {
