@@ -1,6 +1,6 @@
-//! E-mail reminders over SMTP (`lettre`): STARTTLS for `mailto://` (required, except on a
-//! loopback host when `ALLOW_PRIVATE_WEBHOOKS` is on, so tests can use a local sink) and
-//! TLS from the first byte for `mailtos://`.
+//! E-mail reminders over SMTP (`lettre`) in the address's TLS mode: STARTTLS required
+//! (except on a loopback host when `ALLOW_PRIVATE_WEBHOOKS` is on, so tests can use a local
+//! sink), TLS from the first byte, or STARTTLS when offered (a relay without a login).
 
 use std::time::Duration;
 
@@ -29,16 +29,28 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+fn mailbox(address: &str, what: &str) -> Result<Mailbox, String> {
+    address
+        .parse()
+        .map_err(|_| format!("{what}地址无效：{address}"))
+}
+
 fn message_of(spec: &EmailSpec, notice: &Notice) -> Result<Message, String> {
     let (subject, body) = email::subject_and_body(notice);
-    let from: Mailbox = spec
-        .from
-        .parse()
-        .map_err(|_| format!("发件人地址无效：{}", spec.from))?;
+    let mut from = mailbox(&spec.from, "发件人")?;
+    from.name = spec.from_name.clone();
     let mut builder = Message::builder().from(from).subject(subject);
     for to in &spec.to {
-        let to: Mailbox = to.parse().map_err(|_| format!("收件人地址无效：{to}"))?;
-        builder = builder.to(to);
+        builder = builder.to(mailbox(to, "收件人")?);
+    }
+    for cc in &spec.cc {
+        builder = builder.cc(mailbox(cc, "抄送")?);
+    }
+    for bcc in &spec.bcc {
+        builder = builder.bcc(mailbox(bcc, "密送")?);
+    }
+    for reply in &spec.reply_to {
+        builder = builder.reply_to(mailbox(reply, "回复")?);
     }
     builder
         .header(ContentType::TEXT_PLAIN)
@@ -58,24 +70,24 @@ pub async fn send(services: &Services, spec: &EmailSpec, notice: &Notice) -> Sen
         Ok(parameters) => parameters,
         Err(error) => return failure(true, format!("TLS 设置失败：{error}")),
     };
+    let local_sink = services.settings.allow_private_webhooks && is_loopback(&spec.host);
     let tls = match spec.tls {
         EmailTls::Implicit => Tls::Wrapper(tls_parameters),
-        EmailTls::StartTls
-            if services.settings.allow_private_webhooks && is_loopback(&spec.host) =>
-        {
-            Tls::Opportunistic(tls_parameters)
-        }
+        EmailTls::StartTls if local_sink => Tls::Opportunistic(tls_parameters),
         EmailTls::StartTls => Tls::Required(tls_parameters),
+        EmailTls::Opportunistic => Tls::Opportunistic(tls_parameters),
     };
-    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(spec.host.as_str())
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(spec.host.as_str())
         .port(spec.port)
         .tls(tls)
-        .credentials(Credentials::new(
-            spec.username.clone(),
-            spec.password.clone(),
-        ))
-        .timeout(Some(SMTP_TIMEOUT))
-        .build();
+        .timeout(Some(SMTP_TIMEOUT));
+    if let Some(login) = &spec.login {
+        builder = builder.credentials(Credentials::new(
+            login.username.clone(),
+            login.password.clone(),
+        ));
+    }
+    let mailer = builder.build();
     match mailer.send(message).await {
         Ok(response) => SendOutcome {
             verdict: Verdict::Sent,

@@ -677,11 +677,6 @@ impl Param {
                 self.invalid(&format!("应为 {} 到 {} 的整数", range.start(), range.end()))
             })
     }
-
-    /// Comma- or space-separated items, blanks dropped.
-    pub(crate) fn items(&self) -> Vec<String> {
-        list_items(&self.value)
-    }
 }
 
 pub(crate) fn list_items(value: &str) -> Vec<String> {
@@ -767,7 +762,22 @@ impl Params {
         self.note(format!("{name}={}", shorten(value, 40)), reason);
     }
 
-    fn note(&mut self, name: String, reason: &str) {
+    /// Every parameter whose name starts with `prefix` (e-mail's `+Header=`), ignored.
+    pub(crate) fn ignore_prefixed(&mut self, prefix: &str, reason: &str) {
+        let names: Vec<String> = self
+            .pairs
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            self.ignore(&[&name], reason);
+        }
+    }
+
+    /// Lists a parameter the kind read (to check its value) as ignored.
+    pub(crate) fn note(&mut self, name: impl Into<String>, reason: &str) {
+        let name = name.into();
         if !self.ignored.iter().any(|seen| seen.name == name) {
             self.ignored.push(IgnoredParam {
                 name,
@@ -828,7 +838,6 @@ pub(crate) fn at_most(count: usize, what: &str) -> Result<(), AddressError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::email::{EmailSpec, EmailTls};
     use super::super::ntfy::NtfyAuth;
     use super::super::serverchan::serverchan3_uid;
     use super::super::{dingtalk, generic};
@@ -1243,112 +1252,6 @@ mod tests {
         );
     }
 
-    // ---- e-mail ----
-
-    fn email(url: &str) -> EmailSpec {
-        match ok(url) {
-            ChannelAddress::Email(spec) => spec,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn email_forms() {
-        assert_eq!(
-            email(
-                "mailto://bot:secret@smtp.example.com?to=a@example.com,b@example.com&from=bot@example.com"
-            ),
-            EmailSpec {
-                host: "smtp.example.com".to_owned(),
-                port: 587,
-                tls: EmailTls::StartTls,
-                username: "bot".to_owned(),
-                password: "secret".to_owned(),
-                from: "bot@example.com".to_owned(),
-                to: vec!["a@example.com".to_owned(), "b@example.com".to_owned()],
-            }
-        );
-        // The user name is an address: it is also the sender and, without `to`, the recipient.
-        let spec = email("mailtos://me%40qq.com:auth+code@smtp.qq.com");
-        assert_eq!(spec.port, 465);
-        assert_eq!(spec.tls, EmailTls::Implicit);
-        assert_eq!(spec.username, "me@qq.com");
-        assert_eq!(spec.password, "auth+code");
-        assert_eq!(spec.from, "me@qq.com");
-        assert_eq!(spec.to, ["me@qq.com"]);
-        // An unencoded `@` in the user name still works: the host follows the last `@`.
-        let spec = email(
-            "mailto://me@example.com:pw@smtp.example.com:2525?to=x@example.com&to=y@example.com,x@example.com",
-        );
-        assert_eq!(spec.username, "me@example.com");
-        assert_eq!(spec.port, 2525);
-        assert_eq!(spec.to, ["x@example.com", "y@example.com"]);
-    }
-
-    #[test]
-    fn email_errors() {
-        assert_eq!(
-            err("mailto://smtp.example.com?to=a@example.com"),
-            "mailto:// 地址缺少登录信息（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-        assert_eq!(
-            err("mailto://bot@smtp.example.com?to=a@example.com"),
-            "mailto:// 地址缺少密码（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-        assert_eq!(
-            err("mailto://bot:@smtp.example.com?to=a@example.com"),
-            "mailto:// 地址缺少密码（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-        assert_eq!(
-            err("mailto://:pw@smtp.example.com?to=a@example.com"),
-            "mailto:// 地址缺少用户名（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com"),
-            "mailto:// 地址缺少收件人：用户名不是邮箱地址，请加上 ?to=收件人"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a@example.com"),
-            "mailto:// 地址缺少发件人：用户名不是邮箱地址，请加上 &from=发件人"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a@@example.com&from=b@example.com"),
-            "邮箱地址“a@@example.com”无效"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a%20b@example.com&from=b@example.com"),
-            "邮箱地址“a b@example.com”无效"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a%0D%0ABcc:x@example.com&from=b@example.com"),
-            "参数值不能包含控制字符"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a@example.com&cc=b@example.com"),
-            "mailto:// 地址不支持参数“cc”（可用 to、from）"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com/inbox?to=a@example.com"),
-            "mailto:// 地址不能有路径，收件人请写在 ?to= 里（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com:99999?to=a@example.com"),
-            "端口“99999”无效，应为 1–65535"
-        );
-        let many: Vec<String> = (0..21).map(|n| format!("u{n}@example.com")).collect();
-        assert_eq!(
-            err(&format!(
-                "mailto://bot:pw@smtp.example.com?from=b@example.com&to={}",
-                many.join(",")
-            )),
-            "最多 20 个收件人，这里有 21 个"
-        );
-        assert_eq!(
-            err("mailto://bot:pw@smtp.example.com?to=a@example.com#x"),
-            "mailto:// 地址不能包含 #（mailto://用户名:密码@SMTP主机?to=收件人）"
-        );
-    }
-
     // ---- robots ----
 
     const DT_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -1664,7 +1567,7 @@ mod tests {
         );
         assert_eq!(
             ok("mailtos://me%40qq.com:AuthorisationCode42@smtp.qq.com").masked(),
-            "mailtos://me%40qq.com:***@smtp.qq.com:465?to=me@qq.com&from=me@qq.com"
+            "mailtos://me%40qq.com:***@smtp.qq.com:465?mode=ssl&from=me@qq.com&to=me@qq.com"
         );
         assert_eq!(
             ok(&format!(
