@@ -953,6 +953,8 @@ mod tests {
             base: base.to_owned(),
             topic: topic.to_owned(),
             auth,
+            options: Default::default(),
+            ignored: Vec::new(),
         })
     }
 
@@ -1029,7 +1031,7 @@ mod tests {
         );
         assert_eq!(
             err("ntfy://host/a/b"),
-            "ntfy 地址只能有一个主题（ntfys://主机/主题）"
+            "ntfy 地址只能有一个主题：每个主题请单独建一个渠道（ntfys://主机/主题）"
         );
         assert_eq!(
             err("https://ntfy.sh/"),
@@ -1044,8 +1046,8 @@ mod tests {
             "ntfy 主题只能包含英文字母、数字、- 和 _，最多 64 个字符"
         );
         assert_eq!(
-            err("ntfy://host/topic?priority=5"),
-            "ntfy:// 地址不支持 ? 之后的参数（ntfy://主机/主题）"
+            err("ntfy://host/topic?priority=6"),
+            "参数 priority 的值“6”无效：应为 1 到 5，或 min、low、default、high、max"
         );
         assert_eq!(
             err("ntfy://justuser@host/topic"),
@@ -1181,26 +1183,55 @@ mod tests {
     fn pushplus_forms_and_errors() {
         assert_eq!(
             ok("pushplus://0123456789abcdef0123456789abcdef"),
-            ChannelAddress::from(super::super::pushplus::PushPlusToken {
-                token: "0123456789abcdef0123456789abcdef".to_owned()
-            })
+            ChannelAddress::from(super::super::pushplus::PushPlusToken::new(
+                "0123456789abcdef0123456789abcdef"
+            ))
         );
         assert_eq!(
             err("pushplus://"),
-            "pushplus:// 地址缺少令牌（pushplus://令牌）"
+            "PushPlus 地址缺少令牌（pushplus://令牌）"
         );
         assert_eq!(
-            err("pushplus://abc-def"),
-            "PushPlus 令牌只能包含英文字母和数字"
+            err("pushplus://abc!def0123456789abcdef0123456789abcdef"),
+            "PushPlus 令牌只能包含英文字母、数字、- 和 _"
         );
+        assert_eq!(err("pushplus://short"), "PushPlus 令牌应有 32 到 64 个字符");
         assert_eq!(
             err(&format!("pushplus://{}", "a".repeat(65))),
             "PushPlus 令牌最多 64 个字符，这个有 65 个"
         );
+        let pp = "0123456789abcdef0123456789abcdef";
         assert_eq!(
-            err("pushplus://token/topic"),
-            "pushplus:// 地址格式不对（pushplus://令牌）"
+            err(&format!("pushplus://{pp}/group1/group2")),
+            "PushPlus 地址只能有一个群组：每个群组请单独建一个渠道"
         );
+        assert_eq!(
+            err(&format!("pushplus://{pp}?channel=wechat,bogus")),
+            "参数 channel 的值“wechat,bogus”无效：应为 wechat、webhook、cp、mail、sms、app、extension、clawbot、cmcc、qq 或 voice"
+        );
+        let Ok(ChannelAddress::PushPlus(group)) = parse(&format!(
+            "pushplus://hook1@{pp}/kq_group?channel=webhook&callback=https://x.cn"
+        )) else {
+            panic!()
+        };
+        assert_eq!(group.topic.as_deref(), Some("kq_group"));
+        assert_eq!(group.channel.as_deref(), Some("webhook"));
+        assert_eq!(group.option.as_deref(), Some("hook1"));
+        assert_eq!(group.ignored[0].name, "callback");
+        let Ok(ChannelAddress::PushPlus(friends)) = parse(&format!(
+            "pushplus://?token={pp}&to=@f1,@f2,bad!code&mode=wecom"
+        )) else {
+            panic!()
+        };
+        assert_eq!(friends.friends, ["f1", "f2"]);
+        assert_eq!(friends.channel.as_deref(), Some("cp"));
+        assert_eq!(friends.ignored[0].name, "to=bad!code");
+        let Ok(ChannelAddress::PushPlus(web)) =
+            parse(&format!("https://www.pushplus.plus/send/{pp}"))
+        else {
+            panic!()
+        };
+        assert_eq!(web.token, pp);
     }
 
     // ---- WxPusher ----

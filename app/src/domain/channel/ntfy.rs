@@ -15,7 +15,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, KEY_CHARSET, Parts, app_form, decode, encode_userinfo, key_char, mask_secret,
+    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, app_form, decode, dedup,
+    encode_userinfo, key_char, mask_secret,
     token,
 };
 use super::{
@@ -57,6 +58,107 @@ pub struct NtfyTopic {
     pub base: String,
     pub topic: String,
     pub auth: Option<NtfyAuth>,
+    pub options: NtfyOptions,
+    pub ignored: Vec<IgnoredParam>,
+}
+
+/// What the address's parameters change in every message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtfyOptions {
+    /// 1 (min) to 5 (max); default 4 (high: a vibration and a pop-over).
+    pub priority: u8,
+    /// Emoji short codes and tags; default `alarm_clock` (⏰).
+    pub tags: Vec<String>,
+    /// Opened on tap instead of the first one-click link.
+    pub click: Option<String>,
+    /// ntfy also forwards the message to this address.
+    pub email: Option<String>,
+}
+
+impl Default for NtfyOptions {
+    fn default() -> Self {
+        Self {
+            priority: 4,
+            tags: vec!["alarm_clock".to_owned()],
+            click: None,
+            email: None,
+        }
+    }
+}
+
+/// ntfy's priorities by name (a name's first letters are enough, as in Apprise).
+const PRIORITIES: &[(&str, u8)] = &[
+    ("min", 1),
+    ("low", 2),
+    ("default", 3),
+    ("high", 4),
+    ("max", 5),
+    ("urgent", 5),
+];
+
+impl NtfyOptions {
+    fn take(params: &mut Params) -> Result<Self, AddressError> {
+        let mut options = Self::default();
+        if let Some(priority) = params.take(&["priority", "prio", "p"]) {
+            let value = priority.value.to_ascii_lowercase();
+            options.priority = match value.parse::<u8>() {
+                Ok(number @ 1..=5) => number,
+                _ => PRIORITIES
+                    .iter()
+                    .find(|(name, _)| name.starts_with(&value))
+                    .map(|(_, number)| *number)
+                    .ok_or_else(|| priority.invalid("应为 1 到 5，或 min、low、default、high、max"))?,
+            };
+        }
+        let tags = params.take_items(&["tags", "tag", "xtags"]);
+        if !tags.is_empty() {
+            if tags.len() > 10 || tags.iter().any(|tag| tag.chars().count() > 64) {
+                return Err(AddressError::new(
+                    "参数 tags 无效：最多 10 个标签，每个最多 64 个字符",
+                ));
+            }
+            options.tags = tags;
+        }
+        if let Some(click) = params.take(&["click"]) {
+            options.click = Some(click.link()?);
+        }
+        if let Some(email) = params.take(&["email"]) {
+            let valid = email.value.len() <= 254
+                && matches!(email.value.split_once('@'), Some((local, domain))
+                    if !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+            if !valid {
+                return Err(email.invalid("应为邮箱地址"));
+            }
+            options.email = Some(email.value);
+        }
+        params.ignore(&["actions"], "提醒自带“我已打卡”等按钮");
+        params.ignore(&["delay"], "提醒要按时送达，不能延迟");
+        params.ignore(&["title"], "标题由提醒决定");
+        params.ignore(&["attach", "filename"], "提醒不带附件");
+        params.ignore(&["avatar_url", "icon", "image"], "提醒使用 ntfy 的默认图标");
+        Ok(options)
+    }
+
+    fn query(&self) -> String {
+        let mut pairs = Vec::new();
+        if self.priority != 4 {
+            pairs.push(format!("priority={}", self.priority));
+        }
+        if self.tags != ["alarm_clock"] {
+            pairs.push(format!("tags={}", self.tags.join(",")));
+        }
+        if let Some(click) = &self.click {
+            pairs.push(format!("click={click}"));
+        }
+        if let Some(email) = &self.email {
+            pairs.push(format!("email={email}"));
+        }
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
 }
 
 /// How an ntfy server is logged in to.
@@ -90,8 +192,13 @@ impl Channel for NtfyTopic {
             return None;
         }
         Some((|| {
-            parts.no_query_or_fragment()?;
-            ntfy_topic(parts, parts.origin(parts.scheme == "https")?, &parts.segments())
+            if parts.fragment.is_some() {
+                return Err(parts.error("不能包含 #"));
+            }
+            let mut params = Params::of(parts)?;
+            let mut topics: Vec<String> = parts.segments().iter().map(|s| s.to_string()).collect();
+            topics.extend(params.take_items(&["to", "topic"]));
+            ntfy_topic(parts, parts.origin(parts.scheme == "https")?, topics, params)
         })())
     }
 
@@ -109,7 +216,11 @@ impl Channel for NtfyTopic {
             }
             Some(NtfyAuth::Token(token)) => format!("{}@", mask_secret(token)),
         };
-        format!("{scheme}://{login}{rest}/{}", mask_secret(&self.topic))
+        format!(
+            "{scheme}://{login}{rest}/{}{}",
+            mask_secret(&self.topic),
+            self.options.query()
+        )
     }
 
     fn secrets(&self) -> Vec<&str> {
@@ -135,6 +246,7 @@ impl Channel for NtfyTopic {
             &self.base,
             &self.topic,
             self.auth.as_ref(),
+            &self.options,
             &Notice::of(message),
         )))
     }
@@ -142,21 +254,44 @@ impl Channel for NtfyTopic {
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         classify(http_status, body)
     }
+
+    fn ignored(&self) -> &[IgnoredParam] {
+        &self.ignored
+    }
 }
 
-/// `ntfy://[user:pass@]host[:port]/topic`, `ntfys://` for https; `ntfy://topic` is a topic
-/// on ntfy.sh (as in Apprise).
+/// `ntfy://[user:pass@]host[:port]/topic[?params]`, `ntfys://` for https; `ntfy://topic` is
+/// a topic on ntfy.sh, as is every path segment with `?mode=cloud` (Apprise's forms). The
+/// topic may also be given as `?to=`.
 fn parse_short(parts: &Parts<'_>) -> Result<NtfyTopic, AddressError> {
-    parts.no_query_or_fragment()?;
-    let segments = parts.segments();
-    if segments.is_empty() {
-        let is_topic = parts.port.is_none() && is_ntfy_topic(parts.host);
-        if !is_topic {
-            return Err(parts.error("缺少主题"));
-        }
-        return ntfy_topic(parts, NTFY_SH.to_owned(), &[parts.host]);
+    if parts.fragment.is_some() {
+        return Err(parts.error("不能包含 #"));
     }
-    ntfy_topic(parts, parts.origin(parts.scheme == "ntfys")?, &segments)
+    let mut params = Params::of(parts)?;
+    let cloud = match params.take(&["mode"]) {
+        None => false,
+        Some(mode) => match mode.value.to_ascii_lowercase().as_str() {
+            "cloud" => true,
+            "private" => false,
+            _ => return Err(mode.invalid("应为 cloud 或 private")),
+        },
+    };
+    let mut topics: Vec<String> = parts.segments().iter().map(|s| s.to_string()).collect();
+    topics.extend(params.take_items(&["to", "topic"]));
+    let bare_topic = topics.is_empty() && parts.port.is_none() && is_ntfy_topic(parts.host);
+    if cloud || bare_topic {
+        if parts.port.is_some() {
+            return Err(parts.error("用 ntfy.sh 时不能带端口"));
+        }
+        if !parts.host.is_empty() && !parts.host.eq_ignore_ascii_case("ntfy.sh") {
+            topics.insert(0, parts.host.to_owned());
+        }
+        return ntfy_topic(parts, NTFY_SH.to_owned(), topics, params);
+    }
+    if topics.is_empty() {
+        return Err(parts.error("缺少主题"));
+    }
+    ntfy_topic(parts, parts.origin(parts.scheme == "ntfys")?, topics, params)
 }
 
 fn is_ntfy_topic(value: &str) -> bool {
@@ -166,59 +301,68 @@ fn is_ntfy_topic(value: &str) -> bool {
 fn ntfy_topic(
     parts: &Parts<'_>,
     base: String,
-    segments: &[&str],
+    topics: Vec<String>,
+    mut params: Params,
 ) -> Result<NtfyTopic, AddressError> {
-    let topic = match segments {
+    let topic = match dedup(topics).as_slice() {
         [] => return Err(AddressError::new("ntfy 地址缺少主题（ntfys://主机/主题）")),
-        [topic] => *topic,
+        [topic] => topic.clone(),
         _ => {
             return Err(AddressError::new(
-                "ntfy 地址只能有一个主题（ntfys://主机/主题）",
+                "ntfy 地址只能有一个主题：每个主题请单独建一个渠道（ntfys://主机/主题）",
             ));
         }
     };
-    if !is_ntfy_topic(topic) {
+    if !is_ntfy_topic(&topic) {
         return Err(AddressError::new(
             "ntfy 主题只能包含英文字母、数字、- 和 _，最多 64 个字符",
         ));
     }
-    let auth = match parts.userinfo {
-        None => None,
-        Some(userinfo) => Some(ntfy_auth(userinfo)?),
+    let by_token = match params.take(&["auth"]) {
+        None => false,
+        Some(auth) => match auth.value.to_ascii_lowercase().as_str() {
+            "token" => true,
+            "basic" => false,
+            _ => return Err(auth.invalid("应为 basic 或 token")),
+        },
     };
+    let auth = match (params.take(&["token"]), parts.userinfo) {
+        (Some(given), _) => Some(NtfyAuth::Token(access_token(&given.value)?)),
+        (None, None) => None,
+        (None, Some(userinfo)) => Some(ntfy_auth(userinfo, by_token)?),
+    };
+    let options = NtfyOptions::take(&mut params)?;
     Ok(NtfyTopic {
         base,
-        topic: topic.to_owned(),
+        topic,
         auth,
+        options,
+        ignored: params.finish()?,
     })
 }
 
-fn ntfy_auth(userinfo: &str) -> Result<NtfyAuth, AddressError> {
-    let bad = || AddressError::new("ntfy 的登录信息应为 用户名:密码@ 或 tk_访问令牌@");
+fn access_token(value: &str) -> Result<String, AddressError> {
+    token(value, "ntfy 访问令牌", 128, key_char, KEY_CHARSET)
+}
+
+/// `user:password@`, `tk_token@` or, with `?auth=token`, the token as the user or the
+/// password (Apprise's forms).
+fn ntfy_auth(userinfo: &str, by_token: bool) -> Result<NtfyAuth, AddressError> {
     let (user, password) = match userinfo.split_once(':') {
         Some((user, password)) => (decode(user, "ntfy 用户名")?, decode(password, "ntfy 密码")?),
         None => (decode(userinfo, "ntfy 访问令牌")?, String::new()),
     };
-    if password.is_empty() && user.starts_with("tk_") {
-        return Ok(NtfyAuth::Token(token(
-            &user,
-            "ntfy 访问令牌",
-            128,
-            key_char,
-            KEY_CHARSET,
-        )?));
+    if by_token || (password.is_empty() && user.starts_with("tk_")) {
+        let token = if password.is_empty() { &user } else { &password };
+        return Ok(NtfyAuth::Token(access_token(token)?));
     }
     if user.is_empty() && password.starts_with("tk_") {
-        return Ok(NtfyAuth::Token(token(
-            &password,
-            "ntfy 访问令牌",
-            128,
-            key_char,
-            KEY_CHARSET,
-        )?));
+        return Ok(NtfyAuth::Token(access_token(&password)?));
     }
     if user.is_empty() || password.is_empty() || user.contains(':') {
-        return Err(bad());
+        return Err(AddressError::new(
+            "ntfy 的登录信息应为 用户名:密码@ 或 tk_访问令牌@",
+        ));
     }
     Ok(NtfyAuth::Basic {
         username: user,
@@ -226,12 +370,17 @@ fn ntfy_auth(userinfo: &str) -> Result<NtfyAuth, AddressError> {
     })
 }
 
-
 const SERVICE: &str = "ntfy";
 /// ntfy shows at most three action buttons.
 pub const MAX_ACTIONS: usize = 3;
 
-pub fn build(base: &str, topic: &str, auth: Option<&NtfyAuth>, notice: &Notice) -> HttpRequest {
+pub fn build(
+    base: &str,
+    topic: &str,
+    auth: Option<&NtfyAuth>,
+    options: &NtfyOptions,
+    notice: &Notice,
+) -> HttpRequest {
     let (buttons, rest) = notice.links.split_at(notice.links.len().min(MAX_ACTIONS));
     let mut headers = vec![(
         "Content-Type".to_owned(),
@@ -241,10 +390,19 @@ pub fn build(base: &str, topic: &str, auth: Option<&NtfyAuth>, notice: &Notice) 
     if !notice.title.trim().is_empty() {
         header("Title", header_value(&notice.title));
     }
-    header("Priority", "4".to_owned());
-    header("Tags", "alarm_clock".to_owned());
-    if let Some(first) = buttons.first() {
-        header("Click", header_value(&first.url));
+    header("Priority", options.priority.to_string());
+    header("Tags", header_value(&options.tags.join(",")));
+    if let Some(email) = &options.email {
+        header("Email", email.clone());
+    }
+    let click = options
+        .click
+        .as_deref()
+        .or(buttons.first().map(|link| link.url.as_str()));
+    if let Some(click) = click {
+        header("Click", header_value(click));
+    }
+    if !buttons.is_empty() {
         // The JSON form, since a URL may hold the `,` and `;` the simple form splits on.
         let actions: Vec<Value> = buttons
             .iter()
@@ -353,7 +511,7 @@ mod tests {
 
     #[test]
     fn publish_puts_text_in_the_body_and_the_rest_in_headers() {
-        let request = build("https://ntfy.sh", "kq-alerts", None, &notice());
+        let request = build("https://ntfy.sh", "kq-alerts", None, &NtfyOptions::default(), &notice());
         assert_eq!(request.url, "https://ntfy.sh/kq-alerts");
         assert_eq!(request.body, "早班 09:00 上班，记得打卡。".as_bytes());
         let names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
@@ -394,7 +552,7 @@ mod tests {
 
     #[test]
     fn ascii_values_are_sent_as_is_and_no_links_means_no_click_or_actions() {
-        let request = build("http://ntfy.local:8080/", "t", None, &bare_notice());
+        let request = build("http://ntfy.local:8080/", "t", None, &NtfyOptions::default(), &bare_notice());
         assert_eq!(request.url, "http://ntfy.local:8080/t");
         assert_eq!(request.header("Title"), Some("Clock in"));
         assert_eq!(request.header("Click"), None);
@@ -412,7 +570,7 @@ mod tests {
                 url: format!("https://x.example/{n}"),
             });
         }
-        let request = build("https://ntfy.sh", "t", None, &notice);
+        let request = build("https://ntfy.sh", "t", None, &NtfyOptions::default(), &notice);
         let actions: Value =
             serde_json::from_str(&decode_words(request.header("Actions").unwrap())).unwrap();
         assert_eq!(actions.as_array().unwrap().len(), 3);
@@ -428,13 +586,13 @@ mod tests {
             username: "phil".to_owned(),
             password: "p@ss:w".to_owned(),
         };
-        let request = build("https://n.example", "t", Some(&basic), &bare_notice());
+        let request = build("https://n.example", "t", Some(&basic), &NtfyOptions::default(), &bare_notice());
         assert_eq!(
             request.header("Authorization"),
             Some(format!("Basic {}", BASE64.encode("phil:p@ss:w")).as_str())
         );
         let bearer = NtfyAuth::Token("tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2".to_owned());
-        let request = build("https://n.example", "t", Some(&bearer), &bare_notice());
+        let request = build("https://n.example", "t", Some(&bearer), &NtfyOptions::default(), &bare_notice());
         assert_eq!(
             request.header("Authorization"),
             Some("Bearer tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2")

@@ -10,8 +10,8 @@
 use serde_json::{Value, json};
 
 use super::address::{
-    ALNUM_CHARSET, AddressError, Parts, alnum,
-    mask_secret, token,
+    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, at_most, dedup, key_char,
+    mask_secret, shorten, token,
 };
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
 use crate::domain::robot::{MessageFormat, OutgoingMessage, RobotError, escape_with, markdown_special};
@@ -25,10 +25,16 @@ use super::{
 pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     id: "pushplus",
     label: "PushPlus 推送加",
-    schemes: &["pushplus"],
+    // `wecom://token` is Apprise's PushPlus through its WeCom channel (`channel=cp`).
+    schemes: &["pushplus", "wecom"],
     form: "令牌",
-    hosts: &[],
-    url_forms: &["pushplus://token"],
+    hosts: &["www.pushplus.plus", "pushplus.plus"],
+    url_forms: &[
+        "pushplus://0123456789abcdef0123456789abcdef",
+        "pushplus://0123456789abcdef0123456789abcdef/group_code",
+        "pushplus://0123456789abcdef0123456789abcdef/@friend_token?channel=mail",
+        "https://www.pushplus.plus/send?token=0123456789abcdef0123456789abcdef",
+    ],
     // PushPlus documents only a daily ceiling (about 200 requests, then code 900 and a ban
     // of days): a quota; its "1 per second" folklore is not in its documentation.
     rate_limits: &[],
@@ -37,25 +43,188 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     binding: None,
 });
 
-/// A PushPlus user token.
+/// A PushPlus user token, with whom it reaches and how.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PushPlusToken {
     pub token: String,
+    /// A group's code (群组编码): everyone who follows the group.
+    pub topic: Option<String>,
+    /// Friends' tokens (好友令牌), at most ten in one message.
+    pub friends: Vec<String>,
+    /// `wechat` (default), `mail`, `sms`, `cp`, … (several separated by `,`).
+    pub channel: Option<String>,
+    /// The channel's configuration code (a webhook's or a WeCom robot's 编码).
+    pub option: Option<String>,
+    pub ignored: Vec<IgnoredParam>,
+}
+
+/// PushPlus's channels (its `channel` field); Apprise's `wecom` is `cp`.
+const CHANNELS: &[&str] = &[
+    "wechat", "webhook", "cp", "mail", "sms", "app", "extension", "clawbot", "cmcc", "qq", "voice",
+];
+
+/// Apprise's `template` values; a reminder always uses Markdown, which makes its links links.
+const TEMPLATES: &[&str] = &["html", "txt", "json", "cloudMonitor", "jenkins", "route", "pay"];
+
+pub const MAX_FRIENDS: usize = 10;
+
+fn pushplus_token(value: &str) -> Result<String, AddressError> {
+    let token = token(value, "PushPlus 令牌", 64, key_char, KEY_CHARSET)?;
+    if token.len() < 32 {
+        return Err(AddressError::new("PushPlus 令牌应有 32 到 64 个字符"));
+    }
+    Ok(token)
+}
+
+fn code(value: &str) -> bool {
+    (1..=50).contains(&value.len()) && value.chars().all(key_char)
+}
+
+impl PushPlusToken {
+    pub fn new(token: &str) -> Self {
+        Self {
+            token: token.to_owned(),
+            topic: None,
+            friends: Vec::new(),
+            channel: None,
+            option: None,
+            ignored: Vec::new(),
+        }
+    }
+
+    /// The token from where it was written, then the targets (path and `?to=`/`?topic=`:
+    /// `@friend`, `#group` or a bare group code) and the parameters.
+    fn read(
+        token: &str,
+        targets: Vec<String>,
+        webhook: Option<String>,
+        mut params: Params,
+        wecom: bool,
+    ) -> Result<Self, AddressError> {
+        let token = match params.take(&["token"]) {
+            Some(given) => given.value,
+            None => token.to_owned(),
+        };
+        if token.is_empty() {
+            return Err(AddressError::new("PushPlus 地址缺少令牌（pushplus://令牌）"));
+        }
+        let mut address = Self::new(&pushplus_token(&token)?);
+        let mut topics = Vec::new();
+        let mut targets = targets;
+        targets.extend(params.take_items(&["to", "topic"]));
+        for target in targets {
+            if let Some(friend) = target.strip_prefix('@') {
+                if code(friend) {
+                    address.friends.push(friend.to_owned());
+                    continue;
+                }
+            } else if code(target.trim_start_matches('#')) {
+                topics.push(target.trim_start_matches('#').to_owned());
+                continue;
+            }
+            params.drop_value("to", &target, "不是群组编码或 @好友令牌，已忽略");
+        }
+        let topics = dedup(topics);
+        address.friends = dedup(std::mem::take(&mut address.friends));
+        if topics.len() > 1 {
+            return Err(AddressError::new(
+                "PushPlus 地址只能有一个群组：每个群组请单独建一个渠道",
+            ));
+        }
+        if !topics.is_empty() && !address.friends.is_empty() {
+            return Err(AddressError::new(
+                "PushPlus 的群组和好友请分成两个渠道：一条提醒只发一次",
+            ));
+        }
+        if address.friends.len() > MAX_FRIENDS {
+            at_most(address.friends.len(), "好友")?;
+            return Err(AddressError::new(format!(
+                "PushPlus 一条消息最多发给 {MAX_FRIENDS} 个好友"
+            )));
+        }
+        address.topic = topics.into_iter().next();
+        let channel = params.take(&["channel", "mode"]);
+        if let Some(channel) = channel {
+            let mut names = Vec::new();
+            for item in super::address::list_items(&channel.value) {
+                let item = item.to_ascii_lowercase();
+                let item = if item == "wecom" { "cp".to_owned() } else { item };
+                if !CHANNELS.contains(&item.as_str()) {
+                    return Err(channel.invalid(
+                        "应为 wechat、webhook、cp、mail、sms、app、extension、clawbot、cmcc、qq 或 voice",
+                    ));
+                }
+                names.push(item);
+            }
+            address.channel = Some(dedup(names).join(","));
+        } else if wecom {
+            address.channel = Some("cp".to_owned());
+        }
+        let option = match params.take(&["option", "name", "webhook"]) {
+            Some(option) => Some(option.text(64)?),
+            None => webhook,
+        };
+        address.option = option;
+        if let Some(template) = params.take(&["template"]) {
+            if !TEMPLATES.iter().any(|known| known.eq_ignore_ascii_case(&template.value)) {
+                return Err(template.invalid(
+                    "应为 Apprise 的 json、cloudMonitor、jenkins、route 或 pay（提醒总用 markdown 模板）",
+                ));
+            }
+            params.note("template", "提醒总用 markdown 模板，链接才能点开");
+        }
+        params.ignore(&["callback", "callbackurl"], "送达结果由发送时的应答判断，不需要回调");
+        address.ignored = params.finish()?;
+        Ok(address)
+    }
 }
 
 impl Channel for PushPlusToken {
-    /// `pushplus://token`.
+    /// `pushplus://[webhook@]token[/group | /@friend…][?params]`, the token also as
+    /// `?token=`; `wecom://token` sends through PushPlus's WeCom channel.
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
-        parts.no_userinfo()?;
         parts.no_port()?;
-        parts.no_query_or_fragment()?;
-        parts.no_path()?;
-        if parts.host.is_empty() {
-            return Err(parts.error("缺少令牌"));
+        if parts.fragment.is_some() {
+            return Err(parts.error("不能包含 #"));
         }
-        Ok(Self {
-            token: token(parts.host, "PushPlus 令牌", 64, alnum, ALNUM_CHARSET)?,
-        })
+        let webhook = match parts.userinfo {
+            Some(name) if code(name) => Some(name.to_owned()),
+            Some(name) => {
+                return Err(AddressError::new(format!(
+                    "PushPlus 渠道编码“{}”无效：只能包含{KEY_CHARSET}",
+                    shorten(name, 32)
+                )));
+            }
+            None => None,
+        };
+        let targets = parts.segments().iter().map(|s| s.to_string()).collect();
+        Self::read(
+            parts.host,
+            targets,
+            webhook,
+            Params::of(parts)?,
+            parts.scheme == "wecom",
+        )
+    }
+
+    /// `https://www.pushplus.plus/send?token=…`, `/send/{token}`, `/batchSend?token=…`.
+    fn parse_web(_raw: &str, parts: &Parts<'_>, host: &str) -> Option<Result<Self, AddressError>> {
+        if !KIND.owns_host(host) {
+            return None;
+        }
+        Some((|| {
+            let segments = parts.segments();
+            let token = match segments.as_slice() {
+                ["send" | "batchSend", token] => *token,
+                ["send" | "batchSend"] => "",
+                _ => {
+                    return Err(AddressError::new(
+                        "PushPlus 地址应为 https://www.pushplus.plus/send?token=令牌",
+                    ));
+                }
+            };
+            Self::read(token, Vec::new(), None, Params::of(parts)?, false)
+        })())
     }
 
     fn kind(&self) -> ChannelKind {
@@ -63,11 +232,34 @@ impl Channel for PushPlusToken {
     }
 
     fn masked(&self) -> String {
-        format!("pushplus://{}", mask_secret(&self.token))
+        let mut shown = format!("pushplus://{}", mask_secret(&self.token));
+        if let Some(topic) = &self.topic {
+            shown.push_str(&format!("/{topic}"));
+        }
+        for friend in &self.friends {
+            shown.push_str(&format!("/@{}", mask_secret(friend)));
+        }
+        let mut params = Vec::new();
+        if let Some(channel) = &self.channel {
+            params.push(format!("channel={channel}"));
+        }
+        if let Some(option) = &self.option {
+            params.push(format!("option={option}"));
+        }
+        if !params.is_empty() {
+            shown.push_str(&format!("?{}", params.join("&")));
+        }
+        shown
     }
 
     fn secrets(&self) -> Vec<&str> {
-        vec![&self.token]
+        let mut found = vec![self.token.as_str()];
+        found.extend(self.friends.iter().map(String::as_str));
+        found
+    }
+
+    fn ignored(&self) -> &[IgnoredParam] {
+        &self.ignored
     }
 
     fn build(
@@ -75,11 +267,7 @@ impl Channel for PushPlusToken {
         message: &OutgoingMessage,
         context: &SendContext<'_>,
     ) -> Result<Outgoing, RobotError> {
-        Ok(Outgoing::Http(build(
-            &self.token,
-            &Notice::of(message),
-            context.bases,
-        )))
+        Ok(Outgoing::Http(build(self, &Notice::of(message), context.bases)))
     }
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
@@ -96,13 +284,28 @@ const SERVICE: &str = "PushPlus";
 pub const TEMPLATE: &str = "markdown";
 pub const MAX_TITLE_CHARS: usize = 100;
 
-pub fn build(token: &str, notice: &Notice, bases: &ServiceBases) -> HttpRequest {
-    let body = json!({
-        "token": token,
+pub fn build(address: &PushPlusToken, notice: &Notice, bases: &ServiceBases) -> HttpRequest {
+    let mut body = json!({
+        "token": address.token,
         "title": truncate_chars(one_line(&notice.title).trim(), MAX_TITLE_CHARS),
         "content": notice.markdown(),
         "template": TEMPLATE,
     });
+    if let Some(topic) = &address.topic {
+        body["topic"] = json!(topic);
+    }
+    if !address.friends.is_empty() {
+        body["to"] = json!(address.friends.join(","));
+    }
+    if let Some(channel) = &address.channel {
+        body["channel"] = json!(channel);
+    }
+    if let Some(option) = &address.option {
+        body["option"] = json!(option);
+        if address.channel.as_deref() == Some("webhook") {
+            body["webhook"] = json!(option);
+        }
+    }
     json_request(join(&bases.pushplus, "send"), &body)
 }
 
@@ -153,7 +356,7 @@ mod tests {
     #[test]
     fn send_carries_token_title_markdown_content_and_template() {
         let token = "0123456789abcdef0123456789abcdef";
-        let request = build(token, &notice(), &ServiceBases::default());
+        let request = build(&PushPlusToken::new(token), &notice(), &ServiceBases::default());
         assert_eq!(request.url, "https://www.pushplus.plus/send");
         assert_eq!(
             request.header("Content-Type"),
@@ -176,7 +379,7 @@ mod tests {
     fn the_base_can_be_overridden() {
         let bases = ServiceBases::with_overrides(None, Some("http://127.0.0.1:9001/"), None);
         assert_eq!(
-            build("t", &notice(), &bases).url,
+            build(&PushPlusToken::new("t"), &notice(), &bases).url,
             "http://127.0.0.1:9001/send"
         );
     }
