@@ -606,6 +606,25 @@ const COMMON_PARAMS: &[(&str, &str)] = &[
     ("rto", "连接和读取超时由服务统一设定"),
 ];
 
+/// A group robot's short form read with Apprise's parameters: the token from the host or
+/// `?{token_names}=` (an empty host is then allowed), and `format`, which the channel's own
+/// setting decides. Returns the token and the parameters left for the kind.
+pub(crate) fn robot_token(
+    parts: &Parts<'_>,
+    token_names: &[&str],
+) -> Result<(String, Params), AddressError> {
+    if parts.fragment.is_some() {
+        return Err(parts.error("不能包含 #"));
+    }
+    let mut params = Params::of(parts)?;
+    let token = match params.take(token_names) {
+        Some(given) => given.value,
+        None => parts.host.to_owned(),
+    };
+    params.ignore(&["format"], "消息格式在渠道的“格式”里选择");
+    Ok((token, params))
+}
+
 /// One parameter's value, with the name it was given under (for messages).
 pub(crate) struct Param {
     pub name: String,
@@ -1246,6 +1265,7 @@ mod tests {
                 app_token: AT.to_owned(),
                 uids: vec!["UID_a1".to_owned(), "UID_b2".to_owned()],
                 topic_ids: vec![123],
+                ignored: Vec::new(),
             })
         );
     }
@@ -1262,16 +1282,22 @@ mod tests {
         );
         assert_eq!(
             err(&format!("wxpusher://{AT}")),
-            "wxpusher:// 地址缺少接收人（wxpusher://AT_应用令牌/UID_用户）"
+            "wxpusher:// 地址缺少接收人：用户以 UID_ 开头，主题是数字（wxpusher://AT_应用令牌/UID_用户）"
         );
         assert_eq!(
-            err(&format!("wxpusher://{AT}/bob")),
-            "WxPusher 接收人“bob”无效：用户应以 UID_ 开头，主题是数字"
+            err(&format!("wxpusher://{AT}/bob/0")),
+            "wxpusher:// 地址缺少接收人：用户以 UID_ 开头，主题是数字（wxpusher://AT_应用令牌/UID_用户）"
         );
+        let Ok(ChannelAddress::WxPusher(apprise)) =
+            parse(&format!("wxpusher://123?token={AT}&to=UID_a,bob"))
+        else {
+            panic!()
+        };
         assert_eq!(
-            err(&format!("wxpusher://{AT}/0")),
-            "WxPusher 接收人“0”无效：用户应以 UID_ 开头，主题是数字"
+            (apprise.uids, apprise.topic_ids),
+            (vec!["UID_a".to_owned()], vec![123])
         );
+        assert_eq!(apprise.ignored[0].name, "to=bob");
         let many: Vec<String> = (0..21).map(|n| format!("UID_{n}")).collect();
         assert_eq!(
             err(&format!("wxpusher://{AT}/{}", many.join("/"))),
@@ -1354,7 +1380,7 @@ mod tests {
         );
         assert_eq!(
             err("dingtalk://to%6Ben"),
-            "钉钉机器人 access_token 只能包含英文字母、数字、- 和 _"
+            "钉钉机器人 access_token 只能包含英文字母和数字"
         );
     }
 

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use super::address::{
-    AddressError, KEY_CHARSET, Parts, alnum, at_most, dedup, key_char, mask_secret, mask_web_url,
-    shorten, token, web_secrets,
+    ALNUM_CHARSET, AddressError, Parts, alnum, at_most, dedup, mask_secret, mask_web_url,
+    robot_token, shorten, token, web_secrets,
 };
 use super::{Channel, ChannelKind, KindInfo, Outgoing, SendContext, Verdict, per_minute};
 use crate::domain::robot::{
@@ -56,18 +56,22 @@ impl Channel for DingTalkRobot {
     /// `dingtalk://[secret@]token[/mobile[/mobile…]]`.
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
         parts.no_port()?;
-        parts.no_query_or_fragment()?;
-        if parts.host.is_empty() {
+        let (access_token, mut params) = robot_token(parts, &["token", "access_token"])?;
+        if access_token.is_empty() {
             return Err(parts.error("缺少 access_token"));
         }
         let access_token = token(
-            parts.host,
+            &access_token,
             "钉钉机器人 access_token ",
             128,
-            key_char,
-            KEY_CHARSET,
+            alnum,
+            ALNUM_CHARSET,
         )?;
-        let secret = match parts.userinfo {
+        let secret = match params
+            .take(&["secret"])
+            .map(|given| given.value)
+            .or(parts.userinfo.map(str::to_owned))
+        {
             None => None,
             Some(secret) => {
                 if !secret.starts_with("SEC") || !secret.chars().all(alnum) || secret.len() > 128
@@ -76,15 +80,18 @@ impl Channel for DingTalkRobot {
                         "钉钉加签密钥应以 SEC 开头，只含英文字母和数字（dingtalk://SEC…@令牌）",
                     ));
                 }
-                Some(secret.to_owned())
+                Some(secret)
             }
         };
-        let segments = parts.segments();
-        at_most(segments.len(), "手机号")?;
+        let mut candidates: Vec<String> = parts.segments().iter().map(|s| s.to_string()).collect();
+        candidates.extend(params.take_items(&["to"]));
+        // Refused rather than dropped: a robot keeps no list of ignored parameters.
         let mut mobiles = Vec::new();
-        for segment in segments {
-            mobiles.push(mobile(segment)?);
+        for candidate in candidates {
+            mobiles.push(mobile(&candidate)?);
         }
+        at_most(mobiles.len(), "手机号")?;
+        params.finish()?;
         Ok(Self {
             webhook: format!("{SEND}{access_token}"),
             secret,

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use super::address::{
-    AddressError, KEY_CHARSET, Parts, key_char, mask_secret, mask_web_url, token, web_secrets,
+    AddressError, KEY_CHARSET, Parts, key_char, mask_secret, mask_web_url, robot_token, token,
+    web_secrets,
 };
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, RateLimit, SendContext, Verdict};
 use crate::domain::robot::{
@@ -59,16 +60,21 @@ impl Channel for FeishuRobot {
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
         parts.no_userinfo()?;
         parts.no_port()?;
-        parts.no_query_or_fragment()?;
-        if parts.host.is_empty() {
+        let (hook, mut params) = robot_token(parts, &["token"])?;
+        if hook.is_empty() {
             return Err(parts.error("缺少令牌"));
         }
-        let hook = token(parts.host, "飞书机器人令牌", 128, key_char, KEY_CHARSET)?;
-        let secret = match parts.segments().as_slice() {
+        let hook = token(&hook, "飞书机器人令牌", 128, key_char, KEY_CHARSET)?;
+        let path_secret = match parts.segments().as_slice() {
             [] => None,
-            [secret] => Some(token(secret, "飞书加签密钥", 128, key_char, KEY_CHARSET)?),
+            [secret] => Some(secret.to_string()),
             _ => return Err(parts.error("格式不对")),
         };
+        let secret = match params.take(&["secret"]).map(|given| given.value).or(path_secret) {
+            None => None,
+            Some(secret) => Some(token(&secret, "飞书加签密钥", 128, key_char, KEY_CHARSET)?),
+        };
+        params.finish()?;
         Ok(Self {
             webhook: format!("{HOOK}{hook}"),
             secret,

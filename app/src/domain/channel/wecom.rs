@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use super::address::{AddressError, KEY_CHARSET, Parts, key_char, mask_web_url, token, web_secrets};
+use super::address::{
+    AddressError, KEY_CHARSET, Parts, key_char, mask_web_url, robot_token, token, web_secrets,
+};
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext, Verdict, per_minute};
 use crate::domain::robot::{
     HINT_RATE, MergeLimits, MessageFormat, OutgoingMessage, Recipient, Reply, RobotError,
@@ -43,13 +45,14 @@ impl Channel for WeComRobot {
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
         parts.no_userinfo()?;
         parts.no_port()?;
-        parts.no_query_or_fragment()?;
         parts.no_path()?;
-        if parts.host.is_empty() {
+        let (key, params) = robot_token(parts, &["key"])?;
+        params.finish()?;
+        if key.is_empty() {
             return Err(parts.error("缺少 key"));
         }
         let key = token(
-            parts.host,
+            &key,
             "企业微信机器人 key ",
             128,
             key_char,

@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, KEY_CHARSET, Parts, at_most, dedup, key_char,
-    mask_secret, shorten, token,
+    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, at_most, dedup, key_char,
+    mask_secret, token,
 };
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
 use crate::domain::robot::{OutgoingMessage, RobotError};
@@ -28,6 +28,7 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
     url_forms: &[
         "wxpusher://AT_apptoken/UID_uid",
         "wxpusher://AT_apptoken/UID_a/UID_b/12345",
+        "wxpusher://?token=AT_apptoken&to=UID_a,12345",
     ],
     // WxPusher's documentation says sends are not rate limited ("消息发送频率没有做限制，
     // 但是请控制在合理范围内"); a person's reminders are a few a day.
@@ -43,51 +44,67 @@ pub struct WxPusherTarget {
     pub app_token: String,
     pub uids: Vec<String>,
     pub topic_ids: Vec<u64>,
+    pub ignored: Vec<IgnoredParam>,
 }
 
 impl Channel for WxPusherTarget {
-    /// `wxpusher://AT_xxx/UID_a[/UID_b…][/topic_id…]`.
+    /// `wxpusher://AT_xxx/UID_a[/UID_b…][/topic_id…]`; the token also as `?token=` (the
+    /// host is then a receiver) and receivers as `?to=`, as Apprise writes them. Receivers
+    /// that are neither are dropped and shown as ignored.
     fn parse(parts: &Parts<'_>) -> Result<Self, AddressError> {
         parts.no_userinfo()?;
         parts.no_port()?;
-        parts.no_query_or_fragment()?;
-        if parts.host.is_empty() {
+        if parts.fragment.is_some() {
+            return Err(parts.error("不能包含 #"));
+        }
+        let mut params = Params::of(parts)?;
+        let mut receivers: Vec<String> = Vec::new();
+        let app_token = match params.take(&["token"]) {
+            Some(given) => {
+                if !parts.host.is_empty() {
+                    receivers.push(parts.host.to_owned());
+                }
+                given.value
+            }
+            None => parts.host.to_owned(),
+        };
+        if app_token.is_empty() {
             return Err(parts.error("缺少 appToken"));
         }
-        if !parts.host.starts_with("AT_") {
+        if !app_token.starts_with("AT_") {
             return Err(parts.error("的 appToken 应以 AT_ 开头"));
         }
-        let app_token = token(parts.host, "WxPusher appToken ", 128, key_char, KEY_CHARSET)?;
-        let segments = parts.segments();
-        if segments.is_empty() {
-            return Err(parts.error("缺少接收人"));
-        }
-        at_most(segments.len(), "接收人")?;
+        let app_token = token(&app_token, "WxPusher appToken ", 128, key_char, KEY_CHARSET)?;
+        receivers.extend(parts.segments().iter().map(|s| s.to_string()));
+        receivers.extend(params.take_items(&["to"]));
         let mut uids = Vec::new();
         let mut topic_ids = Vec::new();
-        for segment in segments {
-            if segment.starts_with("UID_") && segment.len() <= 64 && segment.chars().all(key_char)
+        for receiver in receivers {
+            if receiver.starts_with("UID_") && receiver.len() <= 64 && receiver.chars().all(key_char)
             {
-                uids.push(segment.to_owned());
-            } else if let Some(topic) = segment
+                uids.push(receiver);
+            } else if let Some(topic) = receiver
                 .parse::<u64>()
                 .ok()
-                .filter(|id| *id > 0 && segment.chars().all(|c| c.is_ascii_digit()))
+                .filter(|id| *id > 0 && receiver.chars().all(|c| c.is_ascii_digit()))
             {
                 if !topic_ids.contains(&topic) {
                     topic_ids.push(topic);
                 }
             } else {
-                return Err(AddressError::new(format!(
-                    "WxPusher 接收人“{}”无效：用户应以 UID_ 开头，主题是数字",
-                    shorten(segment, 64)
-                )));
+                params.drop_value("to", &receiver, "不是 UID_ 开头的用户或数字主题，已忽略");
             }
         }
+        let uids = dedup(uids);
+        if uids.is_empty() && topic_ids.is_empty() {
+            return Err(parts.error("缺少接收人：用户以 UID_ 开头，主题是数字"));
+        }
+        at_most(uids.len() + topic_ids.len(), "接收人")?;
         Ok(Self {
             app_token,
-            uids: dedup(uids),
+            uids,
             topic_ids,
+            ignored: params.finish()?,
         })
     }
 
@@ -127,6 +144,10 @@ impl Channel for WxPusherTarget {
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
         classify(http_status, body)
+    }
+
+    fn ignored(&self) -> &[IgnoredParam] {
+        &self.ignored
     }
 }
 
