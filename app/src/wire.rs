@@ -760,6 +760,10 @@ pub struct ChannelView {
     /// of a failure.
     #[serde(default)]
     pub last_result: Option<String>,
+    /// The address's `?parameters` that change nothing for a reminder, each with the reason
+    /// (Apprise's `overflow`, a PGP key, a value that names nobody).
+    #[serde(default)]
+    pub ignored_params: Vec<crate::domain::channel::IgnoredParam>,
 }
 
 /// A new channel. `kind` defaults to what the URL shows.

@@ -20,7 +20,9 @@ use super::secret_box::{self, SecretBox, SecretError, channel_aad};
 use super::settings::{self, ReminderSettings, mask_url};
 use crate::AppError;
 use crate::domain::audit::AuditKind;
-use crate::domain::channel::{self as kinds, Binding, ChannelAddress, ChannelKind, Verdict};
+use crate::domain::channel::{
+    self as kinds, Binding, ChannelAddress, ChannelKind, IgnoredParam, Verdict,
+};
 use crate::domain::reminder::ReminderKind;
 use crate::domain::robot::{MessageFormat, OutgoingMessage, Recipient};
 use crate::wire::{ChannelPatch, ChannelTestResult, ChannelView, NewChannel};
@@ -394,14 +396,15 @@ fn target_of_row(row: &channel::Model) -> Result<Target, String> {
     })
 }
 
-/// A stored address as it may be shown: every key, token and password masked.
-fn masked_address(kind: &str, url: &str) -> String {
+/// A stored address as it may be shown (every key, token and password masked), with the
+/// parameters it ignores.
+fn masked_address(kind: &str, url: &str) -> (String, Vec<IgnoredParam>) {
     let personal = ChannelKind::parse(kind)
         .filter(|kind| !kind.is_group_robot())
         .and_then(|kind| ChannelAddress::load(kind, url, None).ok());
     match personal {
-        Some(address) => address.masked(),
-        None => mask_url(url),
+        Some(address) => (address.masked(), address.ignored().to_vec()),
+        None => (mask_url(url), Vec::new()),
     }
 }
 
@@ -417,11 +420,12 @@ fn purposes_of(row: &channel::Model) -> Vec<String> {
 }
 
 fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
+    let (url, ignored_params) = masked_address(&row.platform, &row.url);
     ChannelView {
         id: row.id,
         name: row.name.clone(),
         kind: row.platform.clone(),
-        url: masked_address(&row.platform, &row.url),
+        url,
         has_secret: row.secret.is_some(),
         format: row.format.clone(),
         user_id: row.user_id,
@@ -431,6 +435,7 @@ fn to_view(row: &channel::Model, user_name: Option<String>) -> ChannelView {
         banned_until: None,
         ban_reason: None,
         last_result: None,
+        ignored_params,
     }
 }
 
@@ -752,7 +757,7 @@ pub async fn create(
             .detail(format!(
                 "{} {}",
                 platform.label(),
-                masked_address(platform.as_str(), &url)
+                masked_address(platform.as_str(), &url).0
             )),
     )
     .await?;

@@ -7,6 +7,7 @@ mod accounts;
 mod admin_cli;
 mod backup;
 mod bad_input;
+mod channel_addresses;
 mod cli;
 mod company_apps;
 mod health;

@@ -27,6 +27,8 @@ pub struct Push {
     pub text: String,
     /// The first link the service makes clickable, where it has such a field.
     pub click: Option<String>,
+    /// The JSON body as sent (Bark, Gotify), for the fields an address's parameters set.
+    pub fields: Value,
 }
 
 /// Each push with the instant it arrived.
@@ -137,11 +139,12 @@ async fn bark(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             json!({"code": 400, "message": "device key or body is empty"}),
         );
     };
-    // A reminder must pierce focus modes.
-    if value["level"] != "timeSensitive" {
+    // Bark's four interruption levels; the reminders' default is checked where it is built.
+    let level = value["level"].as_str().unwrap_or_default();
+    if !["active", "timeSensitive", "passive", "critical"].contains(&level) {
         return json_answer(
             StatusCode::BAD_REQUEST,
-            json!({"code": 400, "message": "expected level timeSensitive"}),
+            json!({"code": 400, "message": format!("unknown level {level:?}")}),
         );
     }
     record(
@@ -152,6 +155,7 @@ async fn bark(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             title: text(&value, "title").unwrap_or_default(),
             text: body_text,
             click: text(&value, "url"),
+            fields: value.clone(),
         },
     );
     json_answer(
@@ -192,6 +196,7 @@ async fn ntfy(
             title: header("title").unwrap_or_default(),
             text: message,
             click: header("click"),
+            fields: Value::Null,
         },
     );
     json_answer(
@@ -216,6 +221,12 @@ async fn gotify(
         Ok(value) => value,
         Err(answer) => return *answer,
     };
+    if !value["priority"].is_i64() {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Bad Request", "errorCode": 400, "errorDescription": "priority must be an integer"}),
+        );
+    }
     let Some(message) = text(&value, "message") else {
         return json_answer(
             StatusCode::BAD_REQUEST,
@@ -232,6 +243,7 @@ async fn gotify(
             click: value["extras"]["client::notification"]["click"]["url"]
                 .as_str()
                 .map(str::to_owned),
+            fields: value.clone(),
         },
     );
     json_answer(
@@ -270,6 +282,7 @@ async fn serverchan(
             title,
             text: text(&value, "desp").unwrap_or_default(),
             click: None,
+            fields: Value::Null,
         },
     );
     json_answer(
@@ -297,6 +310,7 @@ async fn pushplus(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes)
             title: text(&value, "title").unwrap_or_default(),
             text: content,
             click: None,
+            fields: Value::Null,
         },
     );
     json_answer(
@@ -338,6 +352,7 @@ async fn wxpusher(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes)
             title: text(&value, "summary").unwrap_or_default(),
             text: text(&value, "content").unwrap_or_default(),
             click: text(&value, "url"),
+            fields: Value::Null,
         },
     );
     let data: Vec<Value> = uids
@@ -353,27 +368,42 @@ async fn wxpusher(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes)
 /// What the sink accepted: (recipients, the message as sent).
 type Mails = Arc<Mutex<Vec<(Vec<String>, String)>>>;
 
-/// A plain SMTP server on loopback that takes every message after AUTH and records it.
+/// A plain SMTP server on loopback that takes every message after AUTH (or, as a relay,
+/// without it) and records it.
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
     mails: Mails,
+    /// Per message: whether the client had logged in.
+    logins: Arc<Mutex<Vec<bool>>>,
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// An internal relay: no AUTH offered, mail taken from anyone.
+    pub async fn relay() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(require_login: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind smtp sink");
         let port = listener.local_addr().expect("address").port();
         let mails = Mails::default();
+        let logins = Arc::new(Mutex::new(Vec::new()));
         let sink = Self {
             port,
             mails: mails.clone(),
+            logins: logins.clone(),
         };
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let mails = mails.clone();
+                let logins = logins.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = socket.into_split();
                     let mut lines = BufReader::new(read).lines();
@@ -381,13 +411,15 @@ impl SmtpSink {
                     let (mut to, mut authed) = (Vec::new(), false);
                     while let Ok(Some(line)) = lines.next_line().await {
                         let upper = line.to_ascii_uppercase();
-                        let reply: &[u8] = if upper.starts_with("EHLO") {
+                        let reply: &[u8] = if upper.starts_with("EHLO") && !require_login {
+                            b"250 mock\r\n"
+                        } else if upper.starts_with("EHLO") {
                             b"250-mock\r\n250 AUTH PLAIN LOGIN\r\n"
                         } else if upper.starts_with("AUTH PLAIN") {
                             authed = true;
                             b"235 ok\r\n"
                         } else if upper.starts_with("MAIL FROM") {
-                            if authed {
+                            if authed || !require_login {
                                 b"250 ok\r\n"
                             } else {
                                 b"530 auth first\r\n"
@@ -409,6 +441,7 @@ impl SmtpSink {
                                 .lock()
                                 .expect("mails")
                                 .push((std::mem::take(&mut to), data));
+                            logins.lock().expect("logins").push(authed);
                             b"250 queued\r\n"
                         } else if upper == "QUIT" {
                             let _ = write.write_all(b"221 bye\r\n").await;
@@ -426,5 +459,10 @@ impl SmtpSink {
 
     pub fn mails(&self) -> Vec<(Vec<String>, String)> {
         self.mails.lock().expect("mails").clone()
+    }
+
+    /// Per message taken: whether the client had logged in first.
+    pub fn logins(&self) -> Vec<bool> {
+        self.logins.lock().expect("logins").clone()
     }
 }

@@ -585,6 +585,7 @@ pub const MAX_PARAMS: usize = 32;
 /// A `?parameter` that was accepted but changes nothing for a reminder, and why. Only the
 /// name is kept: values may be secrets.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IgnoredParam {
     pub name: String,
     pub reason: String,

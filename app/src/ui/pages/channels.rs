@@ -203,7 +203,14 @@ fn ChannelTable(
                             >
                                 <td>{channel.name.clone()}</td>
                                 <td class="nowrap">{platform_label(&channel.kind)}</td>
-                                <td><code class="masked-url">{channel.url.clone()}</code></td>
+                                <td><code class="masked-url">{channel.url.clone()}</code>
+                                {(!channel.ignored_params.is_empty()).then(|| view! {
+                                    <ul class="muted small ignored-params" data-testid="channel-ignored-params">
+                                        {channel.ignored_params.iter().map(|param| view! {
+                                            <li>{format!("已忽略 {}：{}", param.name, param.reason)}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}</td>
                                 <td>{if channel.has_secret { "是" } else { "否" }}</td>
                                 <td class="nowrap">{format_label(&channel.format)}</td>
                                 <td class="nowrap" data-testid="channel-owner">{owner}</td>
