@@ -717,7 +717,9 @@ pub(crate) mod test_support {
                 body: String::from_utf8(request.body).unwrap(),
                 headers: request.headers,
             }),
-            Outgoing::Mail(..) => unreachable!("robots are not mailed"),
+            Outgoing::Mail(..) | Outgoing::Fanout(..) => {
+                unreachable!("a robot's message is one request")
+            }
         }
     }
 

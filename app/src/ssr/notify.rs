@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::domain::channel::{Call, ChannelAddress, Outgoing, SendContext, Verdict};
+use crate::domain::channel::{
+    Call, ChannelAddress, HttpRequest, Outgoing, SendContext, Verdict, fanout_verdict,
+};
 use crate::domain::redact::Secrets;
 use crate::domain::robot::OutgoingMessage;
 
@@ -227,6 +229,7 @@ async fn deliver(services: &Services, target: &Target, message: &OutgoingMessage
             Ok(Outgoing::Mail(spec, notice)) => {
                 return super::mailer::send(services, &spec, &notice).await;
             }
+            Ok(Outgoing::Fanout(requests)) => return fan_out(services, target, requests).await,
             Err(error) => return SendOutcome::refused(error.to_string()),
         };
         let answer = match services
@@ -275,5 +278,45 @@ async fn deliver(services: &Services, target: &Target, message: &OutgoingMessage
             http_status: Some(answer.status),
             answer: Some(answer.body),
         };
+    }
+}
+
+/// Posts each of a fan-out's requests (none signs in) and reads the answers together; the
+/// answer lists each target's.
+async fn fan_out(
+    services: &Services,
+    target: &Target,
+    requests: Vec<(String, HttpRequest)>,
+) -> SendOutcome {
+    let mut verdicts = Vec::with_capacity(requests.len());
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut last_status = None;
+    for (label, request) in requests {
+        let (verdict, answer) = match services
+            .outbound
+            .post(&request.url, request.body, &request.headers)
+            .await
+        {
+            Ok(answer) => {
+                last_status = Some(answer.status);
+                let verdict = target.address.classify(answer.status, &answer.body);
+                (verdict, format!("HTTP {} {}", answer.status, answer.body))
+            }
+            Err(error) => {
+                let verdict = if error.retryable {
+                    Verdict::RetryLater(error.message.clone())
+                } else {
+                    Verdict::Permanent(error.message.clone())
+                };
+                (verdict, error.message)
+            }
+        };
+        answers.push(format!("{label}：{}", answer.trim()));
+        verdicts.push(verdict);
+    }
+    SendOutcome {
+        verdict: fanout_verdict(&verdicts),
+        http_status: last_status,
+        answer: Some(answers.join("\n")),
     }
 }

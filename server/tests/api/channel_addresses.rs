@@ -189,3 +189,62 @@ async fn mail_goes_through_a_relay_without_login_and_a_server_with_one() {
     assert_eq!(mails[0].0, ["zhang@example.com"]);
     assert!(mails[0].1.contains("kq@example.com"), "{}", mails[0].1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ntfy_address_with_several_topics_reaches_each_and_is_sent_when_any_took_it() {
+    let push = MockPush::start().await;
+    let rig = rig(&[]).await;
+    let zhang = rig.person("zhang", None, None).await;
+    let host = push.host().to_owned();
+
+    let both = create(
+        &rig,
+        "两个主题",
+        &format!("ntfy://{host}/kq-phone/kq-desk"),
+        zhang,
+    )
+    .await;
+    let result = test_send(&rig, &both).await;
+    let pushes = push.wait_for(2, std::time::Duration::from_secs(10)).await;
+    let topics: Vec<&str> = pushes.iter().map(|push| push.to.as_str()).collect();
+    assert_eq!(topics, ["kq-phone", "kq-desk"]);
+    let answer = result["answer"].as_str().unwrap_or_default();
+    assert!(
+        answer.contains("主题 1：HTTP 200") && answer.contains("主题 2：HTTP 200"),
+        "{answer}"
+    );
+
+    // One topic refused: the person still got it on the other, so it counts as sent (a
+    // retry would repeat it there) and the answer says which failed.
+    let partly = create(
+        &rig,
+        "一个被拒",
+        &format!("ntfy://{host}/kq-phone2/forbidden-topic"),
+        zhang,
+    )
+    .await;
+    let result = test_send(&rig, &partly).await;
+    let answer = result["answer"].as_str().unwrap_or_default();
+    assert!(answer.contains("主题 2：HTTP 403"), "{answer}");
+    assert_eq!(push.pushes().len(), 3);
+
+    // Every topic refused: not sent.
+    let refused = create(
+        &rig,
+        "全被拒",
+        &format!("ntfy://{host}/forbidden-a/forbidden-b"),
+        zhang,
+    )
+    .await;
+    let tested = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            &format!("/api/v1/channels/{}/test", refused["id"]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    assert_eq!(json_body(&tested)["ok"], false, "{}", tested.body);
+}

@@ -176,6 +176,13 @@ async fn ntfy(
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
+    // A topic the sender may not write to, as ntfy answers it.
+    if topic.starts_with("forbidden") {
+        return json_answer(
+            StatusCode::FORBIDDEN,
+            json!({"code": 40301, "http": 403, "error": "forbidden"}),
+        );
+    }
     if header("priority").as_deref() != Some("4") {
         return json_answer(
             StatusCode::BAD_REQUEST,

@@ -971,7 +971,7 @@ mod tests {
     fn ntfy(base: &str, topic: &str, auth: Option<NtfyAuth>) -> ChannelAddress {
         ChannelAddress::from(super::super::ntfy::NtfyTopic {
             base: base.to_owned(),
-            topic: topic.to_owned(),
+            topics: vec![topic.to_owned()],
             auth,
             options: Default::default(),
             ignored: Vec::new(),
@@ -1050,8 +1050,29 @@ mod tests {
             "ntfys:// 地址缺少主题（ntfys://主机/主题）"
         );
         assert_eq!(
-            err("ntfy://host/a/b"),
-            "ntfy 地址只能有一个主题：每个主题请单独建一个渠道（ntfys://主机/主题）"
+            err("ntfy://host/a/b/c/d/e/f"),
+            "ntfy 地址最多 5 个主题，这里有 6 个"
+        );
+        assert_eq!(
+            err("ntfy://user:pass@localhost?mode=private"),
+            "ntfy:// 地址缺少主题（ntfy://主机/主题）"
+        );
+        let Ok(ChannelAddress::Ntfy(several)) = parse("ntfy://u:p@host:8089/topic/topic2/topic")
+        else {
+            panic!()
+        };
+        assert_eq!(several.topics, ["topic", "topic2"]);
+        assert_eq!(
+            ChannelAddress::from(several.clone()).masked(),
+            "ntfy://u:***@host:8089/***/***"
+        );
+        let Ok(ChannelAddress::Ntfy(cloud)) = parse("ntfy://user:pass@topic1/topic2/?mode=cloud")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (cloud.base.as_str(), cloud.topics.len()),
+            ("https://ntfy.sh", 2)
         );
         assert_eq!(
             err("https://ntfy.sh/"),
@@ -1222,8 +1243,19 @@ mod tests {
         );
         let pp = "0123456789abcdef0123456789abcdef";
         assert_eq!(
-            err(&format!("pushplus://{pp}/group1/group2")),
-            "PushPlus 地址只能有一个群组：每个群组请单独建一个渠道"
+            err(&format!("pushplus://{pp}/g1/g2/g3/g4/g5/g6")),
+            "PushPlus 地址最多 5 个群组，这里有 6 个"
+        );
+        let Ok(ChannelAddress::PushPlus(groups)) = parse(&format!("pushplus://{pp}/g1/%23g2/@f1"))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (groups.topics.as_slice(), groups.friends.as_slice()),
+            (
+                &["g1".to_owned(), "g2".to_owned()][..],
+                &["f1".to_owned()][..]
+            )
         );
         assert_eq!(
             err(&format!("pushplus://{pp}?channel=wechat,bogus")),
@@ -1234,7 +1266,7 @@ mod tests {
         )) else {
             panic!()
         };
-        assert_eq!(group.topic.as_deref(), Some("kq_group"));
+        assert_eq!(group.topics, ["kq_group"]);
         assert_eq!(group.channel.as_deref(), Some("webhook"));
         assert_eq!(group.option.as_deref(), Some("hook1"));
         assert_eq!(group.ignored[0].name, "callback");

@@ -85,7 +85,7 @@ fn apprise_s_own_test_urls_are_read_as_apprise_reads_them() {
     }
     println!("all: accepted {accepted}/{of_accepted}, wrongly accepted {wrongly_accepted}");
     // Raised kind by kind as each reads Apprise's parameters.
-    assert!(accepted >= 166, "{accepted} of {of_accepted} accepted");
+    assert!(accepted >= 172, "{accepted} of {of_accepted} accepted");
     assert!(
         wrongly_accepted <= 3,
         "{wrongly_accepted} refused by Apprise accepted"

@@ -308,6 +308,25 @@ pub enum Outgoing {
     Http(HttpRequest),
     /// One e-mail over SMTP.
     Mail(Box<EmailSpec>, Notice),
+    /// Several POSTs for one person (an ntfy address with several topics, PushPlus groups),
+    /// each with a label for the answer; [`fanout_verdict`] reads their answers together.
+    Fanout(Vec<(String, HttpRequest)>),
+}
+
+/// What a fan-out's answers mean together. Every target reaches the same person, so the
+/// reminder is delivered when any accepted it; a retry would send it again to those, so
+/// there is none then. When none accepted, the most hopeful failure decides: a retry sends
+/// nothing twice.
+pub fn fanout_verdict(verdicts: &[Verdict]) -> Verdict {
+    if verdicts.contains(&Verdict::Sent) {
+        return Verdict::Sent;
+    }
+    let find = |wanted: fn(&Verdict) -> bool| verdicts.iter().find(|verdict| wanted(verdict));
+    find(|verdict| matches!(verdict, Verdict::RetryLater(_)))
+        .or_else(|| find(|verdict| matches!(verdict, Verdict::Throttled(_))))
+        .or_else(|| verdicts.first())
+        .cloned()
+        .unwrap_or_else(|| Verdict::Permanent("没有要发送的目标".to_owned()))
 }
 
 /// What a build may read besides the message.
@@ -1071,6 +1090,27 @@ mod tests {
             robots,
             [dingtalk::KIND, feishu::KIND, wecom::KIND, generic::KIND]
         );
+    }
+
+    #[test]
+    fn a_fanout_is_delivered_when_any_target_took_it_else_the_most_hopeful_failure_decides() {
+        let retry = Verdict::RetryLater("HTTP 502".to_owned());
+        let throttled = Verdict::Throttled("HTTP 429".to_owned());
+        let permanent = Verdict::Permanent("HTTP 401".to_owned());
+        assert_eq!(
+            fanout_verdict(&[permanent.clone(), Verdict::Sent, retry.clone()]),
+            Verdict::Sent
+        );
+        assert_eq!(
+            fanout_verdict(&[permanent.clone(), throttled.clone(), retry.clone()]),
+            retry
+        );
+        assert_eq!(
+            fanout_verdict(&[permanent.clone(), throttled.clone()]),
+            throttled
+        );
+        assert_eq!(fanout_verdict(std::slice::from_ref(&permanent)), permanent);
+        assert!(matches!(fanout_verdict(&[]), Verdict::Permanent(_)));
     }
 
     #[test]

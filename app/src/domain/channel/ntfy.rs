@@ -51,12 +51,16 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 });
 
 const NTFY_SH: &str = "https://ntfy.sh";
+/// Topics one address may fan out to: each is a request, and ntfy.sh allows a sender one
+/// request per 5 seconds after a burst.
+pub const MAX_TOPICS: usize = 5;
 
 /// A topic on an ntfy server, with its login.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NtfyTopic {
     pub base: String,
-    pub topic: String,
+    /// One topic, or several (each its own request, [`Outgoing::Fanout`]).
+    pub topics: Vec<String>,
     pub auth: Option<NtfyAuth>,
     pub options: NtfyOptions,
     pub ignored: Vec<IgnoredParam>,
@@ -216,15 +220,16 @@ impl Channel for NtfyTopic {
             }
             Some(NtfyAuth::Token(token)) => format!("{}@", mask_secret(token)),
         };
+        let topics: Vec<String> = self.topics.iter().map(|topic| mask_secret(topic)).collect();
         format!(
             "{scheme}://{login}{rest}/{}{}",
-            mask_secret(&self.topic),
+            topics.join("/"),
             self.options.query()
         )
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut found = vec![self.topic.as_str()];
+        let mut found: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         match &self.auth {
             Some(NtfyAuth::Basic { password, .. }) => found.push(password),
             Some(NtfyAuth::Token(token)) => found.push(token),
@@ -242,13 +247,26 @@ impl Channel for NtfyTopic {
         message: &OutgoingMessage,
         _context: &SendContext<'_>,
     ) -> Result<Outgoing, RobotError> {
-        Ok(Outgoing::Http(build(
-            &self.base,
-            &self.topic,
-            self.auth.as_ref(),
-            &self.options,
-            &Notice::of(message),
-        )))
+        let notice = Notice::of(message);
+        let request = |topic: &str| {
+            build(
+                &self.base,
+                topic,
+                self.auth.as_ref(),
+                &self.options,
+                &notice,
+            )
+        };
+        Ok(match self.topics.as_slice() {
+            [topic] => Outgoing::Http(request(topic)),
+            topics => Outgoing::Fanout(
+                topics
+                    .iter()
+                    .enumerate()
+                    .map(|(index, topic)| (format!("主题 {}", index + 1), request(topic)))
+                    .collect(),
+            ),
+        })
     }
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
@@ -268,17 +286,22 @@ fn parse_short(parts: &Parts<'_>) -> Result<NtfyTopic, AddressError> {
         return Err(parts.error("不能包含 #"));
     }
     let mut params = Params::of(parts)?;
-    let cloud = match params.take(&["mode"]) {
-        None => false,
+    let mode = match params.take(&["mode"]) {
+        None => None,
         Some(mode) => match mode.value.to_ascii_lowercase().as_str() {
-            "cloud" => true,
-            "private" => false,
+            "cloud" => Some(true),
+            "private" => Some(false),
             _ => return Err(mode.invalid("应为 cloud 或 private")),
         },
     };
+    let cloud = mode == Some(true);
     let mut topics: Vec<String> = parts.segments().iter().map(|s| s.to_string()).collect();
     topics.extend(params.take_items(&["to", "topic"]));
-    let bare_topic = topics.is_empty() && parts.port.is_none() && is_ntfy_topic(parts.host);
+    // `ntfy://topic`, unless `mode=private` says the host is a server.
+    let bare_topic = mode.is_none()
+        && topics.is_empty()
+        && parts.port.is_none()
+        && is_ntfy_topic(parts.host);
     if cloud || bare_topic {
         if parts.port.is_some() {
             return Err(parts.error("用 ntfy.sh 时不能带端口"));
@@ -304,16 +327,17 @@ fn ntfy_topic(
     topics: Vec<String>,
     mut params: Params,
 ) -> Result<NtfyTopic, AddressError> {
-    let topic = match dedup(topics).as_slice() {
-        [] => return Err(AddressError::new("ntfy 地址缺少主题（ntfys://主机/主题）")),
-        [topic] => topic.clone(),
-        _ => {
-            return Err(AddressError::new(
-                "ntfy 地址只能有一个主题：每个主题请单独建一个渠道（ntfys://主机/主题）",
-            ));
-        }
-    };
-    if !is_ntfy_topic(&topic) {
+    let topics = dedup(topics);
+    if topics.is_empty() {
+        return Err(AddressError::new("ntfy 地址缺少主题（ntfys://主机/主题）"));
+    }
+    if topics.len() > MAX_TOPICS {
+        return Err(AddressError::new(format!(
+            "ntfy 地址最多 {MAX_TOPICS} 个主题，这里有 {} 个",
+            topics.len()
+        )));
+    }
+    if !topics.iter().all(|topic| is_ntfy_topic(topic)) {
         return Err(AddressError::new(
             "ntfy 主题只能包含英文字母、数字、- 和 _，最多 64 个字符",
         ));
@@ -334,7 +358,7 @@ fn ntfy_topic(
     let options = NtfyOptions::take(&mut params)?;
     Ok(NtfyTopic {
         base,
-        topic,
+        topics,
         auth,
         options,
         ignored: params.finish()?,
@@ -671,5 +695,42 @@ mod tests {
         assert!(
             matches!(classify(404, "<html>not found</html>"), Verdict::Permanent(text) if text == "ntfy：HTTP 404，<html>not found</html>")
         );
+    }
+
+    #[test]
+    fn several_topics_are_one_request_each_and_one_topic_is_one_request() {
+        let bases = super::super::ServiceBases::default();
+        let context = super::super::test_support::app_context(&bases, None);
+        let message = crate::domain::robot::test_support::message();
+        let Ok(super::super::ChannelAddress::Ntfy(several)) =
+            super::super::parse("ntfys://tk_token123@ntfy.example.com/kq-a/kq-b?priority=high")
+        else {
+            panic!()
+        };
+        let Ok(Outgoing::Fanout(requests)) = several.build(&message, &context) else {
+            panic!("a fan-out")
+        };
+        let sent: Vec<(&str, &str, Option<&str>)> = requests
+            .iter()
+            .map(|(label, request)| {
+                (
+                    label.as_str(),
+                    request.url.as_str(),
+                    request.header("Authorization"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("主题 1", "https://ntfy.example.com/kq-a", Some("Bearer tk_token123")),
+                ("主题 2", "https://ntfy.example.com/kq-b", Some("Bearer tk_token123")),
+            ]
+        );
+        assert_eq!(requests[1].1.header("Priority"), Some("4"));
+        let Ok(super::super::ChannelAddress::Ntfy(one)) = super::super::parse("ntfy://kq-a") else {
+            panic!()
+        };
+        assert!(matches!(one.build(&message, &context), Ok(Outgoing::Http(_))));
     }
 }

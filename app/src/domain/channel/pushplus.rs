@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, at_most, dedup, key_char,
+    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, decode, dedup, key_char,
     mask_secret, shorten, token,
 };
 use super::{Channel, ChannelKind, KindInfo, MINUTE, Outgoing, SendContext};
@@ -47,8 +47,8 @@ pub const KIND: ChannelKind = ChannelKind::new(&KindInfo {
 #[derive(Clone, PartialEq, Eq)]
 pub struct PushPlusToken {
     pub token: String,
-    /// A group's code (群组编码): everyone who follows the group.
-    pub topic: Option<String>,
+    /// Groups' codes (群组编码): everyone who follows each group; one request per group.
+    pub topics: Vec<String>,
     /// Friends' tokens (好友令牌), at most ten in one message.
     pub friends: Vec<String>,
     /// `wechat` (default), `mail`, `sms`, `cp`, … (several separated by `,`).
@@ -66,7 +66,10 @@ const CHANNELS: &[&str] = &[
 /// Apprise's `template` values; a reminder always uses Markdown, which makes its links links.
 const TEMPLATES: &[&str] = &["html", "txt", "json", "cloudMonitor", "jenkins", "route", "pay"];
 
+/// PushPlus's `to` takes at most ten friends.
 pub const MAX_FRIENDS: usize = 10;
+/// Groups one address may fan out to, a request each.
+pub const MAX_GROUPS: usize = 5;
 
 fn pushplus_token(value: &str) -> Result<String, AddressError> {
     let token = token(value, "PushPlus 令牌", 64, key_char, KEY_CHARSET)?;
@@ -84,7 +87,7 @@ impl PushPlusToken {
     pub fn new(token: &str) -> Self {
         Self {
             token: token.to_owned(),
-            topic: None,
+            topics: Vec::new(),
             friends: Vec::new(),
             channel: None,
             option: None,
@@ -126,23 +129,19 @@ impl PushPlusToken {
         }
         let topics = dedup(topics);
         address.friends = dedup(std::mem::take(&mut address.friends));
-        if topics.len() > 1 {
-            return Err(AddressError::new(
-                "PushPlus 地址只能有一个群组：每个群组请单独建一个渠道",
-            ));
-        }
-        if !topics.is_empty() && !address.friends.is_empty() {
-            return Err(AddressError::new(
-                "PushPlus 的群组和好友请分成两个渠道：一条提醒只发一次",
-            ));
-        }
-        if address.friends.len() > MAX_FRIENDS {
-            at_most(address.friends.len(), "好友")?;
+        if topics.len() > MAX_GROUPS {
             return Err(AddressError::new(format!(
-                "PushPlus 一条消息最多发给 {MAX_FRIENDS} 个好友"
+                "PushPlus 地址最多 {MAX_GROUPS} 个群组，这里有 {} 个",
+                topics.len()
             )));
         }
-        address.topic = topics.into_iter().next();
+        if address.friends.len() > MAX_FRIENDS {
+            return Err(AddressError::new(format!(
+                "PushPlus 一条消息最多发给 {MAX_FRIENDS} 个好友，这里有 {} 个",
+                address.friends.len()
+            )));
+        }
+        address.topics = topics;
         let channel = params.take(&["channel", "mode"]);
         if let Some(channel) = channel {
             let mut names = Vec::new();
@@ -197,7 +196,11 @@ impl Channel for PushPlusToken {
             }
             None => None,
         };
-        let targets = parts.segments().iter().map(|s| s.to_string()).collect();
+        let targets = parts
+            .segments()
+            .iter()
+            .map(|segment| decode(segment, "PushPlus 接收人"))
+            .collect::<Result<_, _>>()?;
         Self::read(
             parts.host,
             targets,
@@ -233,7 +236,7 @@ impl Channel for PushPlusToken {
 
     fn masked(&self) -> String {
         let mut shown = format!("pushplus://{}", mask_secret(&self.token));
-        if let Some(topic) = &self.topic {
+        for topic in &self.topics {
             shown.push_str(&format!("/{topic}"));
         }
         for friend in &self.friends {
@@ -267,7 +270,28 @@ impl Channel for PushPlusToken {
         message: &OutgoingMessage,
         context: &SendContext<'_>,
     ) -> Result<Outgoing, RobotError> {
-        Ok(Outgoing::Http(build(self, &Notice::of(message), context.bases)))
+        let notice = Notice::of(message);
+        let mut requests: Vec<(String, HttpRequest)> = self
+            .topics
+            .iter()
+            .map(|topic| {
+                (
+                    format!("群组 {topic}"),
+                    build(self, Some(topic), false, &notice, context.bases),
+                )
+            })
+            .collect();
+        if !self.friends.is_empty() || self.topics.is_empty() {
+            let label = if self.friends.is_empty() { "本人" } else { "好友" };
+            requests.push((
+                label.to_owned(),
+                build(self, None, true, &notice, context.bases),
+            ));
+        }
+        Ok(match requests.len() {
+            1 => Outgoing::Http(requests.remove(0).1),
+            _ => Outgoing::Fanout(requests),
+        })
     }
 
     fn classify(&self, http_status: u16, body: &str) -> Verdict {
@@ -284,17 +308,24 @@ const SERVICE: &str = "PushPlus";
 pub const TEMPLATE: &str = "markdown";
 pub const MAX_TITLE_CHARS: usize = 100;
 
-pub fn build(address: &PushPlusToken, notice: &Notice, bases: &ServiceBases) -> HttpRequest {
+/// One request: to a group (`topic`), or to the token's owner and its friends.
+pub fn build(
+    address: &PushPlusToken,
+    topic: Option<&str>,
+    friends: bool,
+    notice: &Notice,
+    bases: &ServiceBases,
+) -> HttpRequest {
     let mut body = json!({
         "token": address.token,
         "title": truncate_chars(one_line(&notice.title).trim(), MAX_TITLE_CHARS),
         "content": notice.markdown(),
         "template": TEMPLATE,
     });
-    if let Some(topic) = &address.topic {
+    if let Some(topic) = topic {
         body["topic"] = json!(topic);
     }
-    if !address.friends.is_empty() {
+    if friends && !address.friends.is_empty() {
         body["to"] = json!(address.friends.join(","));
     }
     if let Some(channel) = &address.channel {
@@ -356,7 +387,7 @@ mod tests {
     #[test]
     fn send_carries_token_title_markdown_content_and_template() {
         let token = "0123456789abcdef0123456789abcdef";
-        let request = build(&PushPlusToken::new(token), &notice(), &ServiceBases::default());
+        let request = build(&PushPlusToken::new(token), None, true, &notice(), &ServiceBases::default());
         assert_eq!(request.url, "https://www.pushplus.plus/send");
         assert_eq!(
             request.header("Content-Type"),
@@ -379,7 +410,7 @@ mod tests {
     fn the_base_can_be_overridden() {
         let bases = ServiceBases::with_overrides(None, Some("http://127.0.0.1:9001/"), None);
         assert_eq!(
-            build(&PushPlusToken::new("t"), &notice(), &bases).url,
+            build(&PushPlusToken::new("t"), None, true, &notice(), &bases).url,
             "http://127.0.0.1:9001/send"
         );
     }
