@@ -281,19 +281,26 @@ test('a member adds Bark on their profile, tests it, and "我已打卡" in the p
   await mine.getByTestId('new-channel').click();
   const form = mine.locator('#channel-form');
   await form.locator('input[name="name"]').fill('我的 Bark');
-  await form.locator('input[name="url"]').fill(bark.address);
+  // Written as Apprise writes it: a ringtone, and a parameter that changes nothing here.
+  await form.locator('input[name="url"]').fill(`${bark.address}?sound=alarm&overflow=split`);
   await form.locator('input[name="purpose_clock_out"]').uncheck();
   await form.getByRole('button', { name: '保存' }).click();
   const row = mine.locator('[data-testid="channel-row"]').first();
   await row.waitFor({ timeout: 20000 });
   assert.equal(await row.getAttribute('data-kind'), 'bark');
   assert.ok(!(await page.content()).includes('E2EDeviceKey0001'), 'the device key is masked');
+  assert.match(await row.locator('.masked-url').innerText(), /\?sound=alarm$/);
+  assert.equal(
+    await row.getByTestId('channel-ignored-params').innerText(),
+    '已忽略 overflow：提醒很短，不需要拆分或截断',
+  );
 
   // 2. Test it: the push arrives and the page says so.
   await row.getByTestId('test-channel').click();
   await mine.locator('#channel-test-result').getByText('已接收').waitFor({ timeout: 20000 });
   assert.equal(bark.received.length, 1);
   assert.equal(bark.received[0].device_key, 'E2EDeviceKey0001');
+  assert.equal(bark.received[0].sound, 'alarm');
 
   // 3. 11:45: the reminder arrives privately, with the one-click link.
   setClock('11:45:00');
