@@ -572,6 +572,8 @@ struct ParsedAddress {
     kind: ChannelKind,
     url: String,
     secret: Option<String>,
+    /// A group robot's `?format=`, used when the request names no format.
+    format: Option<MessageFormat>,
 }
 
 fn parse_address(
@@ -614,6 +616,11 @@ fn parse_address(
         kind: address.kind(),
         url,
         secret,
+        format: address
+            .kind()
+            .is_group_robot()
+            .then(|| kinds::address::requested_format(raw_url))
+            .flatten(),
     })
 }
 
@@ -716,7 +723,10 @@ pub async fn create(
     let address = parse_address(services, input.kind.as_deref(), &input.url)?;
     check_company_app(actor, address.kind, user_id)?;
     let (platform, url) = (address.kind, address.url);
-    let format = parse_format(input.format.as_deref())?;
+    let format = match (input.format.as_deref(), address.format) {
+        (None, Some(requested)) => requested,
+        (given, _) => parse_format(given)?,
+    };
     let (clock_in, clock_out) = parse_purposes(input.purposes.as_deref())?;
     let secret = parse_secret(input.secret.as_deref())?.or(address.secret);
     let now = services.clock.now();
@@ -792,6 +802,9 @@ pub async fn update(
         if patch.url.is_some() {
             new_url = Some(address.url);
             address_secret = address.secret;
+            if let (None, Some(requested)) = (&patch.format, address.format) {
+                model.format = Set(requested.as_str().to_owned());
+            }
         }
     }
     if let Some(kind) = kind {

@@ -248,3 +248,46 @@ async fn an_ntfy_address_with_several_topics_reaches_each_and_is_sent_when_any_t
     assert_eq!(tested.status, 200, "{}", tested.body);
     assert_eq!(json_body(&tested)["ok"], false, "{}", tested.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_address_s_format_parameter_sets_the_channel_s_format_unless_one_is_given() {
+    let rig = rig(&[]).await;
+    let token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let asked = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "钉钉群", "url": format!("dingtalk://{token}?format=markdown")}),
+        )
+        .await;
+    assert_eq!(asked.status, 201, "{}", asked.body);
+    assert_eq!(json_body(&asked)["format"], "markdown");
+    let given = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "钉钉群2", "url": format!("dingtalk://{token}?format=markdown"), "format": "text"}),
+        )
+        .await;
+    assert_eq!(given.status, 201, "{}", given.body);
+    assert_eq!(json_body(&given)["format"], "text");
+    let plain = rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/channels",
+            json!({"name": "企业微信群", "url": "wecombot://?key=abc-123&format=html"}),
+        )
+        .await;
+    assert_eq!(plain.status, 201, "{}", plain.body);
+    assert_eq!(
+        json_body(&plain)["format"],
+        "text",
+        "html is no robot format"
+    );
+}

@@ -607,6 +607,17 @@ const COMMON_PARAMS: &[(&str, &str)] = &[
     ("rto", "连接和读取超时由服务统一设定"),
 ];
 
+/// The message format a group robot's address asks for with Apprise's `?format=`
+/// (`markdown`; `text`), for the channel's own setting when none is given with it.
+pub fn requested_format(url: &str) -> Option<crate::domain::robot::MessageFormat> {
+    let parts = split(url.trim()).ok()?;
+    let (_, value) = query_pairs(parts.query?)
+        .ok()?
+        .into_iter()
+        .rfind(|(name, _)| name.eq_ignore_ascii_case("format"))?;
+    crate::domain::robot::MessageFormat::parse(value.trim())
+}
+
 /// A group robot's short form read with Apprise's parameters: the token from the host or
 /// `?{token_names}=` (an empty host is then allowed), and `format`, which the channel's own
 /// setting decides. Returns the token and the parameters left for the kind.
@@ -622,6 +633,7 @@ pub(crate) fn robot_token(
         Some(given) => given.value,
         None => parts.host.to_owned(),
     };
+    // Read when the channel is saved (`requested_format`): it sets the channel's format.
     params.ignore(&["format"], "消息格式在渠道的“格式”里选择");
     Ok((token, params))
 }
