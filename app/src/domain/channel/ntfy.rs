@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use super::address::{
-    AddressError, IgnoredParam, KEY_CHARSET, Params, Parts, app_form, decode, dedup,
+    AddressError, IgnoredParam, KEY_CHARSET, Param, Params, Parts, app_form, decode, dedup,
     encode_userinfo, key_char, mask_secret,
     token,
 };
@@ -77,6 +77,17 @@ pub struct NtfyOptions {
     pub click: Option<String>,
     /// ntfy also forwards the message to this address.
     pub email: Option<String>,
+    /// Buttons of the address's own (`?actions=view, 打开钉钉, dingtalk://…`), after the
+    /// reminder's one-click links while ntfy's three places last.
+    pub actions: Vec<NtfyAction>,
+}
+
+/// A `view` button (opens the link) or an `http` button (ntfy posts to the link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtfyAction {
+    pub http: bool,
+    pub label: String,
+    pub url: String,
 }
 
 impl Default for NtfyOptions {
@@ -86,6 +97,7 @@ impl Default for NtfyOptions {
             tags: vec!["alarm_clock".to_owned()],
             click: None,
             email: None,
+            actions: Vec::new(),
         }
     }
 }
@@ -135,7 +147,9 @@ impl NtfyOptions {
             }
             options.email = Some(email.value);
         }
-        params.ignore(&["actions"], "提醒自带“我已打卡”等按钮");
+        if let Some(actions) = params.take(&["actions", "action"]) {
+            options.actions = parse_actions(&actions)?;
+        }
         params.ignore(&["delay"], "提醒要按时送达，不能延迟");
         params.ignore(&["title"], "标题由提醒决定");
         params.ignore(&["attach", "filename"], "提醒不带附件");
@@ -144,6 +158,14 @@ impl NtfyOptions {
     }
 
     fn query(&self) -> String {
+        let actions: Vec<String> = self
+            .actions
+            .iter()
+            .map(|action| {
+                let kind = if action.http { "http" } else { "view" };
+                format!("{kind}, {}, {}", action.label, action.url)
+            })
+            .collect();
         let mut pairs = Vec::new();
         if self.priority != 4 {
             pairs.push(format!("priority={}", self.priority));
@@ -156,6 +178,9 @@ impl NtfyOptions {
         }
         if let Some(email) = &self.email {
             pairs.push(format!("email={email}"));
+        }
+        if !actions.is_empty() {
+            pairs.push(format!("actions={}", actions.join("; ")));
         }
         if pairs.is_empty() {
             String::new()
@@ -365,6 +390,46 @@ fn ntfy_topic(
     })
 }
 
+/// ntfy's short form of buttons, `view, 标签, 链接[, clear=true]; http, 标签, 链接`, at most
+/// [`MAX_ACTIONS`]; `broadcast` (Android intents) does not apply to a reminder.
+fn parse_actions(param: &Param) -> Result<Vec<NtfyAction>, AddressError> {
+    let expected = "应为 view, 标签, 链接（多个用 ; 分开，最多 3 个）";
+    let mut actions = Vec::new();
+    for written in param.value.split(';').filter(|action| !action.trim().is_empty()) {
+        let fields: Vec<&str> = written.split(',').map(str::trim).collect();
+        let (kind, label, url) = match fields.as_slice() {
+            [kind, label, url, rest @ ..]
+                if rest.iter().all(|option| option.contains('=')) =>
+            {
+                (kind.to_ascii_lowercase(), *label, *url)
+            }
+            _ => return Err(param.invalid(expected)),
+        };
+        let http = match kind.as_str() {
+            "view" => false,
+            "http" => true,
+            _ => return Err(param.invalid(expected)),
+        };
+        let link = Param {
+            name: param.name.clone(),
+            value: url.to_owned(),
+        }
+        .link()?;
+        if label.is_empty() || label.chars().count() > 40 {
+            return Err(param.invalid("每个按钮的标签应为 1 到 40 个字符"));
+        }
+        actions.push(NtfyAction {
+            http,
+            label: label.to_owned(),
+            url: link,
+        });
+    }
+    if actions.is_empty() || actions.len() > MAX_ACTIONS {
+        return Err(param.invalid(expected));
+    }
+    Ok(actions)
+}
+
 fn access_token(value: &str) -> Result<String, AddressError> {
     token(value, "ntfy 访问令牌", 128, key_char, KEY_CHARSET)
 }
@@ -426,19 +491,27 @@ pub fn build(
     if let Some(click) = click {
         header("Click", header_value(click));
     }
-    if !buttons.is_empty() {
-        // The JSON form, since a URL may hold the `,` and `;` the simple form splits on.
-        let actions: Vec<Value> = buttons
-            .iter()
-            .map(|link| {
-                json!({
-                    "action": "view",
-                    "label": one_line(&link.label),
-                    "url": link.url,
-                    "clear": true,
-                })
+    // The JSON form, since a URL may hold the `,` and `;` the simple form splits on. The
+    // reminder's links first; the address's own buttons take the places left.
+    let mut actions: Vec<Value> = buttons
+        .iter()
+        .map(|link| {
+            json!({
+                "action": "view",
+                "label": one_line(&link.label),
+                "url": link.url,
+                "clear": true,
             })
-            .collect();
+        })
+        .collect();
+    for own in options.actions.iter().take(MAX_ACTIONS - actions.len()) {
+        actions.push(if own.http {
+            json!({"action": "http", "label": own.label, "url": own.url})
+        } else {
+            json!({"action": "view", "label": own.label, "url": own.url})
+        });
+    }
+    if !actions.is_empty() {
         header("Actions", header_value(&Value::Array(actions).to_string()));
     }
     match auth {
@@ -732,5 +805,31 @@ mod tests {
             panic!()
         };
         assert!(matches!(one.build(&message, &context), Ok(Outgoing::Http(_))));
+    }
+
+    #[test]
+    fn the_address_s_own_buttons_follow_the_reminder_s_links() {
+        let Ok(super::super::ChannelAddress::Ntfy(topic)) = super::super::parse(
+            "ntfy://localhost/kq?actions=view%2C%E6%89%93%E5%BC%80%E9%92%89%E9%92%89%2Cdingtalk%3A%2F%2Fdingtalkclient%2Fpage%2Flink%3Bhttp%2CAck%2Chttps%3A%2F%2Fa.example%2Fack",
+        ) else {
+            panic!()
+        };
+        assert_eq!(topic.options.actions.len(), 2);
+        let request = build(&topic.base, "kq", None, &topic.options, &notice());
+        let actions: Vec<Value> =
+            serde_json::from_str(&decode_words(request.header("Actions").unwrap())).unwrap();
+        let labels: Vec<&str> = actions.iter().filter_map(|a| a["label"].as_str()).collect();
+        // Two links of the reminder, then the first of the address's own: three at most.
+        assert_eq!(labels.len(), 3, "{actions:?}");
+        assert_eq!(actions[2]["url"], "dingtalk://dingtalkclient/page/link");
+        for (value, expected) in [
+            ("broadcast,x,y", "actions"),
+            ("view,,https://a.example", "actions"),
+            ("view,x,not a link", "actions"),
+        ] {
+            let url = format!("ntfy://localhost/kq?actions={}", value.replace(' ', "%20"));
+            let error = super::super::parse(&url).unwrap_err().message;
+            assert!(error.starts_with(&format!("参数 {expected} 的值")), "{url}: {error}");
+        }
     }
 }
