@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -52,10 +52,15 @@ fn message_of(spec: &EmailSpec, notice: &Notice) -> Result<Message, String> {
     for reply in &spec.reply_to {
         builder = builder.reply_to(mailbox(reply, "回复")?);
     }
-    builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|error| format!("无法生成邮件：{error}"))
+    let built = if spec.html {
+        builder.multipart(MultiPart::alternative_plain_html(
+            body,
+            email::html_body(notice),
+        ))
+    } else {
+        builder.header(ContentType::TEXT_PLAIN).body(body)
+    };
+    built.map_err(|error| format!("无法生成邮件：{error}"))
 }
 
 pub async fn send(services: &Services, spec: &EmailSpec, notice: &Notice) -> SendOutcome {

@@ -177,7 +177,7 @@ async fn mail_goes_through_a_relay_without_login_and_a_server_with_one() {
         &rig,
         "邮箱",
         &format!(
-            "mailto://kq%40example.com:mail-password-1@127.0.0.1:{}?to=zhang@example.com&name=%E6%89%93%E5%8D%A1%E6%8F%90%E9%86%92",
+            "mailto://kq%40example.com:mail-password-1@127.0.0.1:{}?to=zhang@example.com&name=%E6%89%93%E5%8D%A1%E6%8F%90%E9%86%92&format=html",
             server.port
         ),
         zhang,
@@ -188,6 +188,22 @@ async fn mail_goes_through_a_relay_without_login_and_a_server_with_one() {
     let mails = server.mails();
     assert_eq!(mails[0].0, ["zhang@example.com"]);
     assert!(mails[0].1.contains("kq@example.com"), "{}", mails[0].1);
+    // `format=html`: a text part and an HTML part.
+    assert!(
+        mails[0].1.contains("multipart/alternative"),
+        "{}",
+        mails[0].1
+    );
+    assert!(
+        mails[0].1.contains("Content-Type: text/html"),
+        "{}",
+        mails[0].1
+    );
+    assert!(
+        mails[0].1.contains("Content-Type: text/plain"),
+        "{}",
+        mails[0].1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,7 +133,9 @@ async fn bark(State(pushes): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         Ok(value) => value,
         Err(answer) => return *answer,
     };
-    let (Some(key), Some(body_text)) = (text(&value, "device_key"), text(&value, "body")) else {
+    // bark-server takes `markdown` in place of `body`.
+    let body_text = text(&value, "body").or_else(|| text(&value, "markdown"));
+    let (Some(key), Some(body_text)) = (text(&value, "device_key"), body_text) else {
         return json_answer(
             StatusCode::BAD_REQUEST,
             json!({"code": 400, "message": "device key or body is empty"}),

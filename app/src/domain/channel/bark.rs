@@ -88,6 +88,8 @@ pub struct BarkOptions {
     pub action: Option<String>,
     /// Whether Bark keeps the push in its history.
     pub archive: Option<bool>,
+    /// `?format=markdown`: the text as Markdown (Bark's `markdown` field), links tappable.
+    pub markdown: bool,
 }
 
 fn device_key(key: &str) -> Result<String, AddressError> {
@@ -151,6 +153,13 @@ impl BarkOptions {
         if let Some(archive) = params.take(&["archive"]) {
             options.archive = Some(archive.flag()?);
         }
+        if let Some(format) = params.take(&["format"]) {
+            options.markdown = match format.value.to_ascii_lowercase().as_str() {
+                "markdown" => true,
+                "text" => false,
+                _ => return Err(format.invalid("应为 text 或 markdown")),
+            };
+        }
         if let Some(delete) = params.take(&["delete"])
             && delete.flag()?
         {
@@ -186,6 +195,7 @@ impl BarkOptions {
         push("copy", self.copy.clone());
         push("action", self.action.clone());
         push("archive", self.archive.map(|v| if v { "yes" } else { "no" }.to_owned()));
+        push("format", self.markdown.then(|| "markdown".to_owned()));
         if pairs.is_empty() {
             String::new()
         } else {
@@ -359,10 +369,14 @@ impl BarkDevice {
         let options = &self.options;
         let mut body = json!({
             "title": notice.title,
-            "body": notice.text_with_links(&notice.links),
             "level": options.level.as_deref().unwrap_or("timeSensitive"),
             "group": options.group.as_deref().unwrap_or(GROUP),
         });
+        if options.markdown {
+            body["markdown"] = json!(notice.markdown());
+        } else {
+            body["body"] = json!(notice.text_with_links(&notice.links));
+        }
         match self.device_keys.as_slice() {
             [key] => body["device_key"] = json!(key),
             keys => body["device_keys"] = json!(keys),
@@ -565,5 +579,21 @@ mod tests {
             panic!()
         };
         assert!(text.chars().count() < 240, "{text}");
+    }
+
+    #[test]
+    fn format_markdown_sends_bark_s_markdown_field_with_the_links_as_links() {
+        let Ok(super::super::ChannelAddress::Bark(device)) =
+            super::super::parse("barks://bark.example.com/NxLsF7kQ2Bv9pR4tW8yZcA?format=markdown")
+        else {
+            panic!()
+        };
+        let body = body_json(&device.request(&notice()));
+        assert_eq!(body.get("body"), None);
+        assert_eq!(
+            body["markdown"],
+            "早班 09:00 上班，记得打卡。\n\n[我已打卡](https://kq.example.com/a/done?t=abc)\n\n[今天不用提醒](https://kq.example.com/a/skip?t=abc)"
+        );
+        assert!(super::super::parse("bark://h/NxLsF7kQ2Bv9pR4tW8yZcA?format=html").is_err());
     }
 }

@@ -87,6 +87,8 @@ pub struct EmailSpec {
     pub cc: Vec<String>,
     pub bcc: Vec<String>,
     pub reply_to: Vec<String>,
+    /// `?format=html` (or `markdown`): an HTML part with real links besides the text.
+    pub html: bool,
     pub ignored: Vec<IgnoredParam>,
 }
 
@@ -141,6 +143,9 @@ impl Channel for EmailSpec {
         );
         if let Some(name) = &self.from_name {
             shown.push_str(&format!("&name={name}"));
+        }
+        if self.html {
+            shown.push_str("&format=html");
         }
         for (name, list) in [
             ("to", &self.to),
@@ -411,6 +416,14 @@ fn parse_email(parts: &Parts<'_>) -> Result<EmailSpec, AddressError> {
     }
     params.ignore(&["pgppub", "pgpprv", "wkd", "inline"], NO_PGP);
     params.ignore_prefixed("+", "不添加自定义邮件头");
+    let html = match params.take(&["format"]) {
+        None => false,
+        Some(format) => match format.value.to_ascii_lowercase().as_str() {
+            "html" | "markdown" => true,
+            "text" => false,
+            _ => return Err(format.invalid("应为 text 或 html")),
+        },
+    };
     Ok(EmailSpec {
         host,
         port,
@@ -422,6 +435,7 @@ fn parse_email(parts: &Parts<'_>) -> Result<EmailSpec, AddressError> {
         cc,
         bcc,
         reply_to,
+        html,
         ignored: params.finish()?,
     })
 }
@@ -449,6 +463,30 @@ fn email_address(value: &str) -> Result<String, AddressError> {
 pub fn subject_and_body(notice: &Notice) -> (String, String) {
     let subject = one_line(&notice.title).trim().to_owned();
     (subject, notice.text_with_links(&notice.links))
+}
+
+/// The HTML part: each line of the text a paragraph, each link a link.
+pub fn html_body(notice: &Notice) -> String {
+    let escape = |value: &str| {
+        value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut html = String::from("<!DOCTYPE html><html><body>");
+    for line in notice.text.lines().filter(|line| !line.trim().is_empty()) {
+        html.push_str(&format!("<p>{}</p>", escape(line)));
+    }
+    for link in &notice.links {
+        html.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>",
+            escape(&link.url),
+            escape(&one_line(&link.label))
+        ));
+    }
+    html.push_str("</body></html>");
+    html
 }
 
 #[cfg(test)]
@@ -494,6 +532,7 @@ mod tests {
                 cc: vec![],
                 bcc: vec![],
                 reply_to: vec![],
+                html: false,
                 ignored: vec![],
             }
         );
@@ -707,7 +746,6 @@ mod tests {
                 ("pgppub", "提醒邮件不做 PGP 签名或加密"),
                 ("+x-campaign", "不添加自定义邮件头"),
                 ("tz", "提醒时间按团队设置的时区计算"),
-                ("format", "此渠道的提醒格式固定，由服务决定"),
                 ("color", "不认识的参数"),
             ]
         );
@@ -759,6 +797,21 @@ mod tests {
         assert_eq!(
             refused("mailto://bot:pw@example.com#x"),
             "mailto:// 地址不能包含 #（mailto://用户名:密码@邮箱域名或SMTP主机）"
+        );
+    }
+
+    #[test]
+    fn format_html_adds_an_html_part_with_the_text_escaped_and_the_links_as_links() {
+        assert!(spec("mailto://u:p@qq.com?format=html").html);
+        assert!(!spec("mailto://u:p@qq.com?format=text").html);
+        assert!(parse("mailto://u:p@qq.com?format=rtf").is_err());
+        let mut notice = notice();
+        notice.text = "早班 <b>&</b>\n\n09:00".to_owned();
+        assert_eq!(
+            html_body(&notice),
+            "<!DOCTYPE html><html><body><p>早班 &lt;b&gt;&amp;&lt;/b&gt;</p><p>09:00</p>\
+             <p><a href=\"https://kq.example.com/a/done?t=abc\">我已打卡</a></p>\
+             <p><a href=\"https://kq.example.com/a/skip?t=abc\">今天不用提醒</a></p></body></html>"
         );
     }
 
