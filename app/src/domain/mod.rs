@@ -17,6 +17,7 @@ pub mod plan;
 pub mod punch_check;
 pub mod redact;
 pub mod reminder;
+pub mod request;
 pub mod robot;
 #[cfg(feature = "ssr")]
 pub mod schedule_file;
