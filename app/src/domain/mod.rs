@@ -25,6 +25,7 @@ pub mod shift;
 pub mod template;
 pub mod throttle;
 mod time;
+pub mod work_rules;
 
 pub use account::{FieldError, Role, Username};
 
