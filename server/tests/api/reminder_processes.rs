@@ -134,10 +134,20 @@ async fn sent_count(base_url: &str) -> u64 {
 async fn wait_until_sent(base_url: &str, count: usize) {
     let deadline = std::time::Instant::now() + TIMEOUT;
     while sent_count(base_url).await < count as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not all rows recorded as sent"
-        );
+        if std::time::Instant::now() >= deadline {
+            let (_, page) = call(
+                base_url,
+                "GET",
+                "/api/v1/deliveries?per_page=100",
+                Value::Null,
+            )
+            .await;
+            let unsent: Vec<&Value> = page["items"]
+                .as_array()
+                .map(|items| items.iter().filter(|row| row["status"] != "sent").collect())
+                .unwrap_or_default();
+            panic!("not all rows recorded as sent: {unsent:#?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
