@@ -94,6 +94,19 @@ pub(super) fn retry_step(row: &delivery::Model, now: DateTime<Utc>, message: Str
     }
 }
 
+/// Pauses before recording a result again after the database was busy.
+const RECORD_RETRY_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(1),
+];
+
+/// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED`: another process held the lock too long.
+fn is_busy(error: &sea_orm::DbErr) -> bool {
+    let text = error.to_string();
+    text.contains("database is locked") || text.contains("database table is locked")
+}
+
 /// Records the step, only while the lease is still ours.
 pub(super) async fn finish(
     services: &Services,
@@ -133,12 +146,28 @@ pub(super) async fn finish(
             Expr::col(delivery::Column::Attempts).sub(1),
         );
     }
-    let result = update
+    let update = update
         .filter(delivery::Column::Id.eq(row.id))
         .filter(delivery::Column::Status.eq(status::SENDING))
-        .filter(delivery::Column::LeaseUntil.eq(lease))
-        .exec(&services.db)
-        .await?;
+        .filter(delivery::Column::LeaseUntil.eq(lease));
+    // A result that is not recorded is sent again once the lease lapses: a double reminder
+    // on every platform without a message id. SQLite answers "database is locked" when
+    // another process held the write lock past the busy timeout; the write is conditional
+    // on our lease, so trying it again is safe.
+    let mut pauses = RECORD_RETRY_PAUSES.iter();
+    let result = loop {
+        match update.clone().exec(&services.db).await {
+            Ok(result) => break result,
+            Err(error) if is_busy(&error) => match pauses.next() {
+                Some(pause) => {
+                    tracing::warn!(delivery = row.id, %error, "recording the result again");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => return Err(error.into()),
+            },
+            Err(error) => return Err(error.into()),
+        }
+    };
     if result.rows_affected != 1 {
         tracing::warn!(
             delivery = row.id,
@@ -259,5 +288,17 @@ pub(super) mod tests {
         let step = later_step(&row, row.deadline_at + Duration::seconds(1), "等待".into());
         assert_eq!(step.status, status::FAILED);
         assert!(!step.refund_attempt);
+    }
+
+    #[test]
+    fn only_a_busy_database_is_worth_recording_again() {
+        use sea_orm::{DbErr, RuntimeErr};
+        assert!(is_busy(&DbErr::Exec(RuntimeErr::Internal(
+            "error returned from database: (code: 5) database is locked".to_owned()
+        ))));
+        assert!(!is_busy(&DbErr::Exec(RuntimeErr::Internal(
+            "no such column: lease_until".to_owned()
+        ))));
+        assert!(!is_busy(&DbErr::RecordNotFound("delivery 7".to_owned())));
     }
 }
