@@ -28,6 +28,9 @@ pub enum AppError {
     MustChangePassword,
     #[error("没有权限执行此操作")]
     Forbidden,
+    /// Not allowed, with the reason (only the named colleague may accept a swap).
+    #[error("{0}")]
+    Refused(String),
     /// The installation's API token on an operation about the caller as a person.
     #[error("API 令牌不代表具体用户，请使用会话登录或个人访问令牌")]
     NotAPerson,
@@ -72,6 +75,7 @@ impl AppError {
             Self::TooManyAttempts { .. } => 429,
             Self::MustChangePassword
             | Self::Forbidden
+            | Self::Refused(_)
             | Self::NotAPerson
             | Self::CrossOrigin
             | Self::AccountDisabled => 403,
@@ -92,7 +96,7 @@ impl AppError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::AccountDisabled => "account_disabled",
             Self::MustChangePassword => "must_change_password",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::Refused(_) => "forbidden",
             Self::NotAPerson => "not_a_person",
             Self::CrossOrigin => "cross_origin",
             Self::NotFound(_) => "not_found",

@@ -6,6 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::domain::Role;
 
+mod requests;
+pub use requests::*;
+
 /// Present-but-null deserialises to `Some(None)` ("clear it"), absent to `None` ("leave it").
 fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     deserializer: D,
@@ -922,7 +925,7 @@ pub struct NoReminderDay {
     pub user_id: i32,
     pub date: NaiveDate,
     /// `no_schedule`, `rest_day`, `holiday`, `user_inactive`, `user_opted_out`,
-    /// `unknown_shift` or `reminders_disabled`.
+    /// `unknown_shift`, `on_leave` (approved leave for the whole day) or `reminders_disabled`.
     pub reason: String,
     pub label: String,
 }
@@ -998,11 +1001,11 @@ pub struct DeliveryQuery {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", param(pattern = "^(clock_in|clock_out)?$"))]
     pub kind: Option<String>,
-    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed` or `disabled` (empty: all).
+    /// `pending`, `sending`, `sent`, `skipped`, `missed`, `failed`, `disabled` or `cancelled` (empty: all).
     #[serde(default)]
     #[cfg_attr(
         feature = "ssr",
-        param(pattern = "^(pending|sending|sent|skipped|missed|failed|disabled)?$")
+        param(pattern = "^(pending|sending|sent|skipped|missed|failed|disabled|cancelled)?$")
     )]
     pub status: Option<String>,
     /// Reminder dates from (inclusive).

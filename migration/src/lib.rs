@@ -9,6 +9,7 @@ mod m20261123_000004_create_reminders;
 mod m20261203_000005_create_access_tokens;
 mod m20261203_000006_create_delivery_state;
 mod m20261207_000007_create_channel_preferences;
+mod m20261207_000008_create_requests;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_create_access_tokens::Migration),
             Box::new(m20261203_000006_create_delivery_state::Migration),
             Box::new(m20261207_000007_create_channel_preferences::Migration),
+            Box::new(m20261207_000008_create_requests::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod account;
 pub mod action_link;
 pub mod audit;
 pub mod channel;
+pub mod handover;
 pub mod holiday;
 pub mod ics;
 #[cfg(feature = "ssr")]

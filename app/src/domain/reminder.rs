@@ -19,7 +19,8 @@
 //! ([`NoReminder::UserOptedOut`]), the shift does not exist ([`NoReminder::UnknownShift`]),
 //! the shift is a rest shift ([`NoReminder::RestDay`]), or holidays are skipped and D is a
 //! statutory or company off day ([`NoReminder::Holiday`]; ordinary weekends are not holidays:
-//! whoever is scheduled on a Sunday is reminded).
+//! whoever is scheduled on a Sunday is reminded), or the user has approved leave for the day
+//! ([`NoReminder::OnLeave`]; half a day's leave drops only that half's reminder).
 //!
 //! # Windows and keys
 //!
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use super::InvalidValue;
 use super::holiday::{WorkCalendar, WorkdayReason};
+use super::request::{DayPart, Leave};
 use super::shift::{ShiftHours, resolve_local};
 
 /// The most minutes a reminder may fire before a shift starts or after it ends.
@@ -267,6 +269,8 @@ pub struct ReminderRules<'a> {
     pub calendar: &'a WorkCalendar,
     /// Send nothing on statutory and company off days.
     pub skip_holidays: bool,
+    /// Approved leave by person and shift date (see [`crate::domain::request::Leave`]).
+    pub leave: &'a HashMap<(i32, NaiveDate), Leave>,
 }
 
 /// Why a day has no reminders.
@@ -274,11 +278,19 @@ pub struct ReminderRules<'a> {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NoReminder {
     NoSchedule,
-    RestDay { shift: String },
-    Holiday { name: String },
+    RestDay {
+        shift: String,
+    },
+    Holiday {
+        name: String,
+    },
     UserInactive,
     UserOptedOut,
     UnknownShift,
+    /// Approved leave for the whole day.
+    OnLeave {
+        leave_type: String,
+    },
 }
 
 impl NoReminder {
@@ -291,6 +303,7 @@ impl NoReminder {
             Self::UserInactive => "账号已停用".to_owned(),
             Self::UserOptedOut => "本人关闭了提醒".to_owned(),
             Self::UnknownShift => "班次不存在".to_owned(),
+            Self::OnLeave { leave_type } => format!("休假（{leave_type}）"),
         }
     }
 }
@@ -329,29 +342,45 @@ pub fn reminders_for_day(
     {
         return Err(NoReminder::Holiday { name });
     }
+    let leave = rules.leave.get(&(day.user_id, day.date)).copied();
+    if let Some(leave) = leave.filter(|leave| leave.part == DayPart::Full) {
+        return Err(NoReminder::OnLeave {
+            leave_type: leave.leave_type.label().to_owned(),
+        });
+    }
+    // Half a day off: the morning's leave needs no clock-in, the afternoon's no clock-out.
+    let kinds = [ReminderKind::ClockIn, ReminderKind::ClockOut]
+        .into_iter()
+        .filter(|kind| {
+            !matches!(
+                (leave.map(|leave| leave.part), kind),
+                (Some(DayPart::Morning), ReminderKind::ClockIn)
+                    | (Some(DayPart::Afternoon), ReminderKind::ClockOut)
+            )
+        });
 
     let (start, end) = shift.hours.span_on(day.date, rules.tz);
     let clock_in = earlier(start, offset(shift.before_minutes));
     let clock_out = later(end, offset(shift.after_minutes));
-    let mut reminders: Vec<Reminder> = [
-        (ReminderKind::ClockIn, clock_in),
-        (ReminderKind::ClockOut, clock_out),
-    ]
-    .into_iter()
-    .flat_map(|(kind, main)| {
-        shift
-            .follow_ups
-            .sequence()
-            .map(move |(sequence, delay)| Reminder {
-                user_id: day.user_id,
-                date: day.date,
-                kind,
-                sequence,
-                at: later(main, delay),
-                shift_id: day.shift_id,
-            })
-    })
-    .collect();
+    let mut reminders: Vec<Reminder> = kinds
+        .map(|kind| match kind {
+            ReminderKind::ClockIn => (kind, clock_in),
+            ReminderKind::ClockOut => (kind, clock_out),
+        })
+        .flat_map(|(kind, main)| {
+            shift
+                .follow_ups
+                .sequence()
+                .map(move |(sequence, delay)| Reminder {
+                    user_id: day.user_id,
+                    date: day.date,
+                    kind,
+                    sequence,
+                    at: later(main, delay),
+                    shift_id: day.shift_id,
+                })
+        })
+        .collect();
     reminders.sort_by_key(|reminder| (reminder.at, reminder.kind, reminder.sequence));
     Ok(reminders)
 }
@@ -627,6 +656,7 @@ mod tests {
         users: HashMap<i32, ReminderUser>,
         calendar: WorkCalendar,
         skip_holidays: bool,
+        leave: HashMap<(i32, NaiveDate), Leave>,
     }
 
     impl Setup {
@@ -637,6 +667,7 @@ mod tests {
                 users: [1, 2, 3].map(|id| (id, user(id))).into_iter().collect(),
                 calendar: calendar_2026(vec![]),
                 skip_holidays: true,
+                leave: HashMap::new(),
             }
         }
 
@@ -647,6 +678,7 @@ mod tests {
                 users: &self.users,
                 calendar: &self.calendar,
                 skip_holidays: self.skip_holidays,
+                leave: &self.leave,
             }
         }
 
@@ -959,6 +991,37 @@ mod tests {
                 (ClockOut, 0, "2026-10-01 10:00"),
             ])
         );
+    }
+
+    #[test]
+    fn leave_drops_the_day_or_the_half_it_covers() {
+        use crate::domain::request::LeaveType;
+        let mut setup = Setup::new(
+            Asia::Shanghai,
+            vec![offsets(shift(1, "22:00", "06:00"), 30, 30)],
+        );
+        let night = scheduled(1, "2026-03-02", 1);
+        let mut on_leave = |part| {
+            let leave = Leave {
+                leave_type: LeaveType::Sick,
+                part,
+            };
+            setup.leave.insert((1, date("2026-03-02")), leave);
+            setup.day(night)
+        };
+        let reason = on_leave(DayPart::Full).unwrap_err();
+        assert_eq!(reason.label(), "休假（病假）");
+        assert_eq!(
+            summary(&on_leave(DayPart::Morning).unwrap()),
+            expected(&[(ClockOut, 0, "2026-03-02 22:30")])
+        );
+        assert_eq!(
+            summary(&on_leave(DayPart::Afternoon).unwrap()),
+            expected(&[(ClockIn, 0, "2026-03-02 13:30")])
+        );
+        // Only that person and that shift date.
+        assert_eq!(setup.day(scheduled(2, "2026-03-02", 1)).unwrap().len(), 2);
+        assert_eq!(setup.day(scheduled(1, "2026-03-03", 1)).unwrap().len(), 2);
     }
 
     #[test]
@@ -1633,12 +1696,14 @@ mod tests {
                     off_day: true,
                 }],
             );
+            let no_leave = HashMap::new();
             let rules = ReminderRules {
                 tz,
                 shifts: &shifts,
                 users: &users,
                 calendar: &calendar,
                 skip_holidays: case.skip_holidays,
+                leave: &no_leave,
             };
             let first_date = days_after(anchor.date_naive(), -4);
             let schedules: Vec<ScheduledDay> = case

@@ -13,12 +13,16 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// The longest reason written with a request or a rejection, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
 /// The most days one leave request covers.
 pub const MAX_LEAVE_DAYS: i64 = 31;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum RequestKind {
     /// A person is away for a date range (or part of a day).
     Leave,
@@ -70,7 +74,9 @@ impl RequestKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// Waiting for the named colleague (swap, cover).
     PendingPeer,
@@ -138,7 +144,9 @@ impl fmt::Display for RequestState {
 }
 
 /// What someone does to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The named colleague agrees (swap, cover).
     Accept,
@@ -159,6 +167,18 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Self; 9] = [
+        Self::Accept,
+        Self::Decline,
+        Self::Approve,
+        Self::Reject,
+        Self::Cancel,
+        Self::Claim,
+        Self::Revoke,
+        Self::Expire,
+        Self::Invalidate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Accept => "accept",
@@ -235,12 +255,19 @@ pub struct Policy {
 
 /// A reason as written: trimmed, required for some actions, at most [`MAX_REASON_CHARS`].
 pub fn reason(action: Action, written: Option<&str>) -> Result<Option<String>, RequestError> {
-    let text = written.map(str::trim).filter(|text| !text.is_empty());
-    match text {
+    match note(written)? {
         None if action.needs_reason() => Err(RequestError::Invalid(format!(
             "{}需要填写原因",
             action.label()
         ))),
+        note => Ok(note),
+    }
+}
+
+/// An optional reason as written (a new request's): trimmed, at most [`MAX_REASON_CHARS`].
+pub fn note(written: Option<&str>) -> Result<Option<String>, RequestError> {
+    let text = written.map(str::trim).filter(|text| !text.is_empty());
+    match text {
         None => Ok(None),
         Some(text) if text.chars().any(char::is_control) => Err(RequestError::Invalid(
             "原因不能包含换行或其他控制字符".to_owned(),
@@ -378,7 +405,9 @@ pub fn transition(
 }
 
 /// What a leave request covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum LeaveType {
     /// 年假
     Annual,
@@ -423,6 +452,49 @@ impl LeaveType {
             Self::Other => "其他",
         }
     }
+}
+
+/// Which part of each day a leave covers: the whole day, or the morning (no clock-in
+/// reminder) or the afternoon (no clock-out reminder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DayPart {
+    #[default]
+    Full,
+    Morning,
+    Afternoon,
+}
+
+impl DayPart {
+    pub const ALL: [Self; 3] = [Self::Full, Self::Morning, Self::Afternoon];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Morning => "morning",
+            Self::Afternoon => "afternoon",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|part| part.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Full => "全天",
+            Self::Morning => "上午",
+            Self::Afternoon => "下午",
+        }
+    }
+}
+
+/// An approved leave on one day, as the reminder rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Leave {
+    pub leave_type: LeaveType,
+    pub part: DayPart,
 }
 
 /// A leave's dates: `from` to `to` inclusive, at most [`MAX_LEAVE_DAYS`] days.

@@ -23,6 +23,7 @@ pub mod password;
 pub mod platform_ids;
 pub mod preferences;
 pub mod reminders;
+pub mod requests;
 pub mod schedule_import;
 pub mod schedules;
 pub mod secret_box;

@@ -20,8 +20,10 @@ use crate::domain::Minutes;
 use crate::domain::audit::AuditKind;
 use crate::domain::punch_check::CheckMode;
 use crate::domain::reminder::FollowUps;
+use crate::domain::request::Policy;
 use crate::domain::robot::MessageFormat;
 use crate::domain::template::{Template, TemplateKind};
+use crate::domain::work_rules::Limits;
 use crate::wire::{
     SettingField, SettingInput, SettingOption, SettingSource, SettingsPatch, SettingsView,
 };
@@ -53,6 +55,7 @@ const REMINDERS: &str = "提醒";
 const CHECK: &str = "打卡检测";
 const ROBOTS: &str = "默认机器人";
 const TEMPLATES: &str = "消息模板";
+const REQUESTS: &str = "申请与审批";
 
 const DEFINITIONS: &[Definition] = &[
     Definition {
@@ -253,6 +256,51 @@ const DEFINITIONS: &[Definition] = &[
         env: None,
         default: "",
     },
+    Definition {
+        key: "auto_approve_swaps",
+        group: REQUESTS,
+        label: "同事同意后自动批准换班",
+        help: "开启后，换班经对方同意即生效，不再等管理员审批（仍检查工时规则）。",
+        kind: Kind::Toggle,
+        env: None,
+        default: "false",
+    },
+    Definition {
+        key: "refuse_rule_breaches",
+        group: REQUESTS,
+        label: "违反工时规则时不能批准",
+        help: "关闭时只提示，管理员确认后仍可批准；开启后违反规则的申请不能批准或认领。",
+        kind: Kind::Toggle,
+        env: None,
+        default: "false",
+    },
+    Definition {
+        key: "min_rest_hours",
+        group: REQUESTS,
+        label: "两班之间最少休息（小时）",
+        help: "",
+        kind: Kind::Number(0, 24),
+        env: None,
+        default: "11",
+    },
+    Definition {
+        key: "max_consecutive_days",
+        group: REQUESTS,
+        label: "最多连续上班天数",
+        help: "",
+        kind: Kind::Number(1, 31),
+        env: None,
+        default: "6",
+    },
+    Definition {
+        key: "max_week_hours",
+        group: REQUESTS,
+        label: "每周最多工作小时数",
+        help: "按周一到周日、以班次开始的日期计。",
+        kind: Kind::Number(1, 168),
+        env: None,
+        default: "44",
+    },
 ];
 
 const TEMPLATE_HELP: &str = "可用变量：{name} 姓名、{shift} 班次、{date} 日期、{start} 上班时间、{end} 下班时间、{minutes} 提前/延后分钟数。机器人设置了关键词时，请把关键词写进模板。";
@@ -416,6 +464,11 @@ pub struct ReminderSettings {
     pub working: Option<DefaultRobot>,
     pub no_work: Option<DefaultRobot>,
     pub templates: HashMap<TemplateKind, Template>,
+    /// Requests: whether peer-accepted swaps need an admin, and the working-time rules.
+    pub request_policy: Policy,
+    pub work_limits: Limits,
+    /// A broken working-time rule refuses an approval instead of asking to confirm it.
+    pub refuse_rule_breaches: bool,
     /// Stored secret settings that do not open with the current `SECRET_KEY` (and so count
     /// as unset), by key.
     pub unreadable: Vec<&'static str>,
@@ -612,6 +665,15 @@ fn build(pinned: &PinnedSettings, stored: &Stored) -> ReminderSettings {
         working: robot("working_url", "working_secret"),
         no_work: robot("no_work_url", "no_work_secret"),
         templates,
+        request_policy: Policy {
+            auto_approve_swaps: flag("auto_approve_swaps"),
+        },
+        work_limits: Limits {
+            min_rest_minutes: i64::from(number("min_rest_hours")) * 60,
+            max_consecutive_days: number("max_consecutive_days").max(1),
+            max_week_minutes: i64::from(number("max_week_hours").max(1)) * 60,
+        },
+        refuse_rule_breaches: flag("refuse_rule_breaches"),
         unreadable: stored
             .unreadable
             .iter()

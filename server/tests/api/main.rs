@@ -24,6 +24,7 @@ mod pages;
 mod process;
 mod reminder_processes;
 mod reminders;
+mod requests;
 mod schedules;
 mod secrets;
 mod tokens;

@@ -42,6 +42,15 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/channel-order", &["get", "put"]),
         ("/api/v1/settings", &["get", "patch"]),
         ("/api/v1/punches", &["post"]),
+        ("/api/v1/requests", &["get", "post"]),
+        ("/api/v1/requests/{id}", &["get"]),
+        ("/api/v1/requests/{id}/accept", &["post"]),
+        ("/api/v1/requests/{id}/decline", &["post"]),
+        ("/api/v1/requests/{id}/approve", &["post"]),
+        ("/api/v1/requests/{id}/reject", &["post"]),
+        ("/api/v1/requests/{id}/cancel", &["post"]),
+        ("/api/v1/requests/{id}/claim", &["post"]),
+        ("/api/v1/requests/{id}/revoke", &["post"]),
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in expected {
@@ -161,7 +170,7 @@ async fn every_operation_documents_the_errors_it_can_answer() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 46);
+    assert_eq!(checked, 56);
     app.stop().await.expect("clean stop");
 }
 

@@ -11,6 +11,8 @@ pub mod delivery;
 pub mod holiday_day;
 pub mod punch;
 pub mod reminder_skip;
+pub mod request;
+pub mod request_event;
 pub mod robot_send;
 pub mod robot_state;
 pub mod schedule;

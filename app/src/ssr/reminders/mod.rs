@@ -8,7 +8,8 @@
 //! change exactly one row), and a lease that expires after a crash makes it retryable.
 //! DingTalk drops a resend carrying the same `msgUuid`; on the other platforms a duplicate
 //! is possible only if the process dies after the robot accepted a message and before the
-//! single UPDATE that records it as sent.
+//! single UPDATE that records it as sent. The key includes the shift, so a shift that
+//! changes hands on its day (an approved swap) is reminded to its new owner.
 
 pub mod check;
 pub mod dispatch;
@@ -33,8 +34,12 @@ pub mod status {
     pub const FAILED: &str = "failed";
     /// Sending was switched off when it was due.
     pub const DISABLED: &str = "disabled";
+    /// The plan changed before it was sent (leave, a swap approved): not sent.
+    pub const CANCELLED: &str = "cancelled";
 
-    pub const ALL: [&str; 7] = [PENDING, SENDING, SENT, SKIPPED, MISSED, FAILED, DISABLED];
+    pub const ALL: [&str; 8] = [
+        PENDING, SENDING, SENT, SKIPPED, MISSED, FAILED, DISABLED, CANCELLED,
+    ];
 
     pub fn label(status: &str) -> &'static str {
         match status {
@@ -45,6 +50,7 @@ pub mod status {
             MISSED => "已错过",
             FAILED => "发送失败",
             DISABLED => "提醒已关闭",
+            CANCELLED => "排班已变更，已取消",
             _ => "未知",
         }
     }
@@ -84,6 +90,11 @@ impl Heartbeat {
 pub async fn run_tick(services: &super::Services) -> Result<tick::TickReport, crate::AppError> {
     let report = tick::tick(services).await?;
     services.heartbeat.beat(services.clock.now());
+    // A request left undecided past its shift's start expires; a failure here must not
+    // hold up the reminders.
+    if let Err(error) = super::requests::expire_due(services).await {
+        tracing::warn!(%error, "expiring undecided requests failed; tried again next tick");
+    }
     dispatch::enqueue_due(services).await?;
     Ok(report)
 }

@@ -4,16 +4,17 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::super::entity::{schedule, shift, user};
 use super::super::settings::ReminderSettings;
-use super::super::{Services, holidays, shifts};
+use super::super::{Services, holidays, requests, shifts};
 use crate::AppError;
 use crate::domain::holiday::WorkCalendar;
 use crate::domain::reminder::{
     FollowUps, ReminderRules, ReminderShift, ReminderUser, ScheduledDay,
 };
+use crate::domain::request::Leave;
 
 /// Everything `domain::reminder` needs, owned, so rules can borrow from it.
 pub struct RuleData {
@@ -24,6 +25,8 @@ pub struct RuleData {
     pub calendar: WorkCalendar,
     pub skip_holidays: bool,
     pub schedules: Vec<ScheduledDay>,
+    /// Approved leave on the loaded dates.
+    pub leave: HashMap<(i32, NaiveDate), Leave>,
 }
 
 /// What the preview shows of a person.
@@ -42,6 +45,7 @@ impl RuleData {
             users: &self.users,
             calendar: &self.calendar,
             skip_holidays: self.skip_holidays,
+            leave: &self.leave,
         }
     }
 }
@@ -84,7 +88,19 @@ pub async fn load(
     to: NaiveDate,
     only_users: Option<&[i32]>,
 ) -> Result<RuleData, AppError> {
-    let db = &services.db;
+    let tz = services.settings.timezone.tz();
+    load_in(&services.db, tz, settings, from, to, only_users).await
+}
+
+/// `load` on a given connection: inside a transaction, what it is about to commit.
+pub async fn load_in(
+    db: &impl ConnectionTrait,
+    tz: chrono_tz::Tz,
+    settings: &ReminderSettings,
+    from: NaiveDate,
+    to: NaiveDate,
+    only_users: Option<&[i32]>,
+) -> Result<RuleData, AppError> {
     let shift_rows = shift::Entity::find().all(db).await?;
     // Only the columns used: SQLite copies every value it hands out, and the preview and
     // every tick load whole teams.
@@ -114,8 +130,10 @@ pub async fn load(
     }
     let schedule_rows: Vec<(i32, NaiveDate, i32)> = schedule_query.into_tuple().all(db).await?;
     let calendar = holidays::calendar(db).await?;
+    let leave = requests::approved_leave(db, from, to, only_users).await?;
     Ok(RuleData {
-        tz: services.settings.timezone.tz(),
+        tz,
+        leave,
         shifts: shift_rows
             .iter()
             .filter_map(|row| Some((row.id, reminder_shift(row, settings)?)))

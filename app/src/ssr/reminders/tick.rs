@@ -4,12 +4,12 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::super::channels::{ChannelBook, NO_CHANNEL};
+use super::super::channels::{ChannelBook, Choice, NO_CHANNEL};
 use super::super::entity::{delivery, worker_state};
 use super::super::{Services, settings};
 use super::{rules, status};
 use crate::AppError;
-use crate::domain::reminder::{self, Window};
+use crate::domain::reminder::{self, Reminder, Window};
 
 pub const WORKER: &str = "reminders";
 /// After a long outage, reminders older than this are not even recorded as missed.
@@ -67,9 +67,7 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
     let due = reminder::due(&data.rules(), &data.schedules, &window);
     report.due = due.len();
     let book = ChannelBook::load(services).await?;
-    let deadline = Duration::minutes(i64::from(
-        settings.retry_minutes.max(settings.grace_minutes),
-    ));
+    let deadline = retry_deadline(&settings);
     let rows = due
         .iter()
         .map(|reminder| -> Result<delivery::ActiveModel, AppError> {
@@ -104,30 +102,15 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                 .get(&reminder.shift_id)
                 .map(|shift| shift.name.clone())
                 .unwrap_or_default();
-            Ok(delivery::ActiveModel {
-                user_id: Set(reminder.user_id),
-                date: Set(reminder.date),
-                kind: Set(reminder.kind.as_str().to_owned()),
-                sequence: Set(i32::from(reminder.sequence)),
-                shift_id: Set(reminder.shift_id),
-                shift_name: Set(shift_name),
-                due_at: Set(reminder.at),
-                deadline_at: Set(reminder.at + deadline),
-                status: Set(state.to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(reminder.at),
-                lease_until: Set(None),
-                channel_id: Set(choice.channel_id),
-                channel_name: Set(choice.shown()),
-                platform: Set(choice.platform.map(|p| p.as_str().to_owned())),
-                sent_at: Set(None),
-                check_result: Set(None),
-                answer: Set(answer),
-                idempotency_key: Set(new_idempotency_key()?),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
+            let row = NewDelivery {
+                reminder,
+                shift_name,
+                choice: &choice,
+                status: state,
+                answer,
+                due_at: reminder.at,
+            };
+            row.into_model(deadline, now)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let txn = services.begin_write().await?;
@@ -142,6 +125,7 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
                     delivery::Column::Date,
                     delivery::Column::Kind,
                     delivery::Column::Sequence,
+                    delivery::Column::ShiftId,
                 ])
                 .do_nothing()
                 .to_owned(),
@@ -162,6 +146,58 @@ pub async fn tick(services: &Services) -> Result<TickReport, AppError> {
         );
     }
     Ok(report)
+}
+
+/// A delivery row about to be recorded.
+pub struct NewDelivery<'a> {
+    pub reminder: &'a Reminder,
+    pub shift_name: String,
+    pub choice: &'a Choice,
+    pub status: &'a str,
+    pub answer: Option<String>,
+    /// When it is first tried: the reminder's time, or now for one planned late.
+    pub due_at: DateTime<Utc>,
+}
+
+impl NewDelivery<'_> {
+    pub fn into_model(
+        self,
+        deadline: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<delivery::ActiveModel, AppError> {
+        let reminder = self.reminder;
+        Ok(delivery::ActiveModel {
+            user_id: Set(reminder.user_id),
+            date: Set(reminder.date),
+            kind: Set(reminder.kind.as_str().to_owned()),
+            sequence: Set(i32::from(reminder.sequence)),
+            shift_id: Set(reminder.shift_id),
+            shift_name: Set(self.shift_name),
+            due_at: Set(self.due_at),
+            deadline_at: Set(self.due_at + deadline),
+            status: Set(self.status.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(self.due_at),
+            lease_until: Set(None),
+            channel_id: Set(self.choice.channel_id),
+            channel_name: Set(self.choice.shown()),
+            platform: Set(self.choice.platform.map(|p| p.as_str().to_owned())),
+            sent_at: Set(None),
+            check_result: Set(None),
+            answer: Set(self.answer),
+            idempotency_key: Set(new_idempotency_key()?),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+    }
+}
+
+/// The retry deadline after a delivery's due time.
+pub fn retry_deadline(settings: &super::super::settings::ReminderSettings) -> Duration {
+    Duration::minutes(i64::from(
+        settings.retry_minutes.max(settings.grace_minutes),
+    ))
 }
 
 async fn touch_state(

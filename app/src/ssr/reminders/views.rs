@@ -45,6 +45,7 @@ fn reason_code(reason: &NoReminder) -> &'static str {
         NoReminder::UserInactive => "user_inactive",
         NoReminder::UserOptedOut => "user_opted_out",
         NoReminder::UnknownShift => "unknown_shift",
+        NoReminder::OnLeave { .. } => "on_leave",
     }
 }
 

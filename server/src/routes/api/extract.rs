@@ -109,6 +109,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonList<T> {
     }
 }
 
+/// A JSON object body that may be left out: no body at all (and no `Content-Type`) is
+/// `T::default()`; anything else is read as `ApiJson` reads it.
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJsonOrEmpty<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        if request.headers().get(header::CONTENT_TYPE).is_some() {
+            return read_json(request, MAX_BODY_BYTES, JsonShape::Object)
+                .await
+                .map(Self);
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .unwrap_or_default();
+        if bytes.is_empty() {
+            Ok(Self(T::default()))
+        } else {
+            Err(ApiError::custom(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求体应为 JSON（Content-Type: application/json）",
+                None,
+            ))
+        }
+    }
+}
+
 /// What a body must be at its top level. serde reads a struct from an array too
 /// (`[null, null]` fills the fields in order), which the document does not allow.
 #[derive(Clone, Copy)]

@@ -7,6 +7,7 @@ mod feed;
 mod holidays;
 mod me;
 mod reminders;
+mod requests;
 mod responses;
 mod schedules;
 mod session;
@@ -52,6 +53,7 @@ pub const SESSION_COOKIE: &str = "dda_session";
         (name = "schedules", description = "Who works which shift on which day (排班)"),
         (name = "holidays", description = "Statutory holidays, make-up workdays (调休) and company days"),
         (name = "reminders", description = "Reminders, deliveries, channels (通知渠道), settings and punches"),
+        (name = "requests", description = "Leave, swaps, covers and open shifts, with approvals (申请与审批)"),
     )
 )]
 struct ApiDoc;
@@ -161,6 +163,15 @@ pub fn router() -> Router<AppState> {
         ))
         .routes(routes!(reminders::get_settings, reminders::update_settings))
         .routes(routes!(reminders::create_punch))
+        .routes(routes!(requests::list_requests, requests::create_request))
+        .routes(routes!(requests::get_request))
+        .routes(routes!(requests::accept_request))
+        .routes(routes!(requests::decline_request))
+        .routes(routes!(requests::approve_request))
+        .routes(routes!(requests::reject_request))
+        .routes(routes!(requests::cancel_request))
+        .routes(routes!(requests::claim_request))
+        .routes(routes!(requests::revoke_request))
         .split_for_parts();
     let mut openapi = openapi;
     document_channel_kinds(&mut openapi);

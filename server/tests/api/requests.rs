@@ -1,0 +1,726 @@
+//! Requests (leave, swap, cover, open shifts) over HTTP: every transition and refusal, and
+//! what an approval does to the schedule and the reminders, on a manual clock with local
+//! mock robots.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::helpers::{Caller, Response, json_body};
+use crate::reminders::{Rig, admin, local, rig, today};
+
+const PASSWORD: &str = "Member-Pass-2026";
+
+fn day(offset: i64) -> NaiveDate {
+    today() + chrono::Duration::days(offset)
+}
+
+struct Team {
+    rig: Rig,
+    alice: (i32, Caller),
+    bob: (i32, Caller),
+    carol: (i32, Caller),
+    a: i64,
+    b: i64,
+}
+
+async fn team() -> Team {
+    let rig = rig(&[]).await;
+    let mut people = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        let id = rig.app.create_user(name, PASSWORD, "member").await;
+        let caller = rig.app.login(name, PASSWORD).await;
+        people.push((i32::try_from(id).expect("id"), caller));
+    }
+    let a = rig.shift_id("A班").await;
+    let b = rig.shift_id("B班").await;
+    let carol = people.pop().expect("carol");
+    let bob = people.pop().expect("bob");
+    let alice = people.pop().expect("alice");
+    Team {
+        rig,
+        alice,
+        bob,
+        carol,
+        a,
+        b,
+    }
+}
+
+impl Team {
+    async fn plan(&self, entries: &[(i32, NaiveDate, Option<i64>)]) {
+        let items: Vec<Value> = entries
+            .iter()
+            .map(|(user_id, date, shift_id)| {
+                json!({"user_id": user_id, "date": date, "shift_id": shift_id})
+            })
+            .collect();
+        let response = self
+            .rig
+            .app
+            .json_as(&admin(), "PUT", "/api/v1/schedules", json!(items))
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+
+    async fn cell(&self, user_id: i32, date: NaiveDate) -> Option<i64> {
+        let response = self
+            .rig
+            .app
+            .get_as(
+                &admin(),
+                &format!("/api/v1/schedules?from={date}&to={date}&user_id={user_id}"),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        json_body(&response)
+            .as_array()
+            .expect("entries")
+            .first()
+            .and_then(|entry| entry["shift_id"].as_i64())
+    }
+
+    async fn create(&self, caller: &Caller, body: Value) -> Response {
+        self.rig
+            .app
+            .json_as(caller, "POST", "/api/v1/requests", body)
+            .await
+    }
+
+    async fn created(&self, caller: &Caller, body: Value) -> Value {
+        let response = self.create(caller, body).await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        json_body(&response)
+    }
+
+    async fn act(
+        &self,
+        caller: &Caller,
+        id: &Value,
+        action: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let path = format!("/api/v1/requests/{id}/{action}");
+        match body {
+            Some(body) => self.rig.app.json_as(caller, "POST", &path, body).await,
+            None => self.rig.app.call(caller, "POST", &path, None, "").await,
+        }
+    }
+
+    async fn acted(&self, caller: &Caller, id: &Value, action: &str, body: Option<Value>) -> Value {
+        let response = self.act(caller, id, action, body).await;
+        assert_eq!(response.status, 200, "{action}: {}", response.body);
+        json_body(&response)
+    }
+
+    async fn get(&self, caller: &Caller, id: &Value) -> Response {
+        self.rig
+            .app
+            .get_as(caller, &format!("/api/v1/requests/{id}"))
+            .await
+    }
+
+    /// The preview's reason for no reminders, or the reminders' kinds, for one person and date.
+    async fn preview(&self, user_id: i32, date: NaiveDate) -> (Vec<String>, Vec<String>) {
+        let response = self
+            .rig
+            .app
+            .get_as(
+                &admin(),
+                &format!("/api/v1/reminders/upcoming?from={date}&to={date}&user_id={user_id}"),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        let body = json_body(&response);
+        let kinds = body["reminders"]
+            .as_array()
+            .expect("reminders")
+            .iter()
+            .filter(|reminder| reminder["sequence"] == 0)
+            .map(|reminder| reminder["kind"].as_str().expect("kind").to_owned())
+            .collect();
+        let labels = body["none"]
+            .as_array()
+            .expect("none")
+            .iter()
+            .map(|day| day["label"].as_str().expect("label").to_owned())
+            .collect();
+        (kinds, labels)
+    }
+}
+
+fn assert_status(response: &Response, status: u16, what: &str) {
+    assert_eq!(response.status, status, "{what}: {}", response.body);
+}
+
+fn actions(view: &Value) -> Vec<&str> {
+    view["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|action| action.as_str().expect("action"))
+        .collect()
+}
+
+fn history(view: &Value) -> Vec<(String, String, String)> {
+    view["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|event| {
+            (
+                event["action"].as_str().expect("action").to_owned(),
+                event["to_state"].as_str().expect("to_state").to_owned(),
+                event["actor"].as_str().expect("actor").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_people_may_act() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, bob_caller) = &team.bob;
+    let (_, carol_caller) = &team.carol;
+    let tomorrow = day(1);
+    team.plan(&[
+        (*alice, tomorrow, Some(team.a)),
+        (*bob, tomorrow, Some(team.b)),
+    ])
+    .await;
+
+    // Members ask for themselves only.
+    let for_bob = team
+        .create(
+            alice_caller,
+            json!({"kind": "swap", "date": tomorrow, "peer_id": alice, "user_id": bob}),
+        )
+        .await;
+    assert_status(&for_bob, 403, "asking in someone else's name");
+
+    let swap = team
+        .created(
+            alice_caller,
+            json!({"kind": "swap", "date": tomorrow, "peer_id": bob, "reason": "家里有事"}),
+        )
+        .await;
+    let id = &swap["id"];
+    assert_eq!(swap["state"], "pending_peer");
+    assert_eq!(swap["shift"]["name"], "A班");
+    assert_eq!(swap["peer_shift"]["name"], "B班");
+    assert_eq!(actions(&swap), vec!["cancel"]);
+
+    // Bob sees it with what he may do; Carol, not named, sees nothing and may do nothing.
+    let seen_by_bob = json_body(&team.get(bob_caller, id).await);
+    assert_eq!(actions(&seen_by_bob), vec!["accept", "decline"]);
+    assert_status(&team.get(carol_caller, id).await, 404, "not named");
+    assert_status(
+        &team.act(carol_caller, id, "accept", None).await,
+        403,
+        "not the colleague",
+    );
+    assert_status(
+        &team.act(alice_caller, id, "accept", None).await,
+        403,
+        "the requester",
+    );
+    assert_status(
+        &team.act(alice_caller, id, "approve", None).await,
+        403,
+        "a member approving",
+    );
+    assert_status(
+        &team.act(bob_caller, id, "decline", None).await,
+        422,
+        "declining without a reason",
+    );
+
+    let accepted = team.acted(bob_caller, id, "accept", None).await;
+    assert_eq!(accepted["state"], "pending");
+    assert_status(
+        &team.act(bob_caller, id, "accept", None).await,
+        409,
+        "accepting twice",
+    );
+    assert_status(
+        &team.act(&admin(), id, "reject", Some(json!({}))).await,
+        422,
+        "rejecting without a reason",
+    );
+    // Nothing moved before the approval.
+    assert_eq!(team.cell(*alice, tomorrow).await, Some(team.a));
+
+    let approved = team.acted(&admin(), id, "approve", None).await;
+    assert_eq!(approved["state"], "approved");
+    assert_eq!(team.cell(*alice, tomorrow).await, Some(team.b));
+    assert_eq!(team.cell(*bob, tomorrow).await, Some(team.a));
+    assert_eq!(
+        history(&approved),
+        vec![
+            (
+                "create".to_owned(),
+                "pending_peer".to_owned(),
+                "alice".to_owned()
+            ),
+            ("accept".to_owned(), "pending".to_owned(), "bob".to_owned()),
+            (
+                "approve".to_owned(),
+                "approved".to_owned(),
+                "api-token".to_owned()
+            ),
+        ]
+    );
+    assert_status(
+        &team.act(alice_caller, id, "cancel", None).await,
+        409,
+        "cancelling a decided request",
+    );
+    assert_status(
+        &team
+            .act(&admin(), id, "reject", Some(json!({"reason": "晚了"})))
+            .await,
+        409,
+        "rejecting a decided request",
+    );
+
+    // An admin revokes it (a reason is required): the shifts go back.
+    assert_status(
+        &team.act(&admin(), id, "revoke", None).await,
+        422,
+        "revoking without a reason",
+    );
+    let revoked = team
+        .acted(&admin(), id, "revoke", Some(json!({"reason": "人手不够"})))
+        .await;
+    assert_eq!(revoked["state"], "cancelled");
+    assert_eq!(revoked["decision_reason"], "人手不够");
+    assert_eq!(team.cell(*alice, tomorrow).await, Some(team.a));
+    assert_eq!(team.cell(*bob, tomorrow).await, Some(team.b));
+
+    // The lists: Bob sees the request he is named in; filters narrow it.
+    let listed = json_body(
+        &team
+            .rig
+            .app
+            .get_as(bob_caller, "/api/v1/requests?state=cancelled&kind=swap")
+            .await,
+    );
+    assert_eq!(listed["total"], 1, "{listed}");
+    let none = json_body(&team.rig.app.get_as(carol_caller, "/api/v1/requests").await);
+    assert_eq!(none["total"], 0, "{none}");
+    assert_status(
+        &team
+            .rig
+            .app
+            .get_as(&admin(), "/api/v1/requests?state=maybe")
+            .await,
+        422,
+        "an unknown state",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn covers_are_declined_cancelled_or_invalidated_and_swaps_need_a_shift_to_swap() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, _) = &team.bob;
+    let (carol, carol_caller) = &team.carol;
+    let tomorrow = day(1);
+    team.plan(&[
+        (*alice, today(), Some(team.a)),
+        (*alice, tomorrow, Some(team.a)),
+        (*bob, tomorrow, Some(team.b)),
+    ])
+    .await;
+
+    // The schedule must allow it: Bob works that day, so a cover to him is refused;
+    // Carol has nothing to swap.
+    let busy = team
+        .create(
+            alice_caller,
+            json!({"kind": "cover", "date": tomorrow, "peer_id": bob}),
+        )
+        .await;
+    assert_status(&busy, 422, "a cover to someone already working");
+    assert_eq!(json_body(&busy)["error"]["field"], "peer_id");
+    let nothing = team
+        .create(
+            carol_caller,
+            json!({"kind": "swap", "date": tomorrow, "peer_id": alice}),
+        )
+        .await;
+    assert_status(&nothing, 422, "a swap without a shift");
+    assert_eq!(json_body(&nothing)["error"]["field"], "date");
+    let past = team
+        .create(
+            alice_caller,
+            json!({"kind": "cover", "date": day(-1), "peer_id": carol}),
+        )
+        .await;
+    assert_status(&past, 422, "a date in the past");
+
+    // Declined by the colleague, with a reason.
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": tomorrow, "peer_id": carol}),
+        )
+        .await;
+    let declined = team
+        .acted(
+            carol_caller,
+            &cover["id"],
+            "decline",
+            Some(json!({"reason": "那天有课"})),
+        )
+        .await;
+    assert_eq!(declined["state"], "rejected");
+    assert_eq!(declined["decision_reason"], "那天有课");
+
+    // Cancelled by the requester while undecided.
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": tomorrow, "peer_id": carol}),
+        )
+        .await;
+    assert_status(
+        &team.act(carol_caller, &cover["id"], "cancel", None).await,
+        403,
+        "the colleague cancelling",
+    );
+    let cancelled = team.acted(alice_caller, &cover["id"], "cancel", None).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    assert_status(
+        &team.act(alice_caller, &cover["id"], "cancel", None).await,
+        409,
+        "cancelling twice",
+    );
+
+    // Invalidated: the schedule changed after the request was made.
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": tomorrow, "peer_id": carol}),
+        )
+        .await;
+    team.plan(&[(*alice, tomorrow, Some(team.b))]).await;
+    let stale = team.act(carol_caller, &cover["id"], "accept", None).await;
+    assert_status(&stale, 409, "accepting after the schedule changed");
+    let after = json_body(&team.get(alice_caller, &cover["id"]).await);
+    assert_eq!(after["state"], "invalidated");
+    assert_eq!(
+        history(&after).last().expect("an event").clone(),
+        (
+            "invalidate".to_owned(),
+            "invalidated".to_owned(),
+            "system".to_owned()
+        )
+    );
+    assert_eq!(team.cell(*carol, tomorrow).await, None, "nothing applied");
+
+    // Expired: still undecided when the shift starts (the worker's tick).
+    let today_cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": today(), "peer_id": carol}),
+        )
+        .await
+        .clone();
+    assert_eq!(today_cover["state"], "pending_peer", "{today_cover}");
+    team.rig.tick_at(local(8, 0, 0)).await;
+    assert_eq!(
+        json_body(&team.get(alice_caller, &today_cover["id"]).await)["state"],
+        "pending_peer"
+    );
+    team.rig.tick_at(local(9, 0, 1)).await;
+    let expired = json_body(&team.get(alice_caller, &today_cover["id"]).await);
+    assert_eq!(expired["state"], "expired", "{expired}");
+    assert_status(
+        &team
+            .act(carol_caller, &today_cover["id"], "accept", None)
+            .await,
+        409,
+        "accepting an expired request",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_leave_removes_the_reminders_and_revoking_restores_them() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, _) = &team.bob;
+    team.plan(&[
+        (*alice, day(2), Some(team.a)),
+        (*alice, day(3), Some(team.a)),
+        (*bob, day(2), Some(team.a)),
+    ])
+    .await;
+    assert_status(
+        &team
+            .create(
+                alice_caller,
+                json!({"kind": "leave", "from": day(3), "to": day(2), "leave_type": "annual"}),
+            )
+            .await,
+        422,
+        "a leave ending before it starts",
+    );
+    assert_status(
+        &team
+            .create(
+                alice_caller,
+                json!({"kind": "leave", "from": day(2), "to": day(40), "leave_type": "annual"}),
+            )
+            .await,
+        422,
+        "a leave of more than 31 days",
+    );
+    assert_status(
+        &team
+            .create(
+                alice_caller,
+                json!({"kind": "leave", "from": day(2), "to": day(2), "leave_type": "holiday"}),
+            )
+            .await,
+        422,
+        "an unknown leave type",
+    );
+    let leave = team
+        .created(
+            alice_caller,
+            json!({"kind": "leave", "from": day(2), "to": day(3), "leave_type": "annual", "reason": "回老家"}),
+        )
+        .await;
+    assert_eq!(leave["state"], "pending");
+    assert_status(
+        &team
+            .create(
+                alice_caller,
+                json!({"kind": "leave", "from": day(3), "to": day(4), "leave_type": "sick"}),
+            )
+            .await,
+        409,
+        "overlapping leave",
+    );
+    // Still reminded while undecided.
+    assert_eq!(
+        team.preview(*alice, day(2)).await.0,
+        vec!["clock_in", "clock_out"]
+    );
+
+    team.acted(&admin(), &leave["id"], "approve", None).await;
+    for date in [day(2), day(3)] {
+        let (kinds, labels) = team.preview(*alice, date).await;
+        assert!(kinds.is_empty(), "{date}: {kinds:?}");
+        assert_eq!(labels, vec!["休假（年假）"], "{date}");
+    }
+    // The schedule itself is kept, and nobody else is touched.
+    assert_eq!(team.cell(*alice, day(2)).await, Some(team.a));
+    assert_eq!(
+        team.preview(*bob, day(2)).await.0,
+        vec!["clock_in", "clock_out"]
+    );
+
+    team.acted(
+        &admin(),
+        &leave["id"],
+        "revoke",
+        Some(json!({"reason": "改期"})),
+    )
+    .await;
+    assert_eq!(
+        team.preview(*alice, day(2)).await.0,
+        vec!["clock_in", "clock_out"]
+    );
+
+    // Half a day: a morning off needs no clock-in.
+    let morning = team
+        .created(
+            alice_caller,
+            json!({"kind": "leave", "from": day(3), "to": day(3), "leave_type": "personal", "part": "morning"}),
+        )
+        .await;
+    team.acted(&admin(), &morning["id"], "approve", None).await;
+    assert_eq!(team.preview(*alice, day(3)).await.0, vec!["clock_out"]);
+    assert_status(
+        &team
+            .create(alice_caller, json!({"kind": "leave", "from": day(4), "to": day(5), "leave_type": "sick", "part": "afternoon"}))
+            .await,
+        422,
+        "half a day over two days",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_shift_goes_to_the_first_valid_claim() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, bob_caller) = &team.bob;
+    let (carol, carol_caller) = &team.carol;
+    let date = day(1);
+    team.plan(&[(*alice, date, Some(team.a))]).await;
+    assert_status(
+        &team
+            .create(
+                alice_caller,
+                json!({"kind": "open", "date": date, "shift_id": team.b}),
+            )
+            .await,
+        403,
+        "a member posting an open shift",
+    );
+    let open = team
+        .created(
+            &team.rig.app.login_admin().await,
+            json!({"kind": "open", "date": date, "shift_id": team.b}),
+        )
+        .await;
+    assert_eq!(open["state"], "pending");
+    assert_eq!(
+        actions(&json_body(&team.get(bob_caller, &open["id"]).await)),
+        vec!["claim"]
+    );
+    assert_status(
+        &team.act(&admin(), &open["id"], "approve", None).await,
+        409,
+        "approving an open shift",
+    );
+    // Alice works that day already.
+    let busy = team.act(alice_caller, &open["id"], "claim", None).await;
+    assert_status(&busy, 409, "a claim by someone working");
+    assert_eq!(json_body(&busy)["error"]["field"], "date");
+    assert_eq!(
+        json_body(&team.get(&admin(), &open["id"]).await)["state"],
+        "pending",
+        "still open"
+    );
+
+    // Bob and Carol claim at once: exactly one wins.
+    let (first, second) = tokio::join!(
+        team.act(bob_caller, &open["id"], "claim", None),
+        team.act(carol_caller, &open["id"], "claim", None),
+    );
+    let mut statuses = vec![first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409], "{} / {}", first.body, second.body);
+    let winner = if first.status == 200 { *bob } else { *carol };
+    let loser = if first.status == 200 { *carol } else { *bob };
+    let taken = json_body(&team.get(&admin(), &open["id"]).await);
+    assert_eq!(taken["state"], "approved");
+    assert_eq!(taken["peer"]["id"], winner);
+    assert_eq!(team.cell(winner, date).await, Some(team.b));
+    assert_eq!(team.cell(loser, date).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_cover_moves_the_reminders_and_a_late_approval_reminds_at_once() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, bob_caller) = &team.bob;
+    let (carol, carol_caller) = &team.carol;
+    for (id, mobile) in [
+        (alice, "13800138011"),
+        (bob, "13800138012"),
+        (carol, "13800138013"),
+    ] {
+        let response = team
+            .rig
+            .app
+            .json_as(
+                &admin(),
+                "PATCH",
+                &format!("/api/v1/users/{id}"),
+                json!({"mobile": mobile}),
+            )
+            .await;
+        assert_status(&response, 200, "setting a mobile");
+    }
+    team.rig
+        .channel(json!({"name": "团队群", "kind": "dingtalk", "url": team.rig.robots.dingtalk_url("team")}))
+        .await;
+    team.plan(&[
+        (*alice, today(), Some(team.a)),
+        (*carol, day(1), Some(team.a)),
+    ])
+    .await;
+
+    // Approved at 07:00, before the 08:45 reminder: Bob is reminded, Alice is not.
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": today(), "peer_id": bob}),
+        )
+        .await;
+    team.acted(bob_caller, &cover["id"], "accept", None).await;
+    team.acted(&admin(), &cover["id"], "approve", None).await;
+    team.rig.tick_at(local(8, 45, 0)).await;
+    let mentions = team
+        .rig
+        .robots
+        .wait_for_mentions(1, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        mentions,
+        vec!["13800138012"],
+        "the clock-in reminder goes to the new owner"
+    );
+    team.rig.tick_at(local(18, 0, 1)).await;
+    let mentions = team
+        .rig
+        .robots
+        .wait_for_mentions(2, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        mentions,
+        vec!["13800138012", "13800138012"],
+        "and the clock-out reminder"
+    );
+
+    // Tomorrow Carol gives her shift to Alice; the approval comes at 08:50, after Carol's
+    // 08:45 reminder: Alice is reminded at once, not at 08:45 of a day gone by.
+    let tomorrow = |hour, minute, second| local(hour, minute, second) + chrono::Duration::days(1);
+    let late = team
+        .created(
+            carol_caller,
+            json!({"kind": "cover", "date": day(1), "peer_id": alice}),
+        )
+        .await;
+    team.acted(alice_caller, &late["id"], "accept", None).await;
+    team.rig.tick_at(tomorrow(8, 45, 0)).await;
+    let mentions = team
+        .rig
+        .robots
+        .wait_for_mentions(3, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        mentions[2], "13800138013",
+        "Carol still had the shift at 08:45"
+    );
+    team.rig.clock.set(tomorrow(8, 50, 0));
+    team.acted(&admin(), &late["id"], "approve", None).await;
+    team.rig.tick_at(tomorrow(8, 50, 1)).await;
+    let mentions = team
+        .rig
+        .robots
+        .wait_for_mentions(4, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        mentions[3], "13800138011",
+        "the new owner is reminded at once"
+    );
+    team.rig.tick_at(tomorrow(18, 0, 1)).await;
+    let mentions = team
+        .rig
+        .robots
+        .wait_for_mentions(5, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        mentions[4], "13800138011",
+        "the clock-out reminder is the new owner's too"
+    );
+    let rows = team.rig.settled(5).await;
+    assert_eq!(rows.len(), 5, "exactly once each: {rows:#?}");
+}
