@@ -1,5 +1,5 @@
-//! Requests that change the plan (leave, swap, cover, open shifts) and their append-only
-//! history; deliveries become unique per shift too, so that a shift that changes hands on
+//! Requests that change the plan (leave, swap, cover, open shifts), their append-only
+//! history and the notices about them (an outbox the worker sends from); deliveries become unique per shift too, so that a shift that changes hands on
 //! its day is reminded to its new owner even when the old one's reminder was already sent.
 
 use sea_orm_migration::prelude::*;
@@ -173,6 +173,96 @@ impl MigrationTrait for Migration {
             .await?;
 
         manager
+            .create_table(
+                Table::create()
+                    .table(Notices::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Notices::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Notices::UserId).integer().not_null())
+                    .col(ColumnDef::new(Notices::RequestId).integer().null())
+                    .col(ColumnDef::new(Notices::Kind).string_len(24).not_null())
+                    // What makes it once: the event and person it is for.
+                    .col(
+                        ColumnDef::new(Notices::DedupeKey)
+                            .string_len(80)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Notices::Title).string_len(64).not_null())
+                    .col(ColumnDef::new(Notices::Body).string_len(2000).not_null())
+                    .col(ColumnDef::new(Notices::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(Notices::Attempts).integer().not_null())
+                    .col(
+                        ColumnDef::new(Notices::NextAttemptAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Notices::DeadlineAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Notices::LeaseUntil)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Notices::ChannelName).string_len(200).null())
+                    .col(ColumnDef::new(Notices::Answer).string_len(2000).null())
+                    .col(
+                        ColumnDef::new(Notices::IdempotencyKey)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Notices::SentAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Notices::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Notices::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Notices::Table, Notices::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Notices::Table, Notices::RequestId)
+                            .to(Requests::Table, Requests::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_notices_status_next")
+                    .table(Notices::Table)
+                    .col(Notices::Status)
+                    .col(Notices::NextAttemptAt)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
             .drop_index(
                 Index::drop()
                     .name("ux_deliveries_reminder")
@@ -219,6 +309,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .drop_table(Table::drop().table(Notices::Table).to_owned())
+            .await?;
+        manager
             .drop_table(Table::drop().table(RequestEvents::Table).to_owned())
             .await?;
         manager
@@ -263,6 +356,29 @@ enum RequestEvents {
     ActorName,
     Note,
     At,
+}
+
+#[derive(DeriveIden)]
+enum Notices {
+    Table,
+    Id,
+    UserId,
+    RequestId,
+    Kind,
+    DedupeKey,
+    Title,
+    Body,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    DeadlineAt,
+    LeaseUntil,
+    ChannelName,
+    Answer,
+    IdempotencyKey,
+    SentAt,
+    CreatedAt,
+    UpdatedAt,
 }
 
 #[derive(DeriveIden)]

@@ -8,8 +8,8 @@
 use anyhow::{Context, bail};
 use app::ssr::entity::{
     access_token, audit_log, calendar_feed, channel, channel_preference, company_day, delivery,
-    holiday_day, punch, reminder_skip, request, request_event, robot_send, robot_state, schedule,
-    session, setting, shift, used_link, user, worker_state,
+    holiday_day, notice, punch, reminder_skip, request, request_event, robot_send, robot_state,
+    schedule, session, setting, shift, used_link, user, worker_state,
 };
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -100,6 +100,7 @@ fn tables() -> Vec<(&'static str, CopyTable)> {
         schedule,
         request,
         request_event,
+        notice,
         channel,
         channel_preference,
         access_token,

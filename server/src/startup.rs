@@ -518,6 +518,8 @@ fn logged_path(path: &str) -> &str {
         "/api/calendar/<token>"
     } else if path.starts_with(app::ssr::action_links::LINK_PATH) {
         "/r/<token>"
+    } else if path.starts_with(app::ssr::notices::REQUEST_LINK_PATH) {
+        "/q/<token>"
     } else {
         path
     }

@@ -114,7 +114,33 @@ fn payload(claim: &ActionClaim) -> String {
 
 /// The token for `claim`: URL-safe, no padding.
 pub fn sign(key: &LinkKey, claim: &ActionClaim) -> String {
-    let payload = payload(claim);
+    sign_payload(key, &payload(claim))
+}
+
+/// Checks a token's signature, then its expiry at `now`.
+pub fn verify(key: &LinkKey, token: &str, now: DateTime<Utc>) -> Result<ActionClaim, LinkError> {
+    let payload = open(key, token)?;
+    let claim = parse_payload(&payload).ok_or(LinkError::Malformed)?;
+    if now >= claim.expires_at {
+        return Err(LinkError::Expired);
+    }
+    Ok(claim)
+}
+
+/// A link in a notice about a request: it shows the request to `user_id` and, with `act`
+/// (the notice went to the person's own channel, not a group chat others read), lets them
+/// answer it without signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestClaim {
+    pub request_id: i32,
+    pub user_id: i32,
+    pub act: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+const REQUEST_VERSION: &str = "q1";
+
+fn sign_payload(key: &LinkKey, payload: &str) -> String {
     let signature = key.mac(payload.as_bytes());
     format!(
         "{}.{}",
@@ -123,8 +149,56 @@ pub fn sign(key: &LinkKey, claim: &ActionClaim) -> String {
     )
 }
 
-/// Checks a token's signature, then its expiry at `now`.
-pub fn verify(key: &LinkKey, token: &str, now: DateTime<Utc>) -> Result<ActionClaim, LinkError> {
+pub fn sign_request(key: &LinkKey, claim: &RequestClaim) -> String {
+    sign_payload(
+        key,
+        &format!(
+            "{REQUEST_VERSION}.{}.{}.{}.{}",
+            claim.request_id,
+            claim.user_id,
+            u8::from(claim.act),
+            claim.expires_at.timestamp()
+        ),
+    )
+}
+
+/// Checks a request link's signature, then its expiry at `now`. A reminder link is not a
+/// request link (nor the other way round): the payloads differ in their first field.
+pub fn verify_request(
+    key: &LinkKey,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestClaim, LinkError> {
+    let payload = open(key, token)?;
+    let mut parts = payload.split('.');
+    let claim = (|| {
+        if parts.next()? != REQUEST_VERSION {
+            return None;
+        }
+        let request_id = parts.next()?.parse().ok()?;
+        let user_id = parts.next()?.parse().ok()?;
+        let act = match parts.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let expires_at = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
+        parts.next().is_none().then_some(RequestClaim {
+            request_id,
+            user_id,
+            act,
+            expires_at,
+        })
+    })()
+    .ok_or(LinkError::Malformed)?;
+    if now >= claim.expires_at {
+        return Err(LinkError::Expired);
+    }
+    Ok(claim)
+}
+
+/// The payload of a token whose signature is ours.
+fn open(key: &LinkKey, token: &str) -> Result<String, LinkError> {
     if token.len() > MAX_TOKEN_CHARS {
         return Err(LinkError::Malformed);
     }
@@ -146,12 +220,7 @@ pub fn verify(key: &LinkKey, token: &str, now: DateTime<Utc>) -> Result<ActionCl
     if !same {
         return Err(LinkError::Forged);
     }
-    let payload = String::from_utf8(payload).map_err(|_| LinkError::Malformed)?;
-    let claim = parse_payload(&payload).ok_or(LinkError::Malformed)?;
-    if now >= claim.expires_at {
-        return Err(LinkError::Expired);
-    }
-    Ok(claim)
+    String::from_utf8(payload).map_err(|_| LinkError::Malformed)
 }
 
 fn parse_payload(payload: &str) -> Option<ActionClaim> {
@@ -177,6 +246,48 @@ fn parse_payload(payload: &str) -> Option<ActionClaim> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_links_round_trip_and_are_not_reminder_links() {
+        let claim = RequestClaim {
+            request_id: 17,
+            user_id: 42,
+            act: true,
+            expires_at: at("2026-12-10T16:00:00Z"),
+        };
+        let token = sign_request(&key(), &claim);
+        assert_eq!(
+            verify_request(&key(), &token, at("2026-12-09T00:00:00Z")),
+            Ok(claim)
+        );
+        assert_eq!(
+            verify_request(&key(), &token, at("2026-12-10T16:00:00Z")),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            verify_request(&LinkKey::new([8; 32]), &token, at("2026-12-09T00:00:00Z")),
+            Err(LinkError::Forged)
+        );
+        // Each kind of token is refused where the other is expected.
+        assert_eq!(
+            verify(&key(), &token, at("2026-12-09T00:00:00Z")),
+            Err(LinkError::Malformed)
+        );
+        let reminder = sign(&key(), &claim_for_request_test());
+        assert_eq!(
+            verify_request(&key(), &reminder, at("2026-12-02T00:00:00Z")),
+            Err(LinkError::Malformed)
+        );
+    }
+
+    fn claim_for_request_test() -> ActionClaim {
+        ActionClaim {
+            user_id: 42,
+            date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+            action: LinkAction::SkipToday,
+            expires_at: at("2026-12-03T16:00:00Z"),
+        }
+    }
 
     fn key() -> LinkKey {
         LinkKey::new([7; 32])

@@ -15,6 +15,7 @@ pub mod holidays;
 pub mod legacy_import;
 pub mod login;
 pub mod mailer;
+pub mod notices;
 pub mod notify;
 pub mod outbound;
 pub mod overview;

@@ -476,7 +476,7 @@ pub async fn create(
     }
     let inserted = request::Entity::insert(model).exec(&txn).await?;
     let id = inserted.last_insert_id;
-    record_event(
+    let event_id = record_event(
         &txn,
         id,
         "create",
@@ -487,6 +487,20 @@ pub async fn create(
         now,
     )
     .await?;
+    let stored = request::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let happened = Happened {
+        event_id,
+        action: "create",
+        from: None,
+        to: kind.initial_state(),
+        actor_id: actor.user_id(),
+        actor_name: actor.name(),
+        note: stored.reason.as_deref(),
+    };
+    queue_notices(&txn, &stored, kind, &shift_book, &happened, now).await?;
     txn.commit().await?;
     get(services, actor, id).await
 }
@@ -531,8 +545,8 @@ async fn record_event(
     (actor_id, actor_name): (Option<i32>, String),
     note: Option<String>,
     at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    request_event::Entity::insert(request_event::ActiveModel {
+) -> Result<i32, AppError> {
+    let inserted = request_event::Entity::insert(request_event::ActiveModel {
         request_id: Set(request_id),
         action: Set(action.to_owned()),
         from_state: Set(from.map(|state| state.as_str().to_owned())),
@@ -543,9 +557,178 @@ async fn record_event(
         at: Set(at),
         ..Default::default()
     })
-    .exec_without_returning(txn)
+    .exec(txn)
     .await?;
-    Ok(())
+    Ok(inserted.last_insert_id)
+}
+
+/// What happened, for the notices about it.
+struct Happened<'a> {
+    event_id: i32,
+    action: &'a str,
+    from: Option<RequestState>,
+    to: RequestState,
+    actor_id: Option<i32>,
+    actor_name: &'a str,
+    note: Option<&'a str>,
+}
+
+/// The request in one line, as notices say it.
+async fn summary(
+    db: &impl ConnectionTrait,
+    model: &request::Model,
+    kind: RequestKind,
+    shift_book: &ShiftBook,
+) -> Result<String, AppError> {
+    let name = |id: Option<i32>| async move {
+        match id {
+            None => Ok::<_, AppError>(String::new()),
+            Some(id) => Ok(user::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map_or_else(|| format!("用户 {id}"), |person| person_name(&person))),
+        }
+    };
+    let requester = name(Some(model.requester_id)).await?;
+    let peer = name(model.peer_id).await?;
+    let cells = cells_from_json(model.cells_before.as_deref())?;
+    let shift_at = |user_id: i32, date: NaiveDate| {
+        cells
+            .get(&(user_id, date))
+            .copied()
+            .flatten()
+            .and_then(|id| shift_book.view(id))
+            .map_or_else(String::new, |shift| {
+                format!("{}（{}）", shift.name, shift.hours)
+            })
+    };
+    Ok(match kind {
+        RequestKind::Leave => {
+            let leave_type = model
+                .leave_type
+                .as_deref()
+                .and_then(LeaveType::parse)
+                .map_or("请假", LeaveType::label);
+            let part = model
+                .day_part
+                .as_deref()
+                .and_then(DayPart::parse)
+                .unwrap_or_default();
+            let end = model.end_date.unwrap_or(model.date);
+            let dates = if end == model.date {
+                format!("{} {}", model.date, part.label())
+            } else {
+                format!("{} 至 {}", model.date, end)
+            };
+            format!("{requester} 请假（{leave_type}）：{dates}")
+        }
+        RequestKind::Swap => {
+            let peer_date = model.peer_date.unwrap_or(model.date);
+            format!(
+                "{requester} 用 {} {} 换 {peer} {peer_date} {}",
+                model.date,
+                shift_at(model.requester_id, model.date),
+                model
+                    .peer_id
+                    .map_or_else(String::new, |id| shift_at(id, peer_date)),
+            )
+        }
+        RequestKind::Cover => format!(
+            "{requester} 请 {peer} 代班：{} {}",
+            model.date,
+            shift_at(model.requester_id, model.date)
+        ),
+        RequestKind::Open => {
+            let shift = model
+                .shift_id
+                .and_then(|id| shift_book.view(id))
+                .map_or_else(String::new, |shift| {
+                    format!("{}（{}）", shift.name, shift.hours)
+                });
+            if peer.is_empty() {
+                format!("空缺班次：{} {shift}", model.date)
+            } else {
+                format!("空缺班次 {} {shift} 由 {peer} 认领", model.date)
+            }
+        }
+    })
+}
+
+/// Who hears about what happened, and what they read: the colleague asked to accept, the
+/// admins when it waits for them, the people in it when it is decided. Whoever acted hears
+/// nothing of their own action.
+async fn queue_notices(
+    txn: &DatabaseTransaction,
+    model: &request::Model,
+    kind: RequestKind,
+    shift_book: &ShiftBook,
+    happened: &Happened<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use super::notices::{self, NewNotice};
+    let people_in_it = [Some(model.requester_id), model.peer_id];
+    let (people, notice_kind): (Vec<i32>, &'static str) = match happened.to {
+        RequestState::PendingPeer => (model.peer_id.into_iter().collect(), notices::kind::ASKED),
+        RequestState::Pending if kind == RequestKind::Open => (Vec::new(), notices::kind::WAITING),
+        RequestState::Pending => (
+            notices::admins(txn, happened.actor_id).await?,
+            notices::kind::WAITING,
+        ),
+        // Withdrawn before the colleague was asked to do anything more: both still hear.
+        _ => (
+            people_in_it.into_iter().flatten().collect(),
+            notices::kind::DECIDED,
+        ),
+    };
+    let mut people: Vec<i32> = people
+        .into_iter()
+        .filter(|id| Some(*id) != happened.actor_id)
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let line = summary(txn, model, kind, shift_book).await?;
+    let by = if happened.actor_name == SYSTEM {
+        String::new()
+    } else {
+        format!("（{}）", happened.actor_name)
+    };
+    let tail = match happened.to {
+        RequestState::PendingPeer => "。请同意或婉拒。".to_owned(),
+        RequestState::Pending => format!("，等待管理员审批{by}。"),
+        RequestState::Approved if kind == RequestKind::Leave => format!("，已批准{by}。"),
+        RequestState::Approved => format!("，已批准{by}，排班已更新。"),
+        RequestState::Rejected => format!("，已被拒绝{by}。"),
+        RequestState::Cancelled if happened.from == Some(RequestState::Approved) => {
+            format!("，已撤销批准{by}，排班已恢复。")
+        }
+        RequestState::Cancelled => format!("，已撤回{by}。"),
+        RequestState::Expired => "，班次开始时仍未处理，已过期。".to_owned(),
+        RequestState::Invalidated => "，提交后排班已变更，申请已失效。".to_owned(),
+    };
+    let reason = happened
+        .note
+        .map(|note| format!("原因：{note}"))
+        .unwrap_or_default();
+    let title = format!("{}{}", kind.label(), happened.to.label());
+    let body = format!("{line}{tail}{reason}");
+    let notices = people
+        .into_iter()
+        .map(|user_id| NewNotice {
+            user_id,
+            request_id: Some(model.id),
+            kind: notice_kind,
+            dedupe_key: format!(
+                "request:{}:{}:{}:{user_id}",
+                model.id, happened.event_id, happened.action
+            ),
+            title: title.clone(),
+            body: body.clone(),
+        })
+        .collect();
+    notices::queue(txn, notices, now).await
 }
 
 /// The rules' view of the caller on this request.
@@ -662,7 +845,7 @@ pub async fn act(
                 update
             })
             .await?;
-            record_event(
+            let event_id = record_event(
                 &txn,
                 id,
                 Action::Invalidate.as_str(),
@@ -673,6 +856,16 @@ pub async fn act(
                 now,
             )
             .await?;
+            let happened = Happened {
+                event_id,
+                action: Action::Invalidate.as_str(),
+                from: Some(state),
+                to: RequestState::Invalidated,
+                actor_id: None,
+                actor_name: SYSTEM,
+                note: None,
+            };
+            queue_notices(&txn, &model, kind, &shift_book, &happened, now).await?;
             txn.commit().await?;
             return Err(AppError::conflict(
                 "state",
@@ -775,18 +968,32 @@ pub async fn act(
             }
         }
     }
-    record_event(
+    let event_id = record_event(
         &txn,
         id,
         action.as_str(),
         Some(state),
         next,
         actor_ref(actor),
-        note,
+        note.clone(),
         now,
     )
     .await?;
     replan(&txn, tz, &settings, &book, &changed_cells, id, now).await?;
+    let stored = request::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let happened = Happened {
+        event_id,
+        action: action.as_str(),
+        from: Some(state),
+        to: next,
+        actor_id: actor.user_id(),
+        actor_name: actor.name(),
+        note: note.as_deref(),
+    };
+    queue_notices(&txn, &stored, kind, &shift_book, &happened, now).await?;
     txn.commit().await?;
     get(services, actor, id).await
 }
@@ -1030,7 +1237,7 @@ pub async fn expire_due(services: &Services) -> Result<u64, AppError> {
         {
             continue;
         }
-        record_event(
+        let event_id = record_event(
             &txn,
             id,
             Action::Expire.as_str(),
@@ -1041,6 +1248,21 @@ pub async fn expire_due(services: &Services) -> Result<u64, AppError> {
             now,
         )
         .await?;
+        if let Some(model) = request::Entity::find_by_id(id).one(&txn).await?
+            && let Ok(kind) = parse_kind(&model)
+        {
+            let shift_book = ShiftBook::load(&txn).await?;
+            let happened = Happened {
+                event_id,
+                action: Action::Expire.as_str(),
+                from: Some(state),
+                to: RequestState::Expired,
+                actor_id: None,
+                actor_name: SYSTEM,
+                note: None,
+            };
+            queue_notices(&txn, &model, kind, &shift_book, &happened, now).await?;
+        }
         txn.commit().await?;
         expired += 1;
     }
@@ -1073,6 +1295,9 @@ pub async fn list(
     query: &RequestQuery,
 ) -> Result<Page<RequestView>, AppError> {
     let page = PageRequest::new(query.page, query.per_page)?;
+    if query.user_id.is_some_and(|id| id < 1) {
+        return Err(AppError::invalid("user_id", "应为正整数"));
+    }
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from > to
     {

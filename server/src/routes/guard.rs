@@ -203,6 +203,8 @@ fn is_public_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
         // One-click links in reminders: the signed token is the credential.
         || path.starts_with(app::ssr::action_links::LINK_PATH)
+        // Links in notices about requests: the same.
+        || path.starts_with(app::ssr::notices::REQUEST_LINK_PATH)
         || matches!(
             path,
             "/favicon.svg" | "/robots.txt" | "/api/health" | "/api/openapi.json"

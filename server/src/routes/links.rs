@@ -2,11 +2,13 @@
 //! and a button; the button (POST) does it. Chat apps fetch links to preview them, so a
 //! GET must never act. No session is needed: the signed token is the credential.
 
+use app::domain::request::Action;
 use app::ssr::Services;
 use app::ssr::action_links::{self, LinkRefusal};
 use app::ssr::auth::RequestMeta;
+use app::wire::RequestView;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -120,5 +122,128 @@ pub async fn follow(
             ),
         )),
         Err(refusal) => Ok(refused(&refusal)),
+    }
+}
+
+/// A request as a notice's link shows it.
+fn request_summary(view: &RequestView) -> String {
+    let mut lines = vec![format!("{} · {}", view.kind_label, view.state_label)];
+    let dates = match (view.end_date, view.peer_date) {
+        (Some(end), _) if end != view.date => format!("{} 至 {end}", view.date),
+        (_, Some(peer_date)) if peer_date != view.date => format!("{} ↔ {peer_date}", view.date),
+        _ => view.date.to_string(),
+    };
+    lines.push(format!("申请人：{}　日期：{dates}", view.requester.name));
+    if let Some(peer) = &view.peer {
+        lines.push(format!("同事：{}", peer.name));
+    }
+    for shift in [&view.shift, &view.peer_shift].into_iter().flatten() {
+        lines.push(format!("班次：{}（{}）", shift.name, shift.hours));
+    }
+    if let Some(reason) = &view.reason {
+        lines.push(format!("原因：{reason}"));
+    }
+    if let Some(reason) = &view.decision_reason {
+        lines.push(format!("处理意见：{reason}"));
+    }
+    for warning in &view.warnings {
+        lines.push(format!("⚠ {warning}"));
+    }
+    lines
+        .iter()
+        .map(|line| format!("<p>{}</p>", escape(line)))
+        .collect()
+}
+
+/// Shows the request a notice is about, with its person's answers when the link may act.
+pub async fn show_request(
+    State(services): State<Services>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let linked = match app::ssr::notices::open_link(&services, &token).await? {
+        Ok(linked) => linked,
+        Err(refusal) => return Ok(refused(&refusal)),
+    };
+    let view = &linked.view;
+    let mut body = format!(
+        "<div data-testid=\"link-request\">{}</div>",
+        request_summary(view)
+    );
+    let answers: Vec<Action> = view
+        .actions
+        .iter()
+        .copied()
+        .filter(|action| !matches!(action, Action::Revoke))
+        .collect();
+    if linked.can_act && !answers.is_empty() {
+        for action in answers {
+            let reason = if action.needs_reason() {
+                "<input name=\"reason\" required maxlength=\"200\" placeholder=\"原因\">"
+            } else {
+                ""
+            };
+            body.push_str(&format!(
+                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"{}\">{reason}\
+                 <button class=\"button\" type=\"submit\" data-testid=\"link-{}\">{}</button></form>",
+                action.as_str(),
+                action.as_str(),
+                escape(action.label())
+            ));
+        }
+    } else if !view.actions.is_empty() {
+        body.push_str("<p>请登录后在“申请”页面处理。</p>");
+    }
+    body.push_str("<p><a href=\"/requests\">打开申请页面</a></p>");
+    Ok(page(
+        StatusCode::OK,
+        &format!("{}申请", view.kind_label),
+        &body,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RequestAnswer {
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Answers the request as the link's person.
+pub async fn follow_request(
+    State(services): State<Services>,
+    Path(token): Path<String>,
+    Form(answer): Form<RequestAnswer>,
+) -> Result<Response, ApiError> {
+    let Some(action) = Action::ALL
+        .into_iter()
+        .filter(|action| !matches!(action, Action::Expire | Action::Invalidate | Action::Revoke))
+        .find(|action| action.as_str() == answer.action)
+    else {
+        return Ok(page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "链接不能使用",
+            "<p class=\"alert error\">不认识的操作</p>",
+        ));
+    };
+    match app::ssr::notices::act_by_link(&services, &token, action, answer.reason).await {
+        Ok(Ok(view)) => Ok(page(
+            StatusCode::OK,
+            "已完成",
+            &format!(
+                "<p class=\"alert ok\" data-testid=\"link-done\">{}：{}</p>{}",
+                escape(action.label()),
+                escape(&view.state_label),
+                request_summary(&view)
+            ),
+        )),
+        Ok(Err(refusal)) => Ok(refused(&refusal)),
+        Err(error) => Ok(page(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            "没有完成",
+            &format!(
+                "<p class=\"alert error\" data-testid=\"link-refused\">{}</p>",
+                escape(&error.to_string())
+            ),
+        )),
     }
 }

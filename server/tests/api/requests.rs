@@ -26,7 +26,11 @@ struct Team {
 }
 
 async fn team() -> Team {
-    let rig = rig(&[]).await;
+    team_with(&[]).await
+}
+
+async fn team_with(extra: &[(&str, &str)]) -> Team {
+    let rig = rig(extra).await;
     let mut people = Vec::new();
     for name in ["alice", "bob", "carol"] {
         let id = rig.app.create_user(name, PASSWORD, "member").await;
@@ -147,6 +151,36 @@ impl Team {
             .map(|day| day["label"].as_str().expect("label").to_owned())
             .collect();
         (kinds, labels)
+    }
+}
+
+/// The mobiles mentioned by reminders (not notices) at the mock robots, in order, once
+/// `count` are there.
+async fn reminder_mentions(team: &Team, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mentioned: Vec<String> = team
+            .rig
+            .robots
+            .accepted()
+            .iter()
+            .filter(|message| message.text.contains("提醒】"))
+            .flat_map(|message| {
+                message.body["at"]["atMobiles"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|mobile| mobile.as_str().map(str::to_owned))
+            .collect();
+        if mentioned.len() >= count {
+            return mentioned;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {mentioned:?} of {count} reminders"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -657,22 +691,14 @@ async fn an_approved_cover_moves_the_reminders_and_a_late_approval_reminds_at_on
     team.acted(bob_caller, &cover["id"], "accept", None).await;
     team.acted(&admin(), &cover["id"], "approve", None).await;
     team.rig.tick_at(local(8, 45, 0)).await;
-    let mentions = team
-        .rig
-        .robots
-        .wait_for_mentions(1, Duration::from_secs(20))
-        .await;
+    let mentions = reminder_mentions(&team, 1).await;
     assert_eq!(
         mentions,
         vec!["13800138012"],
         "the clock-in reminder goes to the new owner"
     );
     team.rig.tick_at(local(18, 0, 1)).await;
-    let mentions = team
-        .rig
-        .robots
-        .wait_for_mentions(2, Duration::from_secs(20))
-        .await;
+    let mentions = reminder_mentions(&team, 2).await;
     assert_eq!(
         mentions,
         vec!["13800138012", "13800138012"],
@@ -690,11 +716,7 @@ async fn an_approved_cover_moves_the_reminders_and_a_late_approval_reminds_at_on
         .await;
     team.acted(alice_caller, &late["id"], "accept", None).await;
     team.rig.tick_at(tomorrow(8, 45, 0)).await;
-    let mentions = team
-        .rig
-        .robots
-        .wait_for_mentions(3, Duration::from_secs(20))
-        .await;
+    let mentions = reminder_mentions(&team, 3).await;
     assert_eq!(
         mentions[2], "13800138013",
         "Carol still had the shift at 08:45"
@@ -702,25 +724,182 @@ async fn an_approved_cover_moves_the_reminders_and_a_late_approval_reminds_at_on
     team.rig.clock.set(tomorrow(8, 50, 0));
     team.acted(&admin(), &late["id"], "approve", None).await;
     team.rig.tick_at(tomorrow(8, 50, 1)).await;
-    let mentions = team
-        .rig
-        .robots
-        .wait_for_mentions(4, Duration::from_secs(20))
-        .await;
+    let mentions = reminder_mentions(&team, 4).await;
     assert_eq!(
         mentions[3], "13800138011",
         "the new owner is reminded at once"
     );
     team.rig.tick_at(tomorrow(18, 0, 1)).await;
-    let mentions = team
-        .rig
-        .robots
-        .wait_for_mentions(5, Duration::from_secs(20))
-        .await;
+    let mentions = reminder_mentions(&team, 5).await;
     assert_eq!(
         mentions[4], "13800138011",
         "the clock-out reminder is the new owner's too"
     );
     let rows = team.rig.settled(5).await;
     assert_eq!(rows.len(), 5, "exactly once each: {rows:#?}");
+    assert_eq!(reminder_mentions(&team, 5).await.len(), 5);
+}
+
+/// The notices a mock channel named `name` accepted: (text, link path on our server).
+fn notices_at(team: &Team, name: &str) -> Vec<(String, Option<String>)> {
+    team.rig
+        .robots
+        .accepted_by(name)
+        .into_iter()
+        .map(|message| {
+            let link = message.body["links"]
+                .as_array()
+                .and_then(|links| links.first())
+                .map(|link| {
+                    assert_eq!(link["label"], "查看申请");
+                    link["url"]
+                        .as_str()
+                        .expect("url")
+                        .strip_prefix("https://kq.example.com")
+                        .expect("a link under PUBLIC_URL")
+                        .to_owned()
+                });
+            (message.text, link)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
+    let team = team_with(&[("PUBLIC_URL", "https://kq.example.com")]).await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, _) = &team.bob;
+    let (carol, _) = &team.carol;
+    let users = json_body(&team.rig.app.get_as(&admin(), "/api/v1/users?q=admin").await);
+    let admin_id = users["items"][0]["id"].as_i64().expect("the admin's id");
+    for (id, name) in [
+        (i64::from(*alice), "alice"),
+        (i64::from(*bob), "bob"),
+        (i64::from(*carol), "carol"),
+        (admin_id, "admin"),
+    ] {
+        team.rig
+            .channel(json!({
+                "name": format!("{name} 的通知"),
+                "kind": "generic",
+                "url": team.rig.robots.generic_url(name),
+                "user_id": id,
+            }))
+            .await;
+    }
+    let tomorrow = day(1);
+    team.plan(&[
+        (*alice, tomorrow, Some(team.a)),
+        (*bob, tomorrow, Some(team.b)),
+    ])
+    .await;
+
+    // Bob is asked, and only Bob.
+    let swap = team
+        .created(
+            alice_caller,
+            json!({"kind": "swap", "date": tomorrow, "peer_id": bob, "reason": "孩子开家长会"}),
+        )
+        .await;
+    team.rig.tick_at(local(7, 1, 0)).await;
+    let asked = notices_at(&team, "bob");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].0.contains("alice 用"), "{}", asked[0].0);
+    assert!(asked[0].0.contains("请同意或婉拒"), "{}", asked[0].0);
+    assert!(asked[0].0.contains("孩子开家长会"), "{}", asked[0].0);
+    for other in ["alice", "carol", "admin"] {
+        assert!(notices_at(&team, other).is_empty(), "{other} was not asked");
+    }
+
+    // Bob answers from the notice's link: opening it only shows the request.
+    let link = asked[0].1.clone().expect("a link to the request");
+    let page = team.rig.app.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"link-accept\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        json_body(&team.get(&admin(), &swap["id"]).await)["state"],
+        "pending_peer"
+    );
+    let answered = team
+        .rig
+        .app
+        .call(
+            &Caller::default(),
+            "POST",
+            &link,
+            Some("application/x-www-form-urlencoded"),
+            "action=accept",
+        )
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert!(answered.body.contains("待审批"), "{}", answered.body);
+    let twice = team
+        .rig
+        .app
+        .call(
+            &Caller::default(),
+            "POST",
+            &link,
+            Some("application/x-www-form-urlencoded"),
+            "action=accept",
+        )
+        .await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+
+    // Now the admins hear of it; then both people of the swap hear of the approval.
+    team.rig.tick_at(local(7, 2, 0)).await;
+    let waiting = notices_at(&team, "admin");
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(waiting[0].0.contains("等待管理员审批"), "{}", waiting[0].0);
+    team.acted(&admin(), &swap["id"], "approve", None).await;
+    team.rig.tick_at(local(7, 3, 0)).await;
+    let to_alice = notices_at(&team, "alice");
+    assert_eq!(to_alice.len(), 1, "{to_alice:?}");
+    assert!(to_alice[0].0.contains("已批准"), "{}", to_alice[0].0);
+    assert_eq!(notices_at(&team, "bob").len(), 2);
+
+    // Exactly once: more ticks send nothing again, and each notice had its own key.
+    team.rig.tick_at(local(7, 4, 0)).await;
+    team.rig.tick_at(local(9, 30, 0)).await;
+    let counts: Vec<usize> = ["alice", "bob", "carol", "admin"]
+        .iter()
+        .map(|name| notices_at(&team, name).len())
+        .collect();
+    assert_eq!(counts, vec![1, 2, 0, 1]);
+    let mut keys: Vec<String> = team
+        .rig
+        .robots
+        .accepted()
+        .iter()
+        .filter_map(|message| message.key.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 4);
+
+    // A leave waits for the admins; the next morning's digest lists it once.
+    let leave = team
+        .created(
+            alice_caller,
+            json!({"kind": "leave", "from": day(3), "to": day(3), "leave_type": "sick"}),
+        )
+        .await;
+    team.rig.tick_at(local(9, 31, 0)).await;
+    assert_eq!(notices_at(&team, "admin").len(), 2, "the leave waits");
+    let next_morning = local(9, 0, 5) + chrono::Duration::days(1);
+    team.rig.tick_at(next_morning).await;
+    team.rig
+        .tick_at(next_morning + chrono::Duration::minutes(1))
+        .await;
+    let admin_notices = notices_at(&team, "admin");
+    assert_eq!(admin_notices.len(), 3, "{admin_notices:?}");
+    assert!(
+        admin_notices[2].0.contains(&format!("#{}", leave["id"])),
+        "{}",
+        admin_notices[2].0
+    );
 }

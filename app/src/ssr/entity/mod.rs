@@ -9,6 +9,7 @@ pub mod channel_preference;
 pub mod company_day;
 pub mod delivery;
 pub mod holiday_day;
+pub mod notice;
 pub mod punch;
 pub mod reminder_skip;
 pub mod request;

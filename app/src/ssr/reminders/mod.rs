@@ -95,6 +95,9 @@ pub async fn run_tick(services: &super::Services) -> Result<tick::TickReport, cr
     if let Err(error) = super::requests::expire_due(services).await {
         tracing::warn!(%error, "expiring undecided requests failed; tried again next tick");
     }
+    if let Err(error) = super::notices::run(services).await {
+        tracing::warn!(%error, "sending notices failed; tried again next tick");
+    }
     dispatch::enqueue_due(services).await?;
     Ok(report)
 }

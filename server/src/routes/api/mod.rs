@@ -187,6 +187,10 @@ pub fn router() -> Router<AppState> {
         "/r/{token}",
         get(crate::routes::links::show).post(crate::routes::links::follow),
     );
+    let router = router.route(
+        "/q/{token}",
+        get(crate::routes::links::show_request).post(crate::routes::links::follow_request),
+    );
     router.route(
         "/api/openapi.json",
         get(move || {
