@@ -548,6 +548,19 @@ pub struct CalendarData {
     pub years_without_data: Vec<i32>,
     /// Whether the viewer may edit other people's schedules.
     pub admin: bool,
+    /// Leave and undecided requests on people's days.
+    pub notes: Vec<CalendarNote>,
+}
+
+/// A mark on a person's day in the calendar: approved leave ("年假"), or a request still
+/// undecided ("换班待定").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarNote {
+    pub user_id: i32,
+    pub date: NaiveDate,
+    pub request_id: i32,
+    pub label: String,
+    pub pending: bool,
 }
 
 /// Schedule entries on the wire as `[user, day, shift]` or `[user, day, shift, note]`
@@ -1155,6 +1168,7 @@ mod tests {
             days: Vec::new(),
             years_without_data: Vec::new(),
             admin: true,
+            notes: Vec::new(),
         };
         let json = serde_json::to_string(&data).expect("serialize");
         assert!(

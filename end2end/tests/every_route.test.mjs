@@ -24,6 +24,7 @@ const ROUTES = [
   '/shifts',
   '/holidays',
   '/reminders',
+  '/requests',
   '/deliveries',
   '/channels',
   '/account/profile',

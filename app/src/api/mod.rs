@@ -4,9 +4,11 @@
 mod accounts;
 mod overview;
 mod reminders;
+mod requests;
 mod schedule;
 
 pub use accounts::*;
 pub use overview::get_overview;
 pub use reminders::*;
+pub use requests::*;
 pub use schedule::*;

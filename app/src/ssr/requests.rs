@@ -1269,6 +1269,113 @@ pub async fn expire_due(services: &Services) -> Result<u64, AppError> {
     Ok(expired)
 }
 
+/// The active people a request may name: everyone but the caller (members see their
+/// colleagues' names, as on a printed rota).
+pub async fn colleagues(
+    services: &Services,
+    actor: &Actor,
+) -> Result<Vec<crate::wire::TeamMember>, AppError> {
+    let me = actor.user_id();
+    if me.is_none() && !actor.is_admin() {
+        return Err(AppError::NotAPerson);
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::DisplayName)
+        .order_by_asc(user::Column::Id)
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .filter(|person| Some(person.id) != me)
+        .map(|person| crate::wire::TeamMember {
+            id: person.id,
+            username: person.username,
+            display_name: person.display_name,
+        })
+        .collect())
+}
+
+/// What the calendar marks on each person's day from `from` to `to`: approved leave, and
+/// swaps, covers and leave still undecided.
+pub async fn calendar_notes(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+    people: &[i32],
+) -> Result<Vec<crate::wire::CalendarNote>, AppError> {
+    let models = request::Entity::find()
+        .filter(request::Column::Kind.ne(RequestKind::Open.as_str()))
+        .filter(request::Column::State.is_in([
+            RequestState::PendingPeer.as_str(),
+            RequestState::Pending.as_str(),
+            RequestState::Approved.as_str(),
+        ]))
+        .filter(request::Column::Date.lte(to))
+        .filter(
+            Condition::any()
+                .add(request::Column::Date.gte(from))
+                .add(request::Column::EndDate.gte(from))
+                .add(request::Column::PeerDate.gte(from)),
+        )
+        .all(db)
+        .await?;
+    let mut notes = Vec::new();
+    for model in models {
+        let (Ok(kind), Ok(state)) = (parse_kind(&model), parse_state(&model)) else {
+            continue;
+        };
+        // An approved swap or cover is in the schedule itself.
+        if state == RequestState::Approved && kind != RequestKind::Leave {
+            continue;
+        }
+        let label = match kind {
+            RequestKind::Leave => {
+                let leave_type = model
+                    .leave_type
+                    .as_deref()
+                    .and_then(LeaveType::parse)
+                    .map_or("请假", LeaveType::label);
+                let part = model
+                    .day_part
+                    .as_deref()
+                    .and_then(DayPart::parse)
+                    .filter(|part| *part != DayPart::Full)
+                    .map_or("", DayPart::label);
+                if state == RequestState::Approved {
+                    format!("{leave_type}{part}")
+                } else {
+                    format!("{leave_type}{part}待批")
+                }
+            }
+            _ => format!("{}待定", kind.label()),
+        };
+        let mut cells: Vec<(i32, NaiveDate)> = match kind {
+            RequestKind::Leave => leave_dates(&model)
+                .into_iter()
+                .map(|date| (model.requester_id, date))
+                .collect(),
+            _ => {
+                let mut cells = vec![(model.requester_id, model.date)];
+                if let Some(peer) = model.peer_id {
+                    cells.push((peer, model.peer_date.unwrap_or(model.date)));
+                }
+                cells
+            }
+        };
+        cells.retain(|(user_id, date)| people.contains(user_id) && (from..=to).contains(date));
+        for (user_id, date) in cells {
+            notes.push(crate::wire::CalendarNote {
+                user_id,
+                date,
+                request_id: model.id,
+                label: label.clone(),
+                pending: state != RequestState::Approved,
+            });
+        }
+    }
+    Ok(notes)
+}
+
 fn person_name(person: &user::Model) -> String {
     if person.display_name.trim().is_empty() {
         person.username.clone()

@@ -458,6 +458,7 @@ pub async fn calendar(
         days,
         years_without_data: calendar.years_without_data(from, to),
         admin: actor.is_admin(),
+        notes: super::requests::calendar_notes(&services.db, from, to, &ids).await?,
     })
 }
 

@@ -22,6 +22,7 @@ use pages::deliveries::DeliveriesPage;
 use pages::holidays::HolidaysPage;
 use pages::login::LoginPage;
 use pages::reminders::RemindersPage;
+use pages::requests::RequestsPage;
 use pages::schedule::{SchedulePage, TeamSchedulePage};
 use pages::settings::SettingsPage;
 use pages::shifts::ShiftsPage;
@@ -123,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("shifts") view=ShiftsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("holidays") view=HolidaysPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("reminders") view=RemindersPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("requests") view=RequestsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("deliveries") view=DeliveriesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("channels") view=ChannelsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />

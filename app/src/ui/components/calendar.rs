@@ -502,8 +502,22 @@ fn cell_content(
             .cloned()
     });
     let note = entry.and_then(|entry| entry.note);
+    let requests: Vec<_> = data
+        .notes
+        .iter()
+        .filter(|mark| mark.user_id == user_id && mark.date == date)
+        .map(|mark| {
+            let title = format!("申请 #{}：{}", mark.request_id, mark.label);
+            view! {
+                <a class="request-mark" class:pending=mark.pending href="/requests" title=title data-testid="request-mark">
+                    {mark.label.clone()}
+                </a>
+            }
+        })
+        .collect();
     view! {
         {shift.map(|shift| view! { <ShiftChip shift compact /> })}
+        {requests}
         {(!compact).then(|| note.map(|note| view! { <span class="day-note" title=note.clone()>{note.clone()}</span> }))}
     }
 }
@@ -552,6 +566,15 @@ fn MonthGrid(
                             <span class="day-number">{date.day()}</span>
                             <span class="day-weekday">{format!("周{}", weekday_name(date))}</span>
                             {data.with_value(|data| marker_view(data, date))}
+                            {(!outside && date >= data.with_value(|data| data.today)).then(|| view! {
+                                <a
+                                    class="day-request"
+                                    href=format!("/requests?date={date}")
+                                    title="为这一天提交请假、换班或代班申请"
+                                    data-testid="day-request"
+                                    on:mousedown=|ev: leptos::ev::MouseEvent| ev.stop_propagation()
+                                >"申请"</a>
+                            })}
                         </div>
                         <div class="day-body">
                             {move || data.with_value(|data| cell_content(data, editor, user_id, date, false))}

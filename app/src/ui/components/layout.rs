@@ -28,6 +28,11 @@ const NAV_ITEMS: &[NavItem] = &[
         admin_only: true,
     },
     NavItem {
+        href: "/requests",
+        label: "申请",
+        admin_only: false,
+    },
+    NavItem {
         href: "/shifts",
         label: "班次",
         admin_only: false,

@@ -9,6 +9,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod reminders;
+pub mod requests;
 pub mod schedule;
 pub mod settings;
 pub mod shifts;
