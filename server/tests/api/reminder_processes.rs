@@ -460,3 +460,105 @@ async fn three_replicas_started_together_migrate_once_and_share_sessions() {
         assert_eq!(me(url.clone()).await.status, 401, "{url}");
     }
 }
+
+/// Signs in on one server and returns the session cookie.
+async fn sign_in(base_url: &str, username: &str, password: &str) -> String {
+    let body = json!({"username": username, "password": password}).to_string();
+    let response = crate::helpers::http(
+        "POST",
+        &format!("{base_url}/api/v1/session"),
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+        TIMEOUT,
+    )
+    .await
+    .expect("sign in");
+    assert_eq!(response.status, 200, "{}", response.body);
+    session_cookie(&response).expect("a session cookie")
+}
+
+async fn post_as(base_url: &str, cookie: &str, path: &str, body: Value) -> (u16, Value) {
+    let text = body.to_string();
+    let response = crate::helpers::http(
+        "POST",
+        &format!("{base_url}{path}"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Cookie", cookie),
+            ("Origin", base_url),
+        ],
+        text.as_bytes(),
+        TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+    (
+        response.status,
+        serde_json::from_str(&response.body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_give_an_open_shift_to_exactly_one_claim() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock_file = dir.path().join("clock");
+    let clock_path = clock_file.display().to_string();
+    set_clock(&clock_file, "2026-11-23T08:00:00+08:00");
+    let vars = server_vars(&clock_path, &[("ADMIN_PASSWORD", ADMIN_PASSWORD)]);
+    let (first, first_url) = start_server_process(dir.path(), &vars).await;
+    let _first = Server(Some(first));
+    let (second, second_url) = start_server_process(dir.path(), &vars).await;
+    let _second = Server(Some(second));
+    let people = plan_people(&first_url, 2).await;
+    let (_, shifts) = call(&first_url, "GET", "/api/v1/shifts", Value::Null).await;
+    let late = shifts
+        .as_array()
+        .expect("shifts")
+        .iter()
+        .find(|shift| shift["name"] == "B班")
+        .expect("B班")["id"]
+        .clone();
+
+    let admin = sign_in(&first_url, "admin", ADMIN_PASSWORD).await;
+    let (status, open) = post_as(
+        &first_url,
+        &admin,
+        "/api/v1/requests",
+        json!({"kind": "open", "date": "2026-11-24", "shift_id": late}),
+    )
+    .await;
+    assert_eq!(status, 201, "{open}");
+    let claim = format!("/api/v1/requests/{}/claim", open["id"]);
+    let on_first = sign_in(&first_url, "worker000", "worker-password-1").await;
+    let on_second = sign_in(&second_url, "worker001", "worker-password-1").await;
+    // Both claims at once, each through its own server process.
+    let (a, b) = tokio::join!(
+        post_as(&first_url, &on_first, &claim, json!({})),
+        post_as(&second_url, &on_second, &claim, json!({})),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.1, b.1);
+    let winner = if a.0 == 200 { people[0] } else { people[1] };
+
+    let (_, entries) = call(
+        &second_url,
+        "GET",
+        "/api/v1/schedules?from=2026-11-24&to=2026-11-24",
+        Value::Null,
+    )
+    .await;
+    let entries = entries.as_array().expect("entries").clone();
+    assert_eq!(entries.len(), 1, "one shift written: {entries:?}");
+    assert_eq!(entries[0]["user_id"], winner);
+    assert_eq!(entries[0]["shift_id"], late);
+    let (_, taken) = call(
+        &second_url,
+        "GET",
+        &format!("/api/v1/requests/{}", open["id"]),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(taken["state"], "approved");
+    assert_eq!(taken["peer"]["id"], winner);
+}

@@ -740,6 +740,29 @@ async fn an_approved_cover_moves_the_reminders_and_a_late_approval_reminds_at_on
     assert_eq!(reminder_mentions(&team, 5).await.len(), 5);
 }
 
+/// Waits until no notice is waiting or being sent: the server's own worker ticks too (on
+/// the same manual clock), and may be the one sending a notice when a test's tick returns.
+async fn notices_settled(team: &Team) {
+    use app::ssr::entity::notice;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let busy = notice::Entity::find()
+            .filter(notice::Column::Status.is_in(["pending", "sending"]))
+            .count(&team.rig.app.db)
+            .await
+            .expect("count notices");
+        if busy == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{busy} notices still unsent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The notices a mock channel named `name` accepted: (text, link path on our server).
 fn notices_at(team: &Team, name: &str) -> Vec<(String, Option<String>)> {
     team.rig
@@ -802,6 +825,7 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
         )
         .await;
     team.rig.tick_at(local(7, 1, 0)).await;
+    notices_settled(&team).await;
     let asked = notices_at(&team, "bob");
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(asked[0].0.contains("alice 用"), "{}", asked[0].0);
@@ -852,11 +876,13 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
 
     // Now the admins hear of it; then both people of the swap hear of the approval.
     team.rig.tick_at(local(7, 2, 0)).await;
+    notices_settled(&team).await;
     let waiting = notices_at(&team, "admin");
     assert_eq!(waiting.len(), 1, "{waiting:?}");
     assert!(waiting[0].0.contains("等待管理员审批"), "{}", waiting[0].0);
     team.acted(&admin(), &swap["id"], "approve", None).await;
     team.rig.tick_at(local(7, 3, 0)).await;
+    notices_settled(&team).await;
     let to_alice = notices_at(&team, "alice");
     assert_eq!(to_alice.len(), 1, "{to_alice:?}");
     assert!(to_alice[0].0.contains("已批准"), "{}", to_alice[0].0);
@@ -864,7 +890,9 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
 
     // Exactly once: more ticks send nothing again, and each notice had its own key.
     team.rig.tick_at(local(7, 4, 0)).await;
+    notices_settled(&team).await;
     team.rig.tick_at(local(9, 30, 0)).await;
+    notices_settled(&team).await;
     let counts: Vec<usize> = ["alice", "bob", "carol", "admin"]
         .iter()
         .map(|name| notices_at(&team, name).len())
@@ -889,9 +917,11 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
         )
         .await;
     team.rig.tick_at(local(9, 31, 0)).await;
+    notices_settled(&team).await;
     assert_eq!(notices_at(&team, "admin").len(), 2, "the leave waits");
     let next_morning = local(9, 0, 5) + chrono::Duration::days(1);
     team.rig.tick_at(next_morning).await;
+    notices_settled(&team).await;
     team.rig
         .tick_at(next_morning + chrono::Duration::minutes(1))
         .await;
@@ -902,4 +932,189 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
         "{}",
         admin_notices[2].0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_swap_moves_both_peoples_reminders() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, bob_caller) = &team.bob;
+    for (id, mobile) in [(alice, "13800138021"), (bob, "13800138022")] {
+        let response = team
+            .rig
+            .app
+            .json_as(
+                &admin(),
+                "PATCH",
+                &format!("/api/v1/users/{id}"),
+                json!({"mobile": mobile}),
+            )
+            .await;
+        assert_status(&response, 200, "setting a mobile");
+    }
+    team.rig
+        .channel(json!({"name": "团队群", "kind": "dingtalk", "url": team.rig.robots.dingtalk_url("team")}))
+        .await;
+    // Alice A班 09:00 (reminded 08:45), Bob B班 13:00 (reminded 12:45).
+    team.plan(&[
+        (*alice, today(), Some(team.a)),
+        (*bob, today(), Some(team.b)),
+    ])
+    .await;
+    let swap = team
+        .created(
+            alice_caller,
+            json!({"kind": "swap", "date": today(), "peer_id": bob}),
+        )
+        .await;
+    team.acted(bob_caller, &swap["id"], "accept", None).await;
+    team.acted(&admin(), &swap["id"], "approve", None).await;
+
+    team.rig.tick_at(local(8, 45, 0)).await;
+    notices_settled(&team).await;
+    assert_eq!(
+        reminder_mentions(&team, 1).await,
+        vec!["13800138022"],
+        "Bob has A班 now"
+    );
+    team.rig.tick_at(local(12, 45, 0)).await;
+    notices_settled(&team).await;
+    assert_eq!(
+        reminder_mentions(&team, 2).await,
+        vec!["13800138022", "13800138021"],
+        "and Alice B班"
+    );
+    let rows = team.rig.settled(2).await;
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_automatic_approval_and_working_time_rules() {
+    let team = team().await;
+    let (alice, alice_caller) = &team.alice;
+    let (bob, bob_caller) = &team.bob;
+    let (carol, carol_caller) = &team.carol;
+
+    // An admin rejects, with the reason the requester reads.
+    let leave = team
+        .created(
+            alice_caller,
+            json!({"kind": "leave", "from": day(5), "to": day(5), "leave_type": "personal"}),
+        )
+        .await;
+    let rejected = team
+        .acted(
+            &admin(),
+            &leave["id"],
+            "reject",
+            Some(json!({"reason": "那天盘点"})),
+        )
+        .await;
+    assert_eq!(rejected["state"], "rejected");
+    assert_eq!(rejected["decision_reason"], "那天盘点");
+    assert_status(
+        &team.act(&admin(), &leave["id"], "approve", None).await,
+        409,
+        "approving a rejected request",
+    );
+
+    // A late shift the day before leaves Carol 9.5 hours of rest before Alice's 09:00.
+    let late = team
+        .rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/shifts",
+            json!({"name": "晚班", "label": "晚", "color": "#333333", "start": "15:00", "end": "23:30"}),
+        )
+        .await;
+    assert_status(&late, 201, "creating a late shift");
+    let late = json_body(&late)["id"].as_i64().expect("id");
+    team.plan(&[
+        (*carol, day(1), Some(late)),
+        (*alice, day(2), Some(team.a)),
+        (*alice, day(3), Some(team.a)),
+    ])
+    .await;
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": day(2), "peer_id": carol}),
+        )
+        .await;
+    team.acted(carol_caller, &cover["id"], "accept", None).await;
+    let seen = json_body(&team.get(&admin(), &cover["id"]).await);
+    let warnings = seen["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|warning| warning
+            .as_str()
+            .is_some_and(|text| text.contains("只休息 9 小时 30 分"))),
+        "{seen}"
+    );
+    let unconfirmed = team.act(&admin(), &cover["id"], "approve", None).await;
+    assert_status(&unconfirmed, 409, "a broken rule to confirm");
+    assert_eq!(json_body(&unconfirmed)["error"]["field"], "confirm");
+    assert_eq!(
+        team.cell(*carol, day(2)).await,
+        None,
+        "nothing applied before confirming"
+    );
+    let confirmed = team
+        .acted(
+            &admin(),
+            &cover["id"],
+            "approve",
+            Some(json!({"confirm": true})),
+        )
+        .await;
+    assert_eq!(confirmed["state"], "approved");
+    let note = confirmed["history"][2]["note"].as_str().expect("a note");
+    assert!(note.contains("工时提醒"), "{note}");
+    assert_eq!(team.cell(*carol, day(2)).await, Some(team.a));
+
+    // With the refusing setting, confirming does not help.
+    team.rig
+        .settings(json!({"refuse_rule_breaches": "true"}))
+        .await;
+    team.plan(&[(*carol, day(2), Some(late))]).await;
+    let cover = team
+        .created(
+            alice_caller,
+            json!({"kind": "cover", "date": day(3), "peer_id": carol}),
+        )
+        .await;
+    team.acted(carol_caller, &cover["id"], "accept", None).await;
+    let refused = team
+        .act(
+            &admin(),
+            &cover["id"],
+            "approve",
+            Some(json!({"confirm": true})),
+        )
+        .await;
+    assert_status(&refused, 409, "a refused breach");
+    assert!(
+        json_body(&refused)["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("不能批准")
+    );
+
+    // Swaps both people agreed to can be approved without an admin.
+    team.rig
+        .settings(json!({"auto_approve_swaps": "true"}))
+        .await;
+    team.plan(&[(*alice, day(6), Some(team.a)), (*bob, day(6), Some(team.b))])
+        .await;
+    let swap = team
+        .created(
+            alice_caller,
+            json!({"kind": "swap", "date": day(6), "peer_id": bob}),
+        )
+        .await;
+    let accepted = team.acted(bob_caller, &swap["id"], "accept", None).await;
+    assert_eq!(accepted["state"], "approved");
+    assert_eq!(team.cell(*alice, day(6)).await, Some(team.b));
+    assert_eq!(team.cell(*bob, day(6)).await, Some(team.a));
 }
