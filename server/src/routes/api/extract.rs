@@ -109,32 +109,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonList<T> {
     }
 }
 
-/// A JSON object body that may be left out: no body at all (and no `Content-Type`) is
-/// `T::default()`; anything else is read as `ApiJson` reads it.
+/// A JSON object body that may be left out: no body at all, or JSON `null`, is
+/// `T::default()` (the document marks such bodies optional and nullable); anything else is
+/// read as `ApiJson` reads it.
 pub struct ApiJsonOrEmpty<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJsonOrEmpty<T> {
     type Rejection = Response;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
-        if request.headers().get(header::CONTENT_TYPE).is_some() {
-            return read_json(request, MAX_BODY_BYTES, JsonShape::Object)
-                .await
-                .map(Self);
+        let typed = request.headers().get(header::CONTENT_TYPE).is_some();
+        let bytes = read_body(request, MAX_BODY_BYTES, !typed).await?;
+        let text = bytes.trim_ascii();
+        if text.is_empty() || (typed && text == b"null") {
+            return Ok(Self(T::default()));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .unwrap_or_default();
-        if bytes.is_empty() {
-            Ok(Self(T::default()))
-        } else {
-            Err(ApiError::custom(
+        if !typed {
+            return Err(ApiError::custom(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "请求体应为 JSON（Content-Type: application/json）",
                 None,
-            ))
+            ));
         }
+        parse_body(&bytes, JsonShape::Object)
+            .map(Self)
+            .map_err(BodyRejection::into_response)
     }
 }
 
@@ -151,13 +151,23 @@ async fn read_json<T: DeserializeOwned>(
     limit: usize,
     shape: JsonShape,
 ) -> Result<T, Response> {
+    let bytes = read_body(request, limit, false).await?;
+    parse_body(&bytes, shape).map_err(BodyRejection::into_response)
+}
+
+/// The body, at most `limit` bytes; unless `any_type`, only a JSON one.
+async fn read_body(
+    request: Request,
+    limit: usize,
+    any_type: bool,
+) -> Result<axum::body::Bytes, Response> {
     let is_json = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !is_json && !any_type {
         return Err(ApiError::custom(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -166,7 +176,7 @@ async fn read_json<T: DeserializeOwned>(
         ));
     }
     // Read at most `limit` bytes: a larger body is refused while it streams in.
-    let bytes = axum::body::to_bytes(request.into_body(), limit)
+    axum::body::to_bytes(request.into_body(), limit)
         .await
         .map_err(|_| {
             ApiError::custom(
@@ -175,18 +185,20 @@ async fn read_json<T: DeserializeOwned>(
                 format!("请求体不能超过 {} KiB", limit / 1024),
                 None,
             )
-        })?;
-    let rejection = |rejection: BodyRejection| {
-        ApiError::custom(
-            rejection.status,
-            rejection.code,
-            rejection.message,
-            rejection.field,
-        )
-    };
-    check_shape(&bytes, shape).map_err(rejection)?;
-    refuse_nul(&bytes).map_err(rejection)?;
-    parse_json(&bytes).map_err(rejection)
+        })
+}
+
+/// A JSON body of the given shape, read into `T`.
+fn parse_body<T: DeserializeOwned>(bytes: &[u8], shape: JsonShape) -> Result<T, BodyRejection> {
+    check_shape(bytes, shape)?;
+    refuse_nul(bytes)?;
+    parse_json(bytes)
+}
+
+impl BodyRejection {
+    fn into_response(self) -> Response {
+        ApiError::custom(self.status, self.code, self.message, self.field)
+    }
 }
 
 /// Text never contains U+0000 (PostgreSQL cannot store it): a string with one is refused,
@@ -274,8 +286,21 @@ struct BodyRejection {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let parsed = if may_hold_integral_float(bytes) {
+        // JSON Schema's integers include `30.0`: read them as the integers they are.
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(mut value) => {
+                integral_floats_to_integers(&mut value);
+                serde_path_to_error::deserialize(value)
+            }
+            Err(_) => {
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+            }
+        }
+    } else {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+    };
+    parsed.map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -294,6 +319,35 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
             }
         }
     })
+}
+
+/// Whether a number written with a fraction or an exponent may be in the body (a cheap
+/// look, so that most bodies are parsed once).
+fn may_hold_integral_float(bytes: &[u8]) -> bool {
+    bytes
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_digit() && matches!(pair[1], b'.' | b'e' | b'E'))
+}
+
+/// Numbers like `30.0` or `3e1` become the integers `30`; other floats stay as they are.
+fn integral_floats_to_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() < 9.0e15
+            {
+                // Exact: |float| < 2^53 and whole.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = float as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// serde's messages with the position removed (the field is reported separately).
@@ -343,6 +397,30 @@ pub fn parse_id(raw: &str, what: &str) -> Result<i32, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Counts {
+        count: u32,
+        ratio: f64,
+        items: Vec<i32>,
+    }
+
+    #[test]
+    fn integers_written_with_a_fraction_are_integers() {
+        let read =
+            |body: &str| parse_json::<Counts>(body.as_bytes()).map_err(|error| error.message);
+        assert_eq!(
+            read(r#"{"count": 30.0, "ratio": 0.5, "items": [1e1, -2.0, 3]}"#),
+            Ok(Counts {
+                count: 30,
+                ratio: 0.5,
+                items: vec![10, -2, 3]
+            })
+        );
+        // A real fraction stays a fraction, and is refused where an integer is wanted.
+        assert!(read(r#"{"count": 30.5, "ratio": 1, "items": []}"#).is_err());
+        assert!(!may_hold_integral_float(br#"{"count": 30, "name": "a.b"}"#));
+    }
 
     fn nul_field(body: &str) -> Option<Option<String>> {
         refuse_nul(body.as_bytes())
