@@ -9,7 +9,7 @@ use sea_orm::{
 use super::Services;
 use super::audit::{self, AuditEvent};
 use super::auth::{Actor, RequestMeta};
-use super::entity::{schedule, shift};
+use super::entity::{request, schedule, shift};
 use crate::AppError;
 use crate::domain::audit::AuditKind;
 use crate::domain::reminder::{MAX_FOLLOW_UP_EVERY_MINUTES, MAX_FOLLOW_UPS};
@@ -352,10 +352,15 @@ pub async fn remove(
     let now = services.clock.now();
     let txn = services.begin_write().await?;
     let row = find(&txn, id).await?;
+    // Schedules and open shifts (requests) keep their shift: such a shift is archived.
     let uses = schedule::Entity::find()
         .filter(schedule::Column::ShiftId.eq(id))
         .count(&txn)
-        .await?;
+        .await?
+        + request::Entity::find()
+            .filter(request::Column::ShiftId.eq(id))
+            .count(&txn)
+            .await?;
     let removal = if uses == 0 {
         shift::Entity::delete_by_id(id).exec(&txn).await?;
         audit::record(
@@ -378,7 +383,7 @@ pub async fn remove(
             AuditEvent::by(actor, AuditKind::ShiftArchived, meta)
                 .about(&row.name)
                 .detail(format!(
-                    "{}（{uses} 条排班在用，已归档而非删除）",
+                    "{}（{uses} 条排班或空缺班次在用，已归档而非删除）",
                     describe(&row)
                 )),
         )

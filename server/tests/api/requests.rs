@@ -647,6 +647,38 @@ async fn an_open_shift_goes_to_the_first_valid_claim() {
     assert_eq!(taken["peer"]["id"], winner);
     assert_eq!(team.cell(winner, date).await, Some(team.b));
     assert_eq!(team.cell(loser, date).await, None);
+
+    // A shift only an open shift names is archived, not deleted, like one in a schedule.
+    let night = team
+        .rig
+        .app
+        .json_as(
+            &admin(),
+            "POST",
+            "/api/v1/shifts",
+            json!({"name": "夜班", "label": "夜", "color": "#222222", "start": "22:00", "end": "06:00"}),
+        )
+        .await;
+    assert_status(&night, 201, "creating a night shift");
+    let night = json_body(&night)["id"].as_i64().expect("id");
+    team.created(
+        &team.rig.app.login_admin().await,
+        json!({"kind": "open", "date": day(2), "shift_id": night}),
+    )
+    .await;
+    let removed = team
+        .rig
+        .app
+        .call(
+            &admin(),
+            "DELETE",
+            &format!("/api/v1/shifts/{night}"),
+            None,
+            "",
+        )
+        .await;
+    assert_status(&removed, 200, "removing the night shift");
+    assert_eq!(json_body(&removed)["result"], "archived");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
