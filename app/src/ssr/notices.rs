@@ -1,5 +1,6 @@
 //! Notices (通知) about requests: the colleague asked to accept a swap, the admins when a
-//! request waits for them, the people concerned when it is decided, and each morning the
+//! request waits for them, the people free on the day of a new open shift, the people
+//! concerned when it is decided, and each morning the
 //! admins' list of requests still waiting. A notice is written to the `notices` outbox in
 //! the transaction that records what it is about, under a key naming that event and the
 //! person (so it exists once, whoever retries), and the worker sends it through the
@@ -40,6 +41,8 @@ pub mod kind {
     pub const ASKED: &str = "request_asked";
     /// A request waits for the admins.
     pub const WAITING: &str = "request_waiting";
+    /// An open shift was posted and this person is free that day.
+    pub const OPEN: &str = "request_open";
     /// A request was decided (or expired, invalidated, withdrawn) and this person is in it.
     pub const DECIDED: &str = "request_decided";
     /// The admins' morning list of requests still waiting.

@@ -964,6 +964,43 @@ async fn notices_reach_the_people_concerned_once_and_their_links_answer() {
         "{}",
         admin_notices[2].0
     );
+
+    // An open shift is announced to the people free that day, not to who posted it.
+    team.plan(&[(*alice, day(7), Some(team.a))]).await;
+    let open = team
+        .created(
+            &team.rig.app.login_admin().await,
+            json!({"kind": "open", "date": day(7), "shift_id": team.b}),
+        )
+        .await;
+    team.rig
+        .tick_at(next_morning + chrono::Duration::minutes(2))
+        .await;
+    notices_settled(&team).await;
+    let to_carol = notices_at(&team, "carol");
+    assert_eq!(to_carol.len(), 1, "{to_carol:?}");
+    assert!(to_carol[0].0.contains("可以认领"), "{}", to_carol[0].0);
+    assert_eq!(notices_at(&team, "bob").len(), 3, "Bob is free too");
+    assert_eq!(notices_at(&team, "alice").len(), 1, "Alice works that day");
+    assert_eq!(notices_at(&team, "admin").len(), 3, "the admin posted it");
+    // Carol claims it from the notice's link.
+    let link = to_carol[0].1.clone().expect("a link");
+    let claimed = team
+        .rig
+        .app
+        .call(
+            &Caller::default(),
+            "POST",
+            &link,
+            Some("application/x-www-form-urlencoded"),
+            "action=claim",
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    assert_eq!(
+        json_body(&team.get(&admin(), &open["id"]).await)["peer"]["id"],
+        *carol
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,11 @@
 //! What a request's events tell the people concerned (`ssr::notices` sends it).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
 
-use super::super::entity::{request, user};
+use super::super::entity::{request, schedule, user};
 use super::*;
 use crate::AppError;
 use crate::domain::request::{DayPart, LeaveType, RequestKind, RequestState};
@@ -115,7 +117,10 @@ pub(super) async fn queue_notices(
     let people_in_it = [Some(model.requester_id), model.peer_id];
     let (people, notice_kind): (Vec<i32>, &'static str) = match happened.to {
         RequestState::PendingPeer => (model.peer_id.into_iter().collect(), notices::kind::ASKED),
-        RequestState::Pending if kind == RequestKind::Open => (Vec::new(), notices::kind::WAITING),
+        RequestState::Pending if kind == RequestKind::Open => (
+            free_on(txn, model.date, shift_book).await?,
+            notices::kind::OPEN,
+        ),
         RequestState::Pending => (
             notices::admins(txn, happened.actor_id).await?,
             notices::kind::WAITING,
@@ -142,6 +147,9 @@ pub(super) async fn queue_notices(
         format!("（{}）", happened.actor_name)
     };
     let tail = match happened.to {
+        RequestState::Pending if kind == RequestKind::Open => {
+            "，你那天有空，可以认领：先到先得。".to_owned()
+        }
         RequestState::PendingPeer => "。请同意或婉拒。".to_owned(),
         RequestState::Pending => format!("，等待管理员审批{by}。"),
         RequestState::Approved if kind == RequestKind::Leave => format!("，已批准{by}。"),
@@ -158,7 +166,11 @@ pub(super) async fn queue_notices(
         .note
         .map(|note| format!("原因：{note}"))
         .unwrap_or_default();
-    let title = format!("{}{}", kind.label(), happened.to.label());
+    let title = if kind == RequestKind::Open && happened.to == RequestState::Pending {
+        "空缺班次可认领".to_owned()
+    } else {
+        format!("{}{}", kind.label(), happened.to.label())
+    };
     let body = format!("{line}{tail}{reason}");
     let notices = people
         .into_iter()
@@ -175,4 +187,32 @@ pub(super) async fn queue_notices(
         })
         .collect();
     notices::queue(txn, notices, now).await
+}
+
+/// The active people with no working shift on `date`: who may claim an open shift then.
+async fn free_on(
+    db: &impl ConnectionTrait,
+    date: NaiveDate,
+    shift_book: &ShiftBook,
+) -> Result<Vec<i32>, AppError> {
+    let busy: Vec<(i32, i32)> = schedule::Entity::find()
+        .select_only()
+        .columns([schedule::Column::UserId, schedule::Column::ShiftId])
+        .filter(schedule::Column::Date.eq(date))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let busy: std::collections::HashSet<i32> = busy
+        .into_iter()
+        .filter(|(_, shift_id)| shift_book.working(*shift_id))
+        .map(|(user_id, _)| user_id)
+        .collect();
+    let people: Vec<i32> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Active.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(people.into_iter().filter(|id| !busy.contains(id)).collect())
 }
