@@ -39,9 +39,11 @@ pub async fn act_on_request(
 ) -> Result<RequestView, AppError> {
     server::call(
         |server::Call {
-             services, actor, ..
+             services,
+             actor,
+             meta,
          }| async move {
-            crate::ssr::requests::act(&services, &actor, id, action, decision).await
+            crate::ssr::requests::act(&services, &actor, &meta, id, action, decision).await
         },
     )
     .await

@@ -50,10 +50,12 @@ pub enum AuditKind {
     LegacyImported,
     /// An entry of the original's `system_logs`, carried over by `import-legacy`.
     LegacyLog,
+    /// A request (leave, swap, cover, open shift) approved, rejected, claimed or revoked.
+    RequestDecided,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 37] = [
         Self::LoginAttempt,
         Self::Login,
         Self::LoginFailed,
@@ -90,6 +92,7 @@ impl AuditKind {
         Self::BearerFailed,
         Self::LegacyImported,
         Self::LegacyLog,
+        Self::RequestDecided,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +133,7 @@ impl AuditKind {
             Self::BearerFailed => "bearer_failed",
             Self::LegacyImported => "legacy_imported",
             Self::LegacyLog => "legacy_log",
+            Self::RequestDecided => "request_decided",
         }
     }
 
@@ -175,6 +179,7 @@ impl AuditKind {
             Self::BearerFailed => "API 令牌错误",
             Self::LegacyImported => "导入旧系统数据",
             Self::LegacyLog => "旧系统日志",
+            Self::RequestDecided => "处理申请",
         }
     }
 }

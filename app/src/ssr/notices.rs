@@ -506,6 +506,7 @@ pub async fn open_link(
 /// person's own channel may act.
 pub async fn act_by_link(
     services: &Services,
+    meta: &super::auth::RequestMeta,
     token: &str,
     action: crate::domain::request::Action,
     reason: Option<String>,
@@ -523,7 +524,7 @@ pub async fn act_by_link(
         reason,
         confirm: None,
     };
-    super::requests::act(services, &actor, claim.request_id, action, decision)
+    super::requests::act(services, &actor, meta, claim.request_id, action, decision)
         .await
         .map(Ok)
 }

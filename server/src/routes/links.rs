@@ -211,6 +211,7 @@ pub struct RequestAnswer {
 /// Answers the request as the link's person.
 pub async fn follow_request(
     State(services): State<Services>,
+    Extension(meta): Extension<RequestMeta>,
     Path(token): Path<String>,
     Form(answer): Form<RequestAnswer>,
 ) -> Result<Response, ApiError> {
@@ -225,7 +226,7 @@ pub async fn follow_request(
             "<p class=\"alert error\">不认识的操作</p>",
         ));
     };
-    match app::ssr::notices::act_by_link(&services, &token, action, answer.reason).await {
+    match app::ssr::notices::act_by_link(&services, &meta, &token, action, answer.reason).await {
         Ok(Ok(view)) => Ok(page(
             StatusCode::OK,
             "已完成",

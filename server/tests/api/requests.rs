@@ -306,6 +306,26 @@ async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_p
             ),
         ]
     );
+    // The decision is in the audit log, with the cells it changed.
+    let audit = json_body(
+        &team
+            .rig
+            .app
+            .get_as(&admin(), "/api/v1/audit?kind=request_decided")
+            .await,
+    );
+    let detail = audit["items"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        detail.contains(&format!("alice {tomorrow}：A班 → B班")),
+        "{audit}"
+    );
+    assert!(
+        detail.contains(&format!("bob {tomorrow}：B班 → A班")),
+        "{audit}"
+    );
     assert_status(
         &team.act(alice_caller, id, "cancel", None).await,
         409,

@@ -15,6 +15,8 @@ mod cells;
 mod replan;
 mod views;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,11 +25,13 @@ use sea_orm::{
 };
 
 use super::Services;
-use super::auth::Actor;
+use super::audit::{self, AuditEvent};
+use super::auth::{Actor, RequestMeta};
 use super::channels::ChannelBook;
 use super::entity::{request, request_event, schedule, user};
-use super::settings::{self};
+use super::settings::{self, ReminderSettings};
 use crate::AppError;
+use crate::domain::audit::AuditKind;
 use crate::domain::handover::{self, Cells, Handover};
 use crate::domain::request::{
     self as rule, Action, DayPart, RequestError, RequestKind, RequestState,
@@ -405,6 +409,7 @@ async fn move_state(
 pub async fn act(
     services: &Services,
     actor: &Actor,
+    meta: &RequestMeta,
     id: i32,
     action: Action,
     decision: RequestDecision,
@@ -513,85 +518,29 @@ pub async fn act(
     .await?;
 
     let mut note = reason;
-    let mut changed_cells: Vec<(i32, NaiveDate)> = Vec::new();
+    let mut change = PlanChange::default();
     if next == RequestState::Approved {
-        match handover {
-            None => {
-                changed_cells = leave_dates(&model)
-                    .into_iter()
-                    .map(|date| (model.requester_id, date))
-                    .collect()
-            }
-            Some(handover) => {
-                let before = read_cells(&txn, &handover.cells()).await?;
-                let after = handover
-                    .apply(&before, |id| shift_book.working(id))
-                    .map_err(|error| AppError::conflict(error.field, error.message))?;
-                let breaches =
-                    rule_breaches(&txn, &shift_book, &settings, &before, &after, tz).await?;
-                if !breaches.is_empty() {
-                    let listed = breaches.join("；");
-                    if settings.refuse_rule_breaches {
-                        return Err(AppError::conflict(
-                            "state",
-                            format!("违反工时规则，不能批准：{listed}"),
-                        ));
-                    }
-                    // An admin confirms; a claim or an automatic approval notes them.
-                    if action == Action::Approve && decision.confirm != Some(true) {
-                        return Err(AppError::conflict(
-                            "confirm",
-                            format!(
-                                "批准后将违反工时规则：{listed}。确认仍要批准请再提交一次并勾选确认（confirm: true）"
-                            ),
-                        ));
-                    }
-                    let warned = format!("工时提醒：{listed}");
-                    note = Some(match note {
-                        Some(text) => format!("{text}（{warned}）"),
-                        None => warned,
-                    });
-                }
-                write_cells(&txn, &after, actor.user_id(), now).await?;
-                request::Entity::update_many()
-                    .col_expr(
-                        request::Column::CellsBefore,
-                        Expr::value(cells_to_json(&before)),
-                    )
-                    .col_expr(
-                        request::Column::CellsAfter,
-                        Expr::value(cells_to_json(&after)),
-                    )
-                    .filter(request::Column::Id.eq(id))
-                    .exec(&txn)
-                    .await?;
-                changed_cells = handover::changed_cells(&before, &after);
-            }
+        let (approved, warned) = approve_plan(
+            &txn,
+            &model,
+            handover,
+            &shift_book,
+            &settings,
+            tz,
+            (action, decision.confirm == Some(true)),
+            (actor.user_id(), now),
+        )
+        .await?;
+        change = approved;
+        if let Some(warned) = warned {
+            note = Some(match note {
+                Some(text) => format!("{text}（{warned}）"),
+                None => warned,
+            });
         }
     }
     if action == Action::Revoke {
-        match handover {
-            None => {
-                changed_cells = leave_dates(&model)
-                    .into_iter()
-                    .map(|date| (model.requester_id, date))
-                    .collect()
-            }
-            Some(_) => {
-                let before = cells_from_json(model.cells_before.as_deref())?;
-                let after = cells_from_json(model.cells_after.as_deref())?;
-                let keys: Vec<_> = after.keys().copied().collect();
-                let current = read_cells(&txn, &keys).await?;
-                if !handover::changed_cells(&after, &current).is_empty() {
-                    return Err(AppError::conflict(
-                        "state",
-                        "批准后排班又被修改过，不能自动恢复：请直接修改排班",
-                    ));
-                }
-                write_cells(&txn, &before, actor.user_id(), now).await?;
-                changed_cells = handover::changed_cells(&after, &before);
-            }
-        }
+        change = revoke_plan(&txn, &model, handover, actor.user_id(), now).await?;
     }
     let event_id = record_event(
         &txn,
@@ -604,7 +553,7 @@ pub async fn act(
         now,
     )
     .await?;
-    replan(&txn, tz, &settings, &book, &changed_cells, id, now).await?;
+    replan(&txn, tz, &settings, &book, &change.cells, id, now).await?;
     let stored = request::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -619,8 +568,184 @@ pub async fn act(
         note: note.as_deref(),
     };
     queue_notices(&txn, &stored, kind, &shift_book, &happened, now).await?;
+    // Decisions go to the audit log too: approvals (also automatic ones and claims),
+    // rejections and revokes, with the schedule cells they changed.
+    let decided = match action {
+        Action::Approve | Action::Reject | Action::Revoke | Action::Claim => true,
+        Action::Accept => next == RequestState::Approved,
+        _ => false,
+    };
+    if decided {
+        let detail = decision_detail(&txn, &stored, kind, &shift_book, next, &change).await?;
+        audit::record(
+            &txn,
+            now,
+            AuditEvent::by(actor, AuditKind::RequestDecided, meta)
+                .about(&format!("申请 #{id}"))
+                .detail(detail),
+        )
+        .await?;
+    }
     txn.commit().await?;
     get(services, actor, id).await
+}
+
+/// What an approval or a revoke changed: the cells whose reminders follow, and for swaps,
+/// covers and claims the cells before and after.
+#[derive(Default)]
+struct PlanChange {
+    cells: Vec<(i32, NaiveDate)>,
+    moved: Option<(Cells, Cells)>,
+}
+
+/// Applies an approval (or a claim, or an automatic approval): the handover written, or the
+/// leave's days named; with the working-time rules checked first. Also says which rules it
+/// breaks when they only warn.
+#[allow(clippy::too_many_arguments)]
+async fn approve_plan(
+    txn: &DatabaseTransaction,
+    model: &request::Model,
+    handover: Option<Handover>,
+    shift_book: &ShiftBook,
+    settings: &ReminderSettings,
+    tz: chrono_tz::Tz,
+    (action, confirmed): (Action, bool),
+    (by, now): (Option<i32>, DateTime<Utc>),
+) -> Result<(PlanChange, Option<String>), AppError> {
+    let Some(handover) = handover else {
+        let cells = leave_dates(model)
+            .into_iter()
+            .map(|date| (model.requester_id, date))
+            .collect();
+        return Ok((PlanChange { cells, moved: None }, None));
+    };
+    let before = read_cells(txn, &handover.cells()).await?;
+    let after = handover
+        .apply(&before, |id| shift_book.working(id))
+        .map_err(|error| AppError::conflict(error.field, error.message))?;
+    let breaches = rule_breaches(txn, shift_book, settings, &before, &after, tz).await?;
+    let mut warned = None;
+    if !breaches.is_empty() {
+        let listed = breaches.join("；");
+        if settings.refuse_rule_breaches {
+            return Err(AppError::conflict(
+                "state",
+                format!("违反工时规则，不能批准：{listed}"),
+            ));
+        }
+        // An admin confirms; a claim or an automatic approval notes them.
+        if action == Action::Approve && !confirmed {
+            return Err(AppError::conflict(
+                "confirm",
+                format!(
+                    "批准后将违反工时规则：{listed}。确认仍要批准请再提交一次并勾选确认（confirm: true）"
+                ),
+            ));
+        }
+        warned = Some(format!("工时提醒：{listed}"));
+    }
+    write_cells(txn, &after, by, now).await?;
+    request::Entity::update_many()
+        .col_expr(
+            request::Column::CellsBefore,
+            Expr::value(cells_to_json(&before)),
+        )
+        .col_expr(
+            request::Column::CellsAfter,
+            Expr::value(cells_to_json(&after)),
+        )
+        .filter(request::Column::Id.eq(model.id))
+        .exec(txn)
+        .await?;
+    let cells = handover::changed_cells(&before, &after);
+    Ok((
+        PlanChange {
+            cells,
+            moved: Some((before, after)),
+        },
+        warned,
+    ))
+}
+
+/// Takes an approval back: a leave's days count again; a handover's cells are written back,
+/// unless the schedule was edited since (then an admin edits it by hand).
+async fn revoke_plan(
+    txn: &DatabaseTransaction,
+    model: &request::Model,
+    handover: Option<Handover>,
+    by: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<PlanChange, AppError> {
+    if handover.is_none() {
+        let cells = leave_dates(model)
+            .into_iter()
+            .map(|date| (model.requester_id, date))
+            .collect();
+        return Ok(PlanChange { cells, moved: None });
+    }
+    let before = cells_from_json(model.cells_before.as_deref())?;
+    let after = cells_from_json(model.cells_after.as_deref())?;
+    let keys: Vec<_> = after.keys().copied().collect();
+    let current = read_cells(txn, &keys).await?;
+    if !handover::changed_cells(&after, &current).is_empty() {
+        return Err(AppError::conflict(
+            "state",
+            "批准后排班又被修改过，不能自动恢复：请直接修改排班",
+        ));
+    }
+    write_cells(txn, &before, by, now).await?;
+    Ok(PlanChange {
+        cells: handover::changed_cells(&after, &before),
+        moved: Some((after, before)),
+    })
+}
+
+/// The audit log's account of a decision: the request, its new state, and each schedule
+/// cell it changed ("alice 2026-12-08：A班 → B班").
+async fn decision_detail(
+    db: &impl ConnectionTrait,
+    model: &request::Model,
+    kind: RequestKind,
+    shift_book: &ShiftBook,
+    state: RequestState,
+    change: &PlanChange,
+) -> Result<String, AppError> {
+    let mut detail = format!(
+        "{}：{}",
+        summary(db, model, kind, shift_book).await?,
+        state.label()
+    );
+    if let Some(reason) = &model.decision_reason {
+        detail.push_str(&format!("（{reason}）"));
+    }
+    let Some((from, to)) = &change.moved else {
+        return Ok(detail);
+    };
+    let people: Vec<i32> = to.keys().map(|(user_id, _)| *user_id).collect();
+    let names: HashMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(people))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|person| (person.id, person.username))
+        .collect();
+    let shift_name = |cell: Option<i32>| {
+        cell.and_then(|id| shift_book.0.get(&id))
+            .map_or_else(|| "（无）".to_owned(), |shift| shift.name.clone())
+    };
+    for key in handover::changed_cells(from, to) {
+        let (user_id, date) = key;
+        detail.push_str(&format!(
+            "\n{} {date}：{} → {}",
+            names
+                .get(&user_id)
+                .cloned()
+                .unwrap_or_else(|| user_id.to_string()),
+            shift_name(from.get(&key).copied().flatten()),
+            shift_name(to.get(&key).copied().flatten()),
+        ));
+    }
+    Ok(detail)
 }
 
 /// Requests still undecided when their shift starts expire (the worker, each tick).

@@ -1,11 +1,12 @@
 //! `/api/v1/requests`: leave, swaps, covers and open shifts, and the actions on them.
 
 use app::domain::request::Action;
+use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, requests};
 use app::wire::{NewRequest, Page, RequestDecision, RequestQuery, RequestView};
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 
 use super::extract::{ApiActor, ApiJson, ApiJsonOrEmpty, ApiQuery, parse_id};
 use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors};
@@ -80,13 +81,14 @@ pub async fn get_request(
 async fn take(
     services: &Services,
     actor: &app::ssr::auth::Actor,
+    meta: &RequestMeta,
     raw_id: &str,
     action: Action,
     decision: RequestDecision,
 ) -> Result<Json<RequestView>, ApiError> {
     let id = parse_id(raw_id, "申请")?;
     Ok(Json(
-        requests::act(services, actor, id, action, decision).await?,
+        requests::act(services, actor, meta, id, action, decision).await?,
     ))
 }
 
@@ -109,11 +111,12 @@ macro_rules! action_route {
         )]
         pub async fn $name(
             State(services): State<Services>,
+            Extension(meta): Extension<RequestMeta>,
             ApiActor(actor): ApiActor,
             Path(id): Path<String>,
             ApiJsonOrEmpty(decision): ApiJsonOrEmpty<RequestDecision>,
         ) -> Result<Json<RequestView>, ApiError> {
-            take(&services, &actor, &id, $action, decision).await
+            take(&services, &actor, &meta, &id, $action, decision).await
         }
     };
 }
