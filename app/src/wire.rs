@@ -1094,6 +1094,9 @@ pub struct Dashboard {
     /// The people and shifts of `next_reminders`.
     pub user_names: Vec<(i32, String)>,
     pub shift_names: Vec<(i32, String)>,
+    /// Requests waiting for the viewer: admins, those to approve; others, those they are
+    /// asked to accept.
+    pub requests_waiting: u64,
 }
 
 /// A personal access token as its owner sees it (never the token itself).

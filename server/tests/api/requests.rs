@@ -246,6 +246,20 @@ async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_p
     assert_eq!(swap["peer_shift"]["name"], "B班");
     assert_eq!(actions(&swap), vec!["cancel"]);
 
+    // Bob's home page says a request waits for him; Carol's says nothing.
+    let waiting = |caller: Caller| {
+        let app = &team.rig.app;
+        async move {
+            let response = app.server_fn(&caller, "load_dashboard", json!({})).await;
+            assert_eq!(response.status, 200, "{}", response.body);
+            json_body(&response)["requests_waiting"]
+                .as_u64()
+                .expect("a count")
+        }
+    };
+    assert_eq!(waiting(bob_caller.clone()).await, 1);
+    assert_eq!(waiting(carol_caller.clone()).await, 0);
+
     // Bob sees it with what he may do; Carol, not named, sees nothing and may do nothing.
     let seen_by_bob = json_body(&team.get(bob_caller, id).await);
     assert_eq!(actions(&seen_by_bob), vec!["accept", "decline"]);
@@ -273,6 +287,9 @@ async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_p
 
     let accepted = team.acted(bob_caller, id, "accept", None).await;
     assert_eq!(accepted["state"], "pending");
+    assert_eq!(waiting(bob_caller.clone()).await, 0);
+    let admin_session = team.rig.app.login_admin().await;
+    assert_eq!(waiting(admin_session).await, 1, "now the admins'");
     assert_status(
         &team.act(bob_caller, id, "accept", None).await,
         409,

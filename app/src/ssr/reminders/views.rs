@@ -515,5 +515,6 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
         admin: actor.is_admin(),
         user_names: user_names.into_iter().collect(),
         shift_names: shift_names.into_iter().collect(),
+        requests_waiting: super::super::requests::waiting_for(&services.db, actor).await?,
     })
 }

@@ -42,7 +42,7 @@ use announce::*;
 use cells::*;
 use replan::*;
 use views::person_name;
-pub use views::{approved_leave, calendar_notes, colleagues, get, list};
+pub use views::{approved_leave, calendar_notes, colleagues, get, list, waiting_for};
 
 /// How far ahead a request may reach.
 const MAX_DAYS_AHEAD: i64 = 366;

@@ -383,3 +383,22 @@ pub(super) async fn views(
     }
     Ok(views)
 }
+
+/// How many requests wait for `actor`: for admins, those to approve or reject; for others,
+/// the swaps and covers they are asked to accept.
+pub async fn waiting_for(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64, AppError> {
+    let select = request::Entity::find();
+    let select = if actor.is_admin() {
+        select
+            .filter(request::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(request::Column::Kind.ne(RequestKind::Open.as_str()))
+    } else {
+        let Some(me) = actor.user_id() else {
+            return Ok(0);
+        };
+        select
+            .filter(request::Column::State.eq(RequestState::PendingPeer.as_str()))
+            .filter(request::Column::PeerId.eq(me))
+    };
+    Ok(select.count(db).await?)
+}

@@ -69,8 +69,15 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             </section>
         }
     });
+    let waiting = dashboard.requests_waiting;
     view! {
         <div id="dashboard" class="dashboard" data-testid="dashboard">
+            {(waiting > 0).then(|| view! {
+                <p class="alert warn" data-testid="requests-waiting">
+                    {if dashboard.admin { format!("有 {waiting} 个申请等待审批。") } else { format!("有 {waiting} 个换班或代班等你确认。") }}
+                    " " <a href="/requests">"去处理"</a>
+                </p>
+            })}
             <div class="dashboard-grid">
                 <section class="card" id="my-shift">
                     <h2>{format!("今天 {} 周{}", today.format("%m月%d日"), weekday_name(today))}</h2>
