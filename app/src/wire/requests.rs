@@ -21,7 +21,10 @@ pub enum NewRequest {
         #[serde(default)]
         part: Option<DayPart>,
         #[serde(default)]
-        #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+        #[cfg_attr(
+            feature = "ssr",
+            schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+        )]
         reason: Option<String>,
         #[serde(default)]
         #[cfg_attr(feature = "ssr", schema(minimum = 1))]
@@ -36,7 +39,10 @@ pub enum NewRequest {
         #[serde(default)]
         peer_date: Option<NaiveDate>,
         #[serde(default)]
-        #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+        #[cfg_attr(
+            feature = "ssr",
+            schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+        )]
         reason: Option<String>,
         #[serde(default)]
         #[cfg_attr(feature = "ssr", schema(minimum = 1))]
@@ -48,7 +54,10 @@ pub enum NewRequest {
         #[cfg_attr(feature = "ssr", schema(minimum = 1))]
         peer_id: i32,
         #[serde(default)]
-        #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+        #[cfg_attr(
+            feature = "ssr",
+            schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+        )]
         reason: Option<String>,
         #[serde(default)]
         #[cfg_attr(feature = "ssr", schema(minimum = 1))]
@@ -60,7 +69,10 @@ pub enum NewRequest {
         #[cfg_attr(feature = "ssr", schema(minimum = 1))]
         shift_id: i32,
         #[serde(default)]
-        #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+        #[cfg_attr(
+            feature = "ssr",
+            schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+        )]
         reason: Option<String>,
     },
 }
@@ -72,7 +84,10 @@ pub enum NewRequest {
 #[serde(deny_unknown_fields)]
 pub struct RequestDecision {
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+    )]
     pub reason: Option<String>,
     #[serde(default)]
     pub confirm: Option<bool>,
