@@ -307,7 +307,6 @@ pub struct ShiftView {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-
 pub struct NewShift {
     /// 1–20 characters once trimmed; no control characters.
     #[cfg_attr(
