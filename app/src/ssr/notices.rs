@@ -11,7 +11,8 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::channels::{self, ChannelBook, NO_CHANNEL, Target};
@@ -154,13 +155,24 @@ async fn queue_digest(services: &Services, now: DateTime<Utc>) -> Result<(), App
         return Ok(());
     }
     let digest_at = crate::domain::shift::resolve_local(tz, local.date_naive().and_time(at));
-    let waiting: Vec<(i32, String, String)> = request::Entity::find()
+    let date = local.date_naive();
+    let admins = admins(&services.db, None).await?;
+    let keys: Vec<String> = admins
+        .iter()
+        .map(|admin| format!("digest:{date}:{admin}"))
+        .collect();
+    // Each tick after the digest time asks; only the first one of the day writes (a write
+    // every tick would contend for SQLite's lock with the reminders).
+    let written = notice::Entity::find()
+        .filter(notice::Column::DedupeKey.is_in(keys.clone()))
+        .count(&services.db)
+        .await?;
+    if written >= keys.len() as u64 {
+        return Ok(());
+    }
+    let waiting: Vec<(i32, String)> = request::Entity::find()
         .select_only()
-        .columns([
-            request::Column::Id,
-            request::Column::Kind,
-            request::Column::State,
-        ])
+        .columns([request::Column::Id, request::Column::Kind])
         .filter(request::Column::State.eq(RequestState::Pending.as_str()))
         .filter(request::Column::Kind.ne("open"))
         // Still waiting: made before today's digest time (a newer one was just announced).
@@ -173,9 +185,12 @@ async fn queue_digest(services: &Services, now: DateTime<Utc>) -> Result<(), App
     if waiting.is_empty() {
         return Ok(());
     }
-    let date = local.date_naive();
-    let mut body = format!("有 {} 个申请等待审批：", waiting.len().min(50));
-    for (id, kind, _) in waiting.iter().take(50) {
+    let mut body = if waiting.len() > 50 {
+        "有 50 多个申请等待审批：".to_owned()
+    } else {
+        format!("有 {} 个申请等待审批：", waiting.len())
+    };
+    for (id, kind) in waiting.iter().take(50) {
         let label =
             crate::domain::request::RequestKind::parse(kind).map_or("申请", |kind| kind.label());
         body.push_str(&format!(" #{id} {label}"));
@@ -183,15 +198,15 @@ async fn queue_digest(services: &Services, now: DateTime<Utc>) -> Result<(), App
     if waiting.len() > 50 {
         body.push_str(" ……");
     }
-    body.push_str("。请在“申请审批”页面处理。");
-    let notices = admins(&services.db, None)
-        .await?
+    body.push_str("。请在“申请”页面处理。");
+    let notices = admins
         .into_iter()
-        .map(|admin| NewNotice {
+        .zip(keys)
+        .map(|(admin, dedupe_key)| NewNotice {
             user_id: admin,
             request_id: None,
             kind: kind::DIGEST,
-            dedupe_key: format!("digest:{date}:{admin}"),
+            dedupe_key,
             title: "待审批的申请".to_owned(),
             body: body.clone(),
         })

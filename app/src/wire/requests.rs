@@ -195,3 +195,56 @@ pub struct RequestView {
     pub warnings: Vec<String>,
     pub history: Vec<RequestEventView>,
 }
+
+impl RequestView {
+    /// The request in one line: who, what, when and which shifts ("爱丽丝 年假：2026-12-08").
+    pub fn summary(&self) -> String {
+        let request = self;
+        let shift = |shift: &Option<RequestShift>| {
+            shift.as_ref().map_or_else(String::new, |shift| {
+                format!("{}（{}）", shift.name, shift.hours)
+            })
+        };
+        match request.kind {
+            RequestKind::Leave => {
+                let end = request.end_date.unwrap_or(request.date);
+                let dates = if end == request.date {
+                    request.date.to_string()
+                } else {
+                    format!("{} 至 {end}", request.date)
+                };
+                let kind = request.leave_type.map_or("请假", LeaveType::label);
+                let part = request
+                    .part
+                    .filter(|part| *part != DayPart::Full)
+                    .map_or("", DayPart::label);
+                format!("{} {kind}{part}：{dates}", request.requester.name)
+            }
+            RequestKind::Swap => format!(
+                "{} {} {} ⇄ {} {} {}",
+                request.requester.name,
+                request.date,
+                shift(&request.shift),
+                request.peer.as_ref().map_or("", |peer| peer.name.as_str()),
+                request.peer_date.unwrap_or(request.date),
+                shift(&request.peer_shift),
+            ),
+            RequestKind::Cover => format!(
+                "{} 请 {} 代班：{} {}",
+                request.requester.name,
+                request.peer.as_ref().map_or("", |peer| peer.name.as_str()),
+                request.date,
+                shift(&request.shift),
+            ),
+            RequestKind::Open => format!(
+                "空缺班次 {} {}{}",
+                request.date,
+                shift(&request.shift),
+                request
+                    .peer
+                    .as_ref()
+                    .map_or_else(String::new, |peer| format!("，{} 已认领", peer.name)),
+            ),
+        }
+    }
+}

@@ -128,18 +128,7 @@ pub async fn follow(
 /// A request as a notice's link shows it.
 fn request_summary(view: &RequestView) -> String {
     let mut lines = vec![format!("{} · {}", view.kind_label, view.state_label)];
-    let dates = match (view.end_date, view.peer_date) {
-        (Some(end), _) if end != view.date => format!("{} 至 {end}", view.date),
-        (_, Some(peer_date)) if peer_date != view.date => format!("{} ↔ {peer_date}", view.date),
-        _ => view.date.to_string(),
-    };
-    lines.push(format!("申请人：{}　日期：{dates}", view.requester.name));
-    if let Some(peer) = &view.peer {
-        lines.push(format!("同事：{}", peer.name));
-    }
-    for shift in [&view.shift, &view.peer_shift].into_iter().flatten() {
-        lines.push(format!("班次：{}（{}）", shift.name, shift.hours));
-    }
+    lines.push(view.summary());
     if let Some(reason) = &view.reason {
         lines.push(format!("原因：{reason}"));
     }

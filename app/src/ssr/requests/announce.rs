@@ -125,7 +125,7 @@ pub(super) async fn queue_notices(
             notices::admins(txn, happened.actor_id).await?,
             notices::kind::WAITING,
         ),
-        // Withdrawn before the colleague was asked to do anything more: both still hear.
+        // Decided, withdrawn, revoked, expired or invalidated: everyone in it hears.
         _ => (
             people_in_it.into_iter().flatten().collect(),
             notices::kind::DECIDED,

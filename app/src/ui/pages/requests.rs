@@ -80,55 +80,6 @@ pub fn RequestsPage() -> impl IntoView {
     }
 }
 
-fn summary(request: &RequestView) -> String {
-    let shift = |shift: &Option<crate::wire::RequestShift>| {
-        shift.as_ref().map_or_else(String::new, |shift| {
-            format!("{}（{}）", shift.name, shift.hours)
-        })
-    };
-    match request.kind {
-        RequestKind::Leave => {
-            let end = request.end_date.unwrap_or(request.date);
-            let dates = if end == request.date {
-                request.date.to_string()
-            } else {
-                format!("{} 至 {end}", request.date)
-            };
-            let kind = request.leave_type.map_or("请假", LeaveType::label);
-            let part = request
-                .part
-                .filter(|part| *part != DayPart::Full)
-                .map_or("", DayPart::label);
-            format!("{} {kind}{part}：{dates}", request.requester.name)
-        }
-        RequestKind::Swap => format!(
-            "{} {} {} ⇄ {} {} {}",
-            request.requester.name,
-            request.date,
-            shift(&request.shift),
-            request.peer.as_ref().map_or("", |peer| peer.name.as_str()),
-            request.peer_date.unwrap_or(request.date),
-            shift(&request.peer_shift),
-        ),
-        RequestKind::Cover => format!(
-            "{} 请 {} 代班：{} {}",
-            request.requester.name,
-            request.peer.as_ref().map_or("", |peer| peer.name.as_str()),
-            request.date,
-            shift(&request.shift),
-        ),
-        RequestKind::Open => format!(
-            "空缺班次 {} {}{}",
-            request.date,
-            shift(&request.shift),
-            request
-                .peer
-                .as_ref()
-                .map_or_else(String::new, |peer| format!("，{} 已认领", peer.name)),
-        ),
-    }
-}
-
 #[component]
 fn RequestRow(
     request: RequestView,
@@ -178,7 +129,7 @@ fn RequestRow(
         })
         .collect::<Vec<_>>()
         .join(" · ");
-    let title = summary(&request);
+    let title = request.summary();
     let actions = request.actions.clone();
     view! {
         <li class="request" data-testid="request" data-request-id=id.to_string() data-state=request.state.as_str()>
