@@ -39,6 +39,10 @@ pub enum AppError {
     CrossOrigin,
     #[error("未找到：{0}")]
     NotFound(String),
+    /// A field names a row that does not exist (a user, shift or channel id): answered
+    /// 404 like a missing path, with the field.
+    #[error("{field}：{message}")]
+    Missing { field: String, message: String },
     #[error("{field}：{message}")]
     Invalid { field: String, message: String },
     /// The request is valid but clashes with what is stored (a taken username, the last
@@ -56,6 +60,13 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Missing {
             field: field.into(),
             message: message.into(),
         }
@@ -79,7 +90,7 @@ impl AppError {
             | Self::NotAPerson
             | Self::CrossOrigin
             | Self::AccountDisabled => 403,
-            Self::NotFound(_) => 404,
+            Self::NotFound(_) | Self::Missing { .. } => 404,
             Self::Invalid { .. } => 422,
             Self::Conflict { .. } => 409,
             Self::Internal => 500,
@@ -99,7 +110,7 @@ impl AppError {
             Self::Forbidden | Self::Refused(_) => "forbidden",
             Self::NotAPerson => "not_a_person",
             Self::CrossOrigin => "cross_origin",
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(_) | Self::Missing { .. } => "not_found",
             Self::Invalid { .. } => "invalid",
             Self::Conflict { .. } => "conflict",
             Self::Internal => "internal",
@@ -121,7 +132,9 @@ impl AppError {
     /// The field this error is about, for showing it next to that field.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Invalid { field, .. } | Self::Conflict { field, .. } => Some(field),
+            Self::Invalid { field, .. }
+            | Self::Missing { field, .. }
+            | Self::Conflict { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -129,7 +142,9 @@ impl AppError {
     /// The message without the field prefix, for showing next to the field.
     pub fn message(&self) -> String {
         match self {
-            Self::Invalid { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::Invalid { message, .. }
+            | Self::Missing { message, .. }
+            | Self::Conflict { message, .. } => message.clone(),
             other => other.to_string(),
         }
     }

@@ -349,9 +349,15 @@ pub struct NewShift {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 240))]
     pub follow_up_every_min: Option<u32>,
-    /// At most 200 characters.
+    /// At most 200 characters; line breaks but no other control characters.
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 200,
+            pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        )
+    )]
     pub note: Option<String>,
     #[serde(default)]
     pub active: Option<bool>,
@@ -420,7 +426,10 @@ pub struct ShiftPatch {
         deserialize_with = "some",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, max_length = 200))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(value_type = Option<String>, max_length = 200, pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f]*[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$")
+    )]
     pub note: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -456,7 +465,14 @@ pub struct ScheduleWrite {
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = Date))]
     pub date: NaiveDate,
     pub shift_id: Option<i32>,
+    /// No control characters (line breaks included).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\u0000-\\u001f\\u007f-\\u009f]*[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        )
+    )]
     pub note: Option<String>,
 }
 

@@ -25,7 +25,7 @@ async fn planned(services: &Services, request: &PlanRequest) -> Result<Vec<Plann
     wanted.extend(request.holidays.work_on_makeup_days);
     for id in wanted {
         match known.iter().find(|shift| shift.id == id) {
-            None => return Err(AppError::invalid("pattern", format!("班次 {id} 不存在"))),
+            None => return Err(AppError::missing("pattern", format!("班次 {id} 不存在"))),
             Some(shift) if !shift.active => {
                 return Err(AppError::invalid(
                     "pattern",
@@ -44,7 +44,7 @@ async fn planned(services: &Services, request: &PlanRequest) -> Result<Vec<Plann
         .iter()
         .find(|id| !found.iter().any(|user| user.id == **id))
     {
-        return Err(AppError::invalid("users", format!("用户 {missing} 不存在")));
+        return Err(AppError::missing("users", format!("用户 {missing} 不存在")));
     }
     let existing: HashMap<(i32, NaiveDate), i32> = schedule::Entity::find()
         .filter(schedule::Column::UserId.is_in(ids))

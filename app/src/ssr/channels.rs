@@ -701,7 +701,7 @@ async fn check_owner(
                 .one(&services.db)
                 .await?
                 .map(|_| ())
-                .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))
+                .ok_or_else(|| AppError::missing("user_id", format!("用户 {id} 不存在")))
         }
     }
 }

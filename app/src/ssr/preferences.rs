@@ -103,20 +103,26 @@ async fn check(
         if ids[..index].contains(id) {
             return Err(AppError::invalid(field, format!("渠道 {id} 重复")));
         }
-        // Someone else's channel is answered like a missing one: its name is theirs.
-        let allowed = rows.get(id).is_some_and(|row| {
-            row.user_id.is_none() || (user_id.is_some() && row.user_id == user_id)
-        });
-        if !allowed {
-            let which = if user_id.is_some() {
-                "本人或团队的渠道"
-            } else {
-                "团队渠道（团队默认顺序只能用团队渠道）"
-            };
-            return Err(AppError::invalid(
-                field,
-                format!("渠道 {id} 不存在或不是{which}"),
-            ));
+        match (rows.get(id), user_id) {
+            (Some(row), _) if row.user_id.is_none() => {}
+            (Some(row), Some(_)) if row.user_id == user_id => {}
+            // Someone's own channel in the team's default: the admin may know it exists.
+            (Some(_), None) => {
+                return Err(AppError::invalid(
+                    field,
+                    format!("渠道 {id} 不是团队渠道（团队默认顺序只能用团队渠道）"),
+                ));
+            }
+            // Someone else's channel is answered like a missing one: its name is theirs.
+            (_, Some(_)) => {
+                return Err(AppError::missing(
+                    field,
+                    format!("渠道 {id} 不存在或不是本人或团队的渠道"),
+                ));
+            }
+            (None, None) => {
+                return Err(AppError::missing(field, format!("渠道 {id} 不存在")));
+            }
         }
     }
     Ok(())

@@ -83,7 +83,7 @@ pub async fn import(
             let person = user::Entity::find_by_id(id)
                 .one(&services.db)
                 .await?
-                .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))?;
+                .ok_or_else(|| AppError::missing("user_id", format!("用户 {id} 不存在")))?;
             Some((person.id, person.username))
         }
         _ => None,

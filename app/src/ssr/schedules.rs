@@ -216,7 +216,7 @@ pub async fn apply(
     let mut changes = Vec::new();
     for (index, (item, note)) in items.iter().zip(notes).enumerate() {
         let Some(person) = users.get(&item.user_id) else {
-            return Err(AppError::invalid(
+            return Err(AppError::missing(
                 format!("[{index}].user_id"),
                 format!("用户 {} 不存在", item.user_id),
             ));
@@ -226,7 +226,7 @@ pub async fn apply(
             None => None,
             Some(id) => match shifts.get(&id) {
                 None => {
-                    return Err(AppError::invalid(
+                    return Err(AppError::missing(
                         format!("[{index}].shift_id"),
                         format!("班次 {id} 不存在"),
                     ));

@@ -93,6 +93,31 @@ pub struct RequestDecision {
     pub confirm: Option<bool>,
 }
 
+/// What comes with saying no (decline, reject, revoke): the reason, required, holding a
+/// visible character.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestRefusal {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        )
+    )]
+    pub reason: String,
+}
+
+impl From<RequestRefusal> for RequestDecision {
+    fn from(refusal: RequestRefusal) -> Self {
+        Self {
+            reason: Some(refusal.reason),
+            confirm: None,
+        }
+    }
+}
+
 /// Filters for the request list. Members see the requests they made or are named in, and
 /// open shifts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

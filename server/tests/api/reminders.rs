@@ -573,7 +573,7 @@ async fn punches_skip_reminders_and_follow_ups_stop_once_punched() {
             json!({"username": "nobody", "kind": "clock_in"}),
         )
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(bad.status, 404, "{}", bad.body);
     let bad_kind = rig
         .app
         .json_as(

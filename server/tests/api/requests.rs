@@ -280,9 +280,11 @@ async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_p
         "a member approving",
     );
     assert_status(
-        &team.act(bob_caller, id, "decline", None).await,
+        &team
+            .act(bob_caller, id, "decline", Some(json!({"reason": " "})))
+            .await,
         422,
-        "declining without a reason",
+        "declining with a blank reason",
     );
 
     let accepted = team.acted(bob_caller, id, "accept", None).await;
@@ -358,7 +360,7 @@ async fn a_swap_goes_from_request_to_acceptance_to_approval_and_only_the_right_p
 
     // An admin revokes it (a reason is required): the shifts go back.
     assert_status(
-        &team.act(&admin(), id, "revoke", None).await,
+        &team.act(&admin(), id, "revoke", Some(json!({}))).await,
         422,
         "revoking without a reason",
     );
@@ -431,6 +433,14 @@ async fn covers_are_declined_cancelled_or_invalidated_and_swaps_need_a_shift_to_
         )
         .await;
     assert_status(&past, 422, "a date in the past");
+    let nobody = team
+        .create(
+            alice_caller,
+            json!({"kind": "cover", "date": tomorrow, "peer_id": 99_999}),
+        )
+        .await;
+    assert_status(&nobody, 404, "a colleague who does not exist");
+    assert_eq!(json_body(&nobody)["error"]["field"], "peer_id");
 
     // Declined by the colleague, with a reason.
     let cover = team

@@ -213,28 +213,34 @@ async fn batch_writes_are_all_or_nothing_and_name_the_bad_item() {
     let cases = [
         (
             json!([{"user_id": 1, "date": "2026-12-03", "shift_id": a}, {"user_id": 999, "date": "2026-12-04", "shift_id": a}]),
+            404,
             "[1].user_id",
         ),
         (
             json!([{"user_id": 1, "date": "2026-12-03", "shift_id": a}, {"user_id": 1, "date": "2026-12-05", "shift_id": 999}]),
+            404,
             "[1].shift_id",
         ),
         (
             json!([{"user_id": 1, "date": "2026-12-03", "shift_id": a}, {"user_id": 1, "date": "2026-12-03", "shift_id": b}]),
+            422,
             "[1]",
         ),
         (
             json!([{"user_id": 1, "date": "2026-02-30", "shift_id": a}]),
+            422,
             "[0].date",
         ),
         (
             json!([{"user_id": 1, "date": "2026-12-03", "shift_id": a, "note": "x".repeat(201)}]),
+            422,
             "[0].note",
         ),
     ];
-    for (body, field) in cases {
+    // A missing user or shift is 404 (like a missing path), a broken rule 422.
+    for (body, status, field) in cases {
         let response = put(&app, &admin(), body).await;
-        assert_eq!(response.status, 422, "{}", response.body);
+        assert_eq!(response.status, status, "{}", response.body);
         assert_eq!(
             json_body(&response)["error"]["field"],
             field,

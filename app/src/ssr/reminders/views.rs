@@ -343,12 +343,12 @@ pub async fn record_punch(
         (Some(id), None) => user::Entity::find_by_id(id)
             .one(&services.db)
             .await?
-            .ok_or_else(|| AppError::invalid("user_id", format!("用户 {id} 不存在")))?,
+            .ok_or_else(|| AppError::missing("user_id", format!("用户 {id} 不存在")))?,
         (None, Some(name)) => user::Entity::find()
             .filter(user::Column::UsernameKey.eq(name.to_lowercase()))
             .one(&services.db)
             .await?
-            .ok_or_else(|| AppError::invalid("username", format!("用户 {name} 不存在")))?,
+            .ok_or_else(|| AppError::missing("username", format!("用户 {name} 不存在")))?,
         (None, None) => {
             let own = actor
                 .user_id()

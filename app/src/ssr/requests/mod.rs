@@ -92,11 +92,14 @@ async fn active_person(
     field: &'static str,
     id: i32,
 ) -> Result<user::Model, AppError> {
-    user::Entity::find_by_id(id)
+    let person = user::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|person| person.active)
-        .ok_or_else(|| AppError::invalid(field, format!("用户 {id} 不存在或已停用")))
+        .ok_or_else(|| AppError::missing(field, format!("用户 {id} 不存在")))?;
+    if !person.active {
+        return Err(AppError::conflict(field, format!("用户 {id} 已停用")));
+    }
+    Ok(person)
 }
 
 /// Creates a request; answers it as the caller sees it.
@@ -252,7 +255,7 @@ pub async fn create(
         NewRequest::Open { date, shift_id, .. } => {
             check_date("date", date, today)?;
             let Some(posted) = shift_book.0.get(&shift_id) else {
-                return Err(AppError::invalid(
+                return Err(AppError::missing(
                     "shift_id",
                     format!("班次 {shift_id} 不存在"),
                 ));

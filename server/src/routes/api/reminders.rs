@@ -107,6 +107,7 @@ pub async fn list_channels(
     tag = "reminders",
     request_body = NewChannel,
     responses(
+        NotFoundErrors,
         AuthErrors,
         JsonErrors,
         (status = 201, body = ChannelView),
@@ -269,7 +270,8 @@ pub async fn get_my_channel_order(
     path = "/api/v1/me/channel-order",
     tag = "reminders",
     request_body = ChannelOrder,
-    responses(AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
+    responses(
+        NotFoundErrors,AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
 )]
 pub async fn put_my_channel_order(
     State(services): State<Services>,
@@ -342,7 +344,8 @@ pub async fn get_team_channel_order(
     path = "/api/v1/channel-order",
     tag = "reminders",
     request_body = ChannelOrder,
-    responses(AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
+    responses(
+        NotFoundErrors,AuthErrors, JsonErrors, (status = 200, body = ChannelOrder))
 )]
 pub async fn put_team_channel_order(
     State(services): State<Services>,
@@ -404,6 +407,7 @@ pub async fn update_settings(
     tag = "reminders",
     request_body = NewPunch,
     responses(
+        NotFoundErrors,
         AuthErrors,
         JsonErrors,
         (status = 201, body = PunchView),

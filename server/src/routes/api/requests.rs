@@ -3,7 +3,7 @@
 use app::domain::request::Action;
 use app::ssr::auth::RequestMeta;
 use app::ssr::{Services, requests};
-use app::wire::{NewRequest, Page, RequestDecision, RequestQuery, RequestView};
+use app::wire::{NewRequest, Page, RequestDecision, RequestQuery, RequestRefusal, RequestView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -43,6 +43,7 @@ pub async fn list_requests(
     tag = "requests",
     request_body = NewRequest,
     responses(
+        NotFoundErrors,
         AuthErrors,
         JsonErrors,
         (status = 201, body = RequestView),
@@ -94,13 +95,21 @@ async fn take(
 
 macro_rules! action_route {
     ($name:ident, $action:expr, $path:literal, $doc:literal) => {
+        action_route!(
+            $name, $action, $path, $doc,
+            ApiJsonOrEmpty<RequestDecision>,
+            Option<RequestDecision>,
+            "Optional: `confirm` (approve) and a note"
+        );
+    };
+    ($name:ident, $action:expr, $path:literal, $doc:literal, $extract:ident<$body:ty>, $documented:ty, $body_doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(
             post,
             path = $path,
             tag = "requests",
             params(("id" = i32, Path, description = "Request id")),
-            request_body(content = Option<RequestDecision>, description = "Optional: the reason (required to reject, decline or revoke) and `confirm`"),
+            request_body(content = $documented, description = $body_doc),
             responses(
                 AuthErrors,
                 JsonErrors,
@@ -114,10 +123,25 @@ macro_rules! action_route {
             Extension(meta): Extension<RequestMeta>,
             ApiActor(actor): ApiActor,
             Path(id): Path<String>,
-            ApiJsonOrEmpty(decision): ApiJsonOrEmpty<RequestDecision>,
+            $extract(body): $extract<$body>,
         ) -> Result<Json<RequestView>, ApiError> {
-            take(&services, &actor, &meta, &id, $action, decision).await
+            take(&services, &actor, &meta, &id, $action, body.into()).await
         }
+    };
+}
+
+/// Saying no needs a reason, so the document requires one.
+macro_rules! refusal_route {
+    ($name:ident, $action:expr, $path:literal, $doc:literal) => {
+        action_route!(
+            $name,
+            $action,
+            $path,
+            $doc,
+            ApiJson<RequestRefusal>,
+            RequestRefusal,
+            "The reason, required"
+        );
     };
 }
 
@@ -127,7 +151,7 @@ action_route!(
     "/api/v1/requests/{id}/accept",
     "The named colleague accepts a swap or cover."
 );
-action_route!(
+refusal_route!(
     decline_request,
     Action::Decline,
     "/api/v1/requests/{id}/decline",
@@ -139,7 +163,7 @@ action_route!(
     "/api/v1/requests/{id}/approve",
     "An admin approves: the plan changes at once. A broken working-time rule answers 409 (`field` `confirm`) until sent again with `confirm: true`, or always when the setting refuses such approvals."
 );
-action_route!(
+refusal_route!(
     reject_request,
     Action::Reject,
     "/api/v1/requests/{id}/reject",
@@ -157,7 +181,7 @@ action_route!(
     "/api/v1/requests/{id}/claim",
     "A member free that day takes an open shift; the first valid claim wins, later ones are 409."
 );
-action_route!(
+refusal_route!(
     revoke_request,
     Action::Revoke,
     "/api/v1/requests/{id}/revoke",

@@ -34,7 +34,7 @@ const SHARED: [(&str, u16, &str, bool); 9] = [
     (
         "NotFound",
         404,
-        "No such id (ids that are not positive integers are never found)",
+        "No such id: the one in the path (ids that are not positive integers are never found), or a user, shift or channel named in the body (`field` names it)",
         false,
     ),
     (

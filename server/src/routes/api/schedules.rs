@@ -14,7 +14,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJsonList, ApiQuery, MAX_UPLOAD_BYTES};
-use super::responses::{AuthErrors, InvalidErrors, JsonErrors, UploadErrors};
+use super::responses::{AuthErrors, InvalidErrors, JsonErrors, NotFoundErrors, UploadErrors};
 use crate::routes::error::{ApiError, ErrorBody};
 
 /// Schedule entries in a range (at most 366 days). Members get their own; admins anyone's,
@@ -48,6 +48,7 @@ pub async fn list_schedules(
     tag = "schedules",
     request_body = Vec<ScheduleWrite>,
     responses(
+        NotFoundErrors,
         AuthErrors,
         JsonErrors,
         (status = 200, body = WriteSummary),
@@ -91,6 +92,7 @@ pub struct ImportQuery {
     params(ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file: CSV (UTF-8 or GBK), XLSX or data.json"),
     responses(
+        NotFoundErrors,
         AuthErrors,
         InvalidErrors,
         UploadErrors,
