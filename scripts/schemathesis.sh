@@ -63,7 +63,7 @@ start_server() {
 # Refusing missing, wrong, expired and read-only credentials is tested in
 # server/tests/api (tokens.rs among others). Other wrong-credential answers the fuzzer
 # provokes (401, 429) are documented on every operation and checked here.
-phases=examples,coverage,fuzzing
+phases=examples,coverage,fuzzing,stateful
 common=(--checks all --exclude-checks ignored_auth --phases "$phases"
         --max-examples "$max_examples" --seed "$seed" --workers 1 --no-shrink
         --suppress-health-check all --warnings off --request-timeout 30)

@@ -109,6 +109,56 @@ fn document_channel_kinds(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// No text holds U+0000: every JSON body refuses it (`extract::refuse_nul`, PostgreSQL
+/// cannot store it), so every free string in the document says so, once, here. Strings
+/// with a pattern of their own already exclude it; enums, formats and files are left alone.
+fn document_no_nul(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
+
+    fn is_string(schema_type: &SchemaType) -> bool {
+        match schema_type {
+            SchemaType::Type(kind) => *kind == Type::String,
+            SchemaType::Array(kinds) => kinds.contains(&Type::String),
+            SchemaType::AnyValue => false,
+        }
+    }
+
+    fn visit(schema: &mut RefOr<Schema>) {
+        let RefOr::T(schema) = schema else { return };
+        match schema {
+            Schema::Object(object) => {
+                if is_string(&object.schema_type)
+                    && object.pattern.is_none()
+                    && object.enum_values.is_none()
+                    && object.format.is_none()
+                {
+                    object.pattern = Some("^[^\\u0000]*$".to_owned());
+                }
+                object.properties.values_mut().for_each(visit);
+                if let Some(extra) = object.additional_properties.as_deref_mut()
+                    && let AdditionalProperties::RefOr(extra) = extra
+                {
+                    visit(extra);
+                }
+            }
+            Schema::Array(array) => {
+                if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                    visit(items);
+                }
+            }
+            Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(visit),
+            Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(visit),
+            Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(visit),
+            _ => {}
+        }
+    }
+
+    if let Some(components) = openapi.components.as_mut() {
+        components.schemas.values_mut().for_each(visit);
+    }
+}
+
 /// The `/api/v1` routes and `/api/openapi.json`.
 pub fn router() -> Router<AppState> {
     let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
@@ -175,6 +225,7 @@ pub fn router() -> Router<AppState> {
         .split_for_parts();
     let mut openapi = openapi;
     document_channel_kinds(&mut openapi);
+    document_no_nul(&mut openapi);
     let document: Arc<str> = openapi
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
