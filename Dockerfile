@@ -75,14 +75,16 @@ COPY --from=node /build/end2end/node_modules /build/end2end/node_modules
 ENV PATH=/build/end2end/node_modules/.bin:$PATH
 COPY --from=planner /build/recipe.json recipe.json
 # Dependencies only, with the exact flags cargo-leptos uses for the release front end
-# (its target dir is target/front; lib-profile-release = wasm-release).
-RUN cargo chef cook --profile wasm-release --target wasm32-unknown-unknown \
+# (its target dir is target/front; lib-profile-release = wasm-release; `--split` links
+# with relocations kept, and RUSTFLAGS is part of what cargo reuses builds by).
+RUN RUSTFLAGS="-Clink-args=--emit-relocs" cargo chef cook --profile wasm-release --target wasm32-unknown-unknown \
       --target-dir target/front -p frontend --no-default-features --recipe-path recipe.json
 COPY . .
-RUN cargo leptos build --release --precompress --frontend-only \
+RUN cargo leptos build --release --precompress --split --frontend-only \
  && test -s target/site/pkg/dingding-attendance.wasm \
  && test -s target/site/pkg/dingding-attendance.js \
- && test -s target/site/pkg/dingding-attendance.css
+ && test -s target/site/pkg/dingding-attendance.css \
+ && test -s target/site/pkg/__wasm_split_manifest.json
 
 # ---------------------------------------------------------------------------------------
 # The server half, per target architecture, cross-compiled on the build platform.

@@ -31,13 +31,13 @@ env: ## create .env with a fresh SECRET_KEY and first admin password if there is
 	fi
 
 release: setup ## build the optimised server and site (target/site, precompressed)
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 
 run: release env ## build and run the app on http://localhost:5000 (embedded SQLite in data/)
 	SITE_ROOT="$(SITE_ROOT)" "$(BIN_RELEASE)" serve
 
 dev: setup ## live-reloading development server (cargo leptos watch, development mode)
-	cargo leptos watch
+	cargo leptos watch --split
 
 # cargo-leptos builds the debug server with this flag; using it for lint and tests too lets
 # all of them share one set of compiled dependencies instead of building them twice.
@@ -62,7 +62,7 @@ test-postgres: ## the unit and HTTP tests again on PostgreSQL: a throwaway clust
 	TEST_DATABASE_URL="$$url" cargo test -p app -p server -p migration
 
 test-browser: ## headless-Chromium tests against the debug build
-	cargo leptos build
+	cargo leptos build --split
 	cd end2end && SERVER_BIN="$(BIN_DEBUG)" SITE_ROOT="$(SITE_ROOT)" node --test --test-concurrency=1 tests/*.test.mjs
 
 check-openapi: ## Schemathesis against the debug server: the API answers exactly what its OpenAPI document says

@@ -21,7 +21,7 @@ lighthouse=$tools/node_modules/.bin/lighthouse
 if [ ! -x "$lighthouse" ]; then
   npm install --prefix "$tools" --no-audit --no-fund --loglevel=error lighthouse@12 >/dev/null
 fi
-[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress
+[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress --split
 
 kib() { echo $(( ($1 + 512) / 1024 )); }
 size() { stat -c %s "$1"; }

@@ -16,7 +16,7 @@ admin_password=bench-admin-passphrase
 api_token=bench-api-token-0123456789abcdef
 connections=${BENCH_CONNECTIONS:-64}
 duration=${BENCH_DURATION:-15s}
-[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress
+[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

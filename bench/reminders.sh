@@ -21,7 +21,7 @@ generic_people=${BENCH_REMINDER_PEOPLE:-10000}
 dingtalk_people=${BENCH_DINGTALK_PEOPLE:-100}
 personal_people=${BENCH_PERSONAL_PEOPLE:-10000}
 
-[ -x "$binary" ] || cargo leptos build --release --precompress
+[ -x "$binary" ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d)
 pid=

@@ -15,7 +15,7 @@ binary=$target_dir/release/dingding-attendance
 api_token=bench-api-token-0123456789abcdef
 people=${BENCH_REPLICA_PEOPLE:-10000}
 
-[ -x "$binary" ] || cargo leptos build --release --precompress
+[ -x "$binary" ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d)
 pids=()

@@ -12,7 +12,7 @@ admin_password=bench-admin-passphrase
 api_token=bench-api-token-0123456789abcdef
 duration=${BENCH_DURATION:-15s}
 
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 kib() { echo $(( ($1 + 512) / 1024 )); }
 size() { stat -c %s "$1"; }

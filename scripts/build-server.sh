@@ -18,7 +18,7 @@
 #   --print        print the environment and cargo command instead of running them
 #
 # Only the server is built here: the site (WASM, JS, CSS) does not depend on the
-# architecture and comes from `cargo leptos build --release --precompress --frontend-only`.
+# architecture and comes from `cargo leptos build --release --precompress --split --frontend-only`.
 # The site and the server must be built from the same checkout path: server-function URLs
 # contain a hash of the app crate's directory (CARGO_MANIFEST_DIR).
 #

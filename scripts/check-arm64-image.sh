@@ -2,7 +2,7 @@
 # What can be proved about the image without a Docker engine:
 #   1. The ARM64 server: cross-compiled for aarch64-unknown-linux-gnu exactly as the
 #      Dockerfile does it (scripts/build-server.sh), next to the release site directory
-#      (`cargo leptos build --release --precompress --frontend-only`, as the Dockerfile).
+#      (`cargo leptos build --release --precompress --split --frontend-only`, as the Dockerfile).
 #   2. The runtime stage, laid out in a temporary directory the way the image has it
 #      (/app/dingding-attendance, /app/site, empty /app/data /app/logs /app/uploads, the
 #      Dockerfile's ENV, .env.example plus a SECRET_KEY), run under qemu-user as a non-root
@@ -37,7 +37,7 @@ trap cleanup EXIT
 log "cross-compiling the server for arm64 (scripts/build-server.sh, as the Dockerfile)"
 scripts/build-server.sh arm64 "$work/out"
 log "building the release site once (architecture-free, as the Dockerfile)"
-cargo leptos build --release --precompress --frontend-only >"$work/site-build.log" 2>&1 \
+cargo leptos build --release --precompress --split --frontend-only >"$work/site-build.log" 2>&1 \
   || { tail -30 "$work/site-build.log" >&2; die "site build failed"; }
 [ -s target/site/pkg/dingding-attendance.wasm ] || die "no release site in target/site"
 

@@ -13,6 +13,7 @@ use app::ssr::session_store::DbSessionStore;
 use app::ssr::{Clock, RuntimeSettings, Services, SystemClock, audit, bootstrap};
 use axum::Router;
 use axum::body::Body;
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::middleware;
 use axum::routing::{any, get};
@@ -24,6 +25,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -432,17 +434,27 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
     };
     let context_services = services.clone();
     let provide_services = move || provide_context(context_services.clone());
+    // The site's files (`/pkg/…`, the icon), precompressed copies preferred; any other path
+    // is the app's 404 page. Files are served here rather than by leptos's file handler,
+    // which runs each file request in a reactive owner created under whatever owner the
+    // thread holds: while another request's page was rendering, that owner took the page's
+    // response headers (its Content-Security-Policy), and the page came back without them.
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        provide_services.clone(),
+        app::shell,
+    );
+    let site_files = ServeDir::new(&*leptos_options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(not_found.with_state(state.clone()));
     Router::new()
-        .leptos_routes_with_context(&state, routes, provide_services.clone(), {
+        .leptos_routes_with_context(&state, routes, provide_services, {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .merge(api::router())
         .route("/api/{*path}", any(fallback::api_not_found))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_services, app::shell))
+        .fallback_service(site_files)
         .layer(middleware::from_fn_with_state(
             services.settings.clone(),
             guard::session_rules,

@@ -8,8 +8,9 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    Lazy, LazyRoute, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
+    lazy_route,
 };
 
 use components::layout::Layout;
@@ -111,25 +112,66 @@ pub fn App() -> impl IntoView {
                 // server sends the finished page in one piece. Streamed fallbacks swapped in
                 // by script made the largest paint wait for those scripts on phones.
                 <Routes fallback=NotFoundPage>
-                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("") view={Lazy::<Home>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("password")) view=ChangePasswordPage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view=ProfilePage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AuditPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("schedule") view=SchedulePage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("team")) view=TeamSchedulePage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("batch")) view=BatchPage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("schedule"), StaticSegment("import")) view=TransferPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("shifts") view=ShiftsPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("holidays") view=HolidaysPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("reminders") view=RemindersPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("requests") view=RequestsPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("deliveries") view=DeliveriesPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("channels") view=ChannelsPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view={Lazy::<Profile>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view={Lazy::<AdminUsers>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view={Lazy::<Audit>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("schedule") view={Lazy::<Schedule>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("team")) view={Lazy::<TeamSchedule>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("batch")) view={Lazy::<Batch>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("schedule"), StaticSegment("import")) view={Lazy::<Transfer>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("shifts") view={Lazy::<Shifts>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("holidays") view={Lazy::<Holidays>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("reminders") view={Lazy::<Reminders>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("requests") view={Lazy::<Requests>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("deliveries") view={Lazy::<Deliveries>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("channels") view={Lazy::<Channels>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("settings") view={Lazy::<Settings>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
     }
+}
+
+/// Declares a route whose page is a chunk of its own in the browser bundle: the first visit
+/// downloads the app's shell (layout, sign-in, navigation) and that page's chunk, which the
+/// server preloads; the others load when navigated to, once. Data stays with the page: each
+/// page's resources are server-rendered and reach the browser in the HTML.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {
+        $(
+            struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(_route: Self) -> AnyView {
+                    $page().into_any()
+                }
+            }
+        )*
+    };
+}
+
+lazy_pages! {
+    Home => HomePage,
+    Profile => ProfilePage,
+    AdminUsers => AdminUsersPage,
+    Audit => AuditPage,
+    Schedule => SchedulePage,
+    TeamSchedule => TeamSchedulePage,
+    Batch => BatchPage,
+    Transfer => TransferPage,
+    Shifts => ShiftsPage,
+    Holidays => HolidaysPage,
+    Reminders => RemindersPage,
+    Requests => RequestsPage,
+    Deliveries => DeliveriesPage,
+    Channels => ChannelsPage,
+    Settings => SettingsPage,
 }

@@ -87,9 +87,6 @@ pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
 pub fn Layout(children: Children) -> impl IntoView {
     let session = SessionContext::provide();
     let (menu_open, set_menu_open) = signal(false);
-    let (hydrated, set_hydrated) = signal(false);
-    // Effects run only in the browser: this marks the moment the WASM took over.
-    Effect::new(move |_| set_hydrated.set(true));
 
     let location = use_location();
     // Close the menu after navigating.
@@ -117,7 +114,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     });
 
     view! {
-        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+        // `true` once the browser has hydrated all of the page (set by `frontend::hydrate`).
+        <div class="app" data-hydrated="false">
             <header class="topbar">
                 <a class="brand" href="/">
                     <img src="/favicon.svg" alt="" width="28" height="28" />
