@@ -446,6 +446,8 @@ fn router(config: &Config, leptos_options: LeptosOptions, services: Services) ->
     let site_files = ServeDir::new(&*leptos_options.site_root)
         .precompressed_br()
         .precompressed_gzip()
+        // Other methods on a path that is no file are the 404 page too, not 405.
+        .call_fallback_on_method_not_allowed(true)
         .fallback(not_found.with_state(state.clone()));
     Router::new()
         .leptos_routes_with_context(&state, routes, provide_services, {

@@ -29,6 +29,8 @@ async fn unknown_page_answers_404_with_a_page() {
     assert_eq!(response.status, 404);
     assert!(response.body.contains("页面不存在"), "{}", response.body);
     assert!(response.body.contains("返回首页"));
+    let posted = app.call(&admin, "POST", "/no/such/page", None, "").await;
+    assert_eq!(posted.status, 404, "{}", posted.body);
     app.stop().await.expect("clean stop");
 }
 
