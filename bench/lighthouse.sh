@@ -78,7 +78,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
   echo
   echo "| figure | value |"
   echo "|---|---|"
-  echo "| WASM + JS a first visit downloads, any route (one bundle, not split yet): brotli | $(kib $(( $(size "$wasm.br") + $(size "$js.br") ))) KiB (wasm $(kib "$(size "$wasm")") KiB raw) |"
+  echo "| main bundle, WASM + JS, on every first visit (a page's chunks come on top: bench/first-load.sh): brotli | $(kib $(( $(size "$wasm.br") + $(size "$js.br") ))) KiB (wasm $(kib "$(size "$wasm")") KiB raw) |"
   echo "| HTML of /schedule/team, 200 people, month | $(kib "$team_html") KiB |"
   echo "| HTML of /reminders, 200 people, default 7 days | $(kib "$upcoming_html") KiB |"
   echo "| HTML of / (admin), 200 people | $(kib "$home_html") KiB |"
