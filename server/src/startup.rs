@@ -112,7 +112,7 @@ impl Application {
         let clock: Arc<dyn Clock> = match &config.test_clock_file {
             Some(path) => {
                 tracing::warn!(path = %path.display(), "TEST_CLOCK_FILE: the clock reads this file");
-                Arc::new(app::ssr::clock::FileClock(path.clone()))
+                Arc::new(app::ssr::clock::FileClock::new(path.clone()))
             }
             None => Arc::new(SystemClock),
         };
