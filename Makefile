@@ -11,7 +11,7 @@ SITE_ROOT := $(CURDIR)/target/site
 BIN_DEBUG := $(TARGET_DIR)/debug/dingding-attendance
 BIN_RELEASE := $(TARGET_DIR)/release/dingding-attendance
 
-.PHONY: help setup setup-test env run dev release lint test test-rust test-postgres test-browser check-openapi check-deploy check-image fmt bench clean
+.PHONY: help setup setup-test env run dev release lint test test-rust test-postgres test-browser check-openapi check-deploy check-image fmt bench bench-pages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ test: setup-test lint test-rust test-postgres test-browser check-openapi check-d
 
 bench: setup-test ## release build + size, start-up, memory and load figures into bench/RESULTS.md
 	bash bench/run.sh
+
+bench-pages: ## signed-in pages under load on the profiling build: minutes per measure-change-measure cycle
+	BENCH_PROFILE=profiling bash bench/pages-load.sh
 
 clean: ## remove build output
 	cargo clean

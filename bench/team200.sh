@@ -1,6 +1,6 @@
 # Sourced by the page benchmarks (bench/lighthouse.sh, bench/pages-load.sh): starts the
-# release server in a work directory, creates 200 people scheduled from two weeks ago for
-# two months through the API, and signs the admin in. Expects $binary, $site_root,
+# release server in a work directory, creates 200 people (BENCH_PEOPLE) scheduled from two
+# weeks ago for two months through the API, and signs the admin in. Expects $binary, $site_root,
 # $admin_password and $api_token; sets $base, $pid (the server) and $cookie.
 # shellcheck shell=bash
 
@@ -17,18 +17,18 @@ start_team200() { # work_dir
     sleep 0.01
   done
 
-  local n
-  for n in $(seq 1 200); do
+  local n people=${BENCH_PEOPLE:-200}
+  for n in $(seq 1 "$people"); do
     printf '{"username":"team%03d","password":"team-password-%03d","display_name":"成员%03d","must_change_password":false}\n' "$n" "$n" "$n"
   done | xargs -P 4 -d '\n' -I{} curl -fsS -o /dev/null -H "Authorization: Bearer $api_token" \
     -H 'Content-Type: application/json' -d '{}' "$base/api/v1/users"
-  python3 - "$work/team.csv" <<'PY'
+  python3 - "$work/team.csv" "$people" <<'PY'
 import datetime, sys
 start = datetime.date.today() - datetime.timedelta(days=14)
 shifts = ["A班", "A班", "B班", "B班", "休", "休"]
 with open(sys.argv[1], "w", encoding="utf-8") as out:
     out.write("date,username,shift,note\n")
-    for n in range(1, 201):
+    for n in range(1, int(sys.argv[2]) + 1):
         for day in range(60):
             out.write(f"{start + datetime.timedelta(days=day)},team{n:03d},{shifts[(day + n) % 6]},\n")
 PY

@@ -10,6 +10,7 @@ mod m20261203_000005_create_access_tokens;
 mod m20261203_000006_create_delivery_state;
 mod m20261207_000007_create_channel_preferences;
 mod m20261207_000008_create_requests;
+mod m20261208_000009_create_data_version;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_create_delivery_state::Migration),
             Box::new(m20261207_000007_create_channel_preferences::Migration),
             Box::new(m20261207_000008_create_requests::Migration),
+            Box::new(m20261208_000009_create_data_version::Migration),
         ]
     }
 }

@@ -26,6 +26,9 @@ const ROWS_PER_INSERT: u64 = 500;
 
 /// The migrations' own bookkeeping, written by `migrate` on the target, not copied.
 const MIGRATION_TABLE: &str = "seaql_migrations";
+/// The data version the read models are keyed by: the target keeps its own (the copy's
+/// writes move it), nothing reads it across databases.
+const DATA_VERSION_TABLE: &str = "data_version";
 
 pub async fn run(config: &Config, args: &MigrateDbArgs) -> anyhow::Result<()> {
     let target_url = DatabaseUrl::parse(&args.to).map_err(|error| {
@@ -197,7 +200,7 @@ async fn table_names(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
         .iter()
         .map(|row| row.try_get_by_index::<String>(0))
         .collect::<Result<Vec<_>, _>>()?;
-    names.retain(|name| name != MIGRATION_TABLE);
+    names.retain(|name| name != MIGRATION_TABLE && name != DATA_VERSION_TABLE);
     Ok(names)
 }
 

@@ -23,6 +23,7 @@ pub mod page;
 pub mod password;
 pub mod platform_ids;
 pub mod preferences;
+pub mod read_models;
 pub mod reminders;
 pub mod requests;
 pub mod schedule_import;
@@ -143,6 +144,9 @@ pub struct Services {
     pub secrets: secret_box::SecretBox,
     /// Import files being parsed at once (`schedule_import::MAX_CONCURRENT_PARSES`).
     pub import_parses: Arc<tokio::sync::Semaphore>,
+    /// What pages compute from data that changes a few times a day, keyed by the data
+    /// version.
+    pub read_models: Arc<read_models::ReadModels>,
     /// Whether an active admin still has the original's `admin123` (refreshed at start and
     /// after every password or admin change).
     default_password_in_use: Arc<AtomicBool>,
@@ -174,6 +178,7 @@ impl Services {
             import_parses: Arc::new(tokio::sync::Semaphore::new(
                 schedule_import::MAX_CONCURRENT_PARSES,
             )),
+            read_models: Arc::default(),
             default_password_in_use: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -95,9 +95,26 @@ pub async fn list(
         (None, _) if actor.is_admin() => None,
         (None, own) => own,
     };
+    let (from, to) = (query.from, query.to);
+    if user_id.is_none() && (to - from).num_days() < KEPT_LIST_DAYS {
+        // The whole team's entries: kept while the data has not changed.
+        let version = super::read_models::data_version(&services.db).await?;
+        let kept = services
+            .read_models
+            .team_entries
+            .get_or_build(version, (from, to), || {
+                entries_in(&services.db, None, from, to)
+            })
+            .await?;
+        return Ok(Vec::clone(&kept));
+    }
     let users: Option<Vec<i32>> = user_id.map(|id| vec![id]);
-    entries_in(&services.db, users.as_deref(), query.from, query.to).await
+    entries_in(&services.db, users.as_deref(), from, to).await
 }
+
+/// The whole team's entries are kept for ranges of up to this many days (a month and its
+/// neighbours' edges); longer ranges are read per request.
+const KEPT_LIST_DAYS: i64 = 62;
 
 async fn entries_between(
     db: &impl ConnectionTrait,
@@ -384,29 +401,26 @@ pub async fn calendar(
     }
     let span = if team { Span::Month } else { span };
     let (from, to) = visible_range(anchor, span, team);
+    if team && user_id.is_none() {
+        actor.require_admin()?;
+        // The whole team's grid: kept while the data has not changed.
+        let version = super::read_models::data_version(&services.db).await?;
+        let kept = services
+            .read_models
+            .team_grids
+            .get_or_build(version, (from, to, today), || async {
+                let members = team_members(services, None).await?;
+                calendar_data(services, members, from, to, today, true).await
+            })
+            .await?;
+        let mut data = CalendarData::clone(&kept);
+        data.anchor = anchor;
+        data.span = span;
+        return Ok(data);
+    }
     let members: Vec<TeamMember> = if team {
         actor.require_admin()?;
-        let mut select = user::Entity::find()
-            .select_only()
-            .columns([
-                user::Column::Id,
-                user::Column::Username,
-                user::Column::DisplayName,
-            ])
-            .filter(user::Column::Active.eq(true))
-            .order_by_asc(user::Column::DisplayName)
-            .order_by_asc(user::Column::Id);
-        if let Some(id) = user_id {
-            select = select.filter(user::Column::Id.eq(id));
-        }
-        let rows: Vec<(i32, String, String)> = select.into_tuple().all(&services.db).await?;
-        rows.into_iter()
-            .map(|(id, username, display_name)| TeamMember {
-                id,
-                username,
-                display_name,
-            })
-            .collect()
+        team_members(services, user_id).await?
     } else {
         let id = match user_id.or(actor.user_id()) {
             Some(id) => id,
@@ -423,6 +437,51 @@ pub async fn calendar(
             display_name: person.display_name,
         }]
     };
+    let mut data = calendar_data(services, members, from, to, today, actor.is_admin()).await?;
+    data.anchor = anchor;
+    data.span = span;
+    Ok(data)
+}
+
+/// Active people by display name, or only `user_id` among them.
+async fn team_members(
+    services: &Services,
+    user_id: Option<i32>,
+) -> Result<Vec<TeamMember>, AppError> {
+    let mut select = user::Entity::find()
+        .select_only()
+        .columns([
+            user::Column::Id,
+            user::Column::Username,
+            user::Column::DisplayName,
+        ])
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::DisplayName)
+        .order_by_asc(user::Column::Id);
+    if let Some(id) = user_id {
+        select = select.filter(user::Column::Id.eq(id));
+    }
+    let rows: Vec<(i32, String, String)> = select.into_tuple().all(&services.db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, username, display_name)| TeamMember {
+            id,
+            username,
+            display_name,
+        })
+        .collect())
+}
+
+/// The calendar of `members` for `from..=to` (anchored at `from`, a month: callers set
+/// their own anchor and span).
+async fn calendar_data(
+    services: &Services,
+    members: Vec<TeamMember>,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    admin: bool,
+) -> Result<CalendarData, AppError> {
     let ids: Vec<i32> = members.iter().map(|member| member.id).collect();
     let entries = entries_in(&services.db, Some(&ids), from, to).await?;
     let calendar = holidays::calendar(&services.db).await?;
@@ -447,8 +506,8 @@ pub async fn calendar(
         .map(|model| shifts::to_view(model, overtime))
         .collect();
     Ok(CalendarData {
-        anchor,
-        span,
+        anchor: from,
+        span: Span::Month,
         from,
         to,
         today,
@@ -457,7 +516,7 @@ pub async fn calendar(
         entries,
         days,
         years_without_data: calendar.years_without_data(from, to),
-        admin: actor.is_admin(),
+        admin,
         notes: super::requests::calendar_notes(&services.db, from, to, &ids).await?,
     })
 }

@@ -22,6 +22,7 @@ mod openapi;
 mod outbound_secrets;
 mod pages;
 mod process;
+mod read_models;
 mod reminder_processes;
 mod reminders;
 mod requests;

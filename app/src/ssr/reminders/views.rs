@@ -1,9 +1,10 @@
 //! What people see of the engine: upcoming reminders, delivery history, punches, the
 //! worker's status and the home dashboard.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -13,17 +14,17 @@ use sea_orm::{
 use super::super::audit::{self, AuditEvent};
 use super::super::auth::{Actor, RequestMeta};
 use super::super::channels::ChannelBook;
-use super::super::entity::{delivery, punch, shift, user};
+use super::super::entity::{delivery, punch, user};
 use super::super::page::PageRequest;
-use super::super::{Services, schedules, settings, shifts};
+use super::super::{Services, read_models, schedules, settings, shifts};
 use super::{rules, status};
 use crate::AppError;
 use crate::domain::audit::AuditKind;
 use crate::domain::redact::redact_named;
 use crate::domain::reminder::{self, NoReminder, ReminderKind};
 use crate::wire::{
-    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, TeamMember,
-    UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
+    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, ShiftView,
+    TeamMember, UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
 };
 
 /// The preview's default span.
@@ -71,19 +72,99 @@ pub async fn upcoming(
         (None, Some(own)) => vec![own],
         (None, None) => return Err(AppError::Forbidden),
     };
+    let plan = if to - from < Duration::days(KEPT_PLAN_DAYS) {
+        team_plan(services, from, to).await?
+    } else {
+        // Long ranges are not kept: built for the people asked about only.
+        let only = (!user_ids.is_empty()).then_some(user_ids.as_slice());
+        Arc::new(build_plan(services, from, to, only).await?)
+    };
+    Ok(plan.slice(&user_ids))
+}
+
+/// Plans of at most this many days are kept in memory (the home page's two, the preview's
+/// default week).
+const KEPT_PLAN_DAYS: i64 = UPCOMING_DAYS;
+
+/// Everyone's reminders (active or not) for a range, as the preview shows them, with what
+/// the home page needs besides.
+pub struct TeamPlan {
+    /// All people's reminders and days without, people by display name.
+    view: UpcomingView,
+    active: HashSet<i32>,
+    /// Display names of everyone, by id.
+    names: HashMap<i32, String>,
+    shifts: HashMap<i32, ShiftView>,
+    /// Who works which shift on the range's first day.
+    first_day: Vec<(i32, i32)>,
+}
+
+impl TeamPlan {
+    /// The preview for `only` (everyone active when empty).
+    fn slice(&self, only: &[i32]) -> UpcomingView {
+        let wanted = |id: i32| {
+            if only.is_empty() {
+                self.active.contains(&id)
+            } else {
+                only.contains(&id)
+            }
+        };
+        UpcomingView {
+            from: self.view.from,
+            to: self.view.to,
+            reminders: self
+                .view
+                .reminders
+                .iter()
+                .filter(|item| wanted(item.user_id))
+                .cloned()
+                .collect(),
+            none: self
+                .view
+                .none
+                .iter()
+                .filter(|day| wanted(day.user_id))
+                .cloned()
+                .collect(),
+            sending_enabled: self.view.sending_enabled,
+            users: self
+                .view
+                .users
+                .iter()
+                .filter(|person| wanted(person.id))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The whole team's plan for `from..=to`, from memory while the data has not changed.
+async fn team_plan(
+    services: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Arc<TeamPlan>, AppError> {
+    let version = read_models::data_version(&services.db).await?;
+    services
+        .read_models
+        .plans
+        .get_or_build(version, (from, to), || build_plan(services, from, to, None))
+        .await
+}
+
+/// Computes the plan of `only` (everyone when `None`) for `from..=to`.
+async fn build_plan(
+    services: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+    only: Option<&[i32]>,
+) -> Result<TeamPlan, AppError> {
     let settings = settings::effective(services).await?;
-    let data = rules::load(
-        services,
-        &settings,
-        from,
-        to,
-        (!user_ids.is_empty()).then_some(user_ids.as_slice()),
-    )
-    .await?;
+    let data = rules::load(services, &settings, from, to, only).await?;
     let mut people: Vec<&rules::Person> = data
         .people
         .values()
-        .filter(|row| user_ids.is_empty() && row.active || user_ids.contains(&row.id))
+        .filter(|row| only.is_none_or(|ids| ids.contains(&row.id)))
         .collect();
     people.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
     let ids: Vec<i32> = people.iter().map(|row| row.id).collect();
@@ -124,20 +205,43 @@ pub async fn upcoming(
         }
     }
     reminders.sort_by(|a, b| a.at.cmp(&b.at).then(a.user_id.cmp(&b.user_id)));
-    Ok(UpcomingView {
-        from,
-        to,
-        reminders,
-        none,
-        sending_enabled: settings.reminder_enabled,
-        users: people
+    let shifts = shifts::all_models(&services.db)
+        .await?
+        .iter()
+        .map(|row| (row.id, shifts::to_view(row, settings.work_overtime)))
+        .collect();
+    Ok(TeamPlan {
+        active: people
             .iter()
-            .map(|row| TeamMember {
-                id: row.id,
-                username: row.username.clone(),
-                display_name: row.display_name.clone(),
-            })
+            .filter(|row| row.active)
+            .map(|row| row.id)
             .collect(),
+        names: people
+            .iter()
+            .map(|row| (row.id, row.display_name.clone()))
+            .collect(),
+        shifts,
+        first_day: data
+            .schedules
+            .iter()
+            .filter(|day| day.date == from)
+            .map(|day| (day.user_id, day.shift_id))
+            .collect(),
+        view: UpcomingView {
+            from,
+            to,
+            reminders,
+            none,
+            sending_enabled: settings.reminder_enabled,
+            users: people
+                .iter()
+                .map(|row| TeamMember {
+                    id: row.id,
+                    username: row.username.clone(),
+                    display_name: row.display_name.clone(),
+                })
+                .collect(),
+        },
     })
 }
 
@@ -430,66 +534,60 @@ pub async fn worker_status(services: &Services) -> Result<WorkerStatus, AppError
     })
 }
 
-/// The home page: today's shifts, the next reminders, today's deliveries, the worker.
+/// The home page: today's shifts, the next reminders, today's deliveries, the worker. The
+/// team's part comes from the kept plan; deliveries, the worker and requests are read live.
 pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, AppError> {
     let me = actor.user_id();
     let today = services.today();
     let now = services.clock.now();
-    let settings = settings::effective(services).await?;
-    let shift_rows: HashMap<i32, shift::Model> = shift::Entity::find()
-        .all(&services.db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
-    let todays = super::super::entity::schedule::Entity::find()
-        .filter(super::super::entity::schedule::Column::Date.eq(today))
-        .all(&services.db)
-        .await?;
-    let names = names(services).await?;
-    let view = |shift_id: i32| {
-        shift_rows
-            .get(&shift_id)
-            .map(|row| shifts::to_view(row, settings.work_overtime))
-    };
-    let my_shift = todays
+    let plan = team_plan(services, today, today + Duration::days(1)).await?;
+    let my_shift = plan
+        .first_day
         .iter()
-        .find(|row| Some(row.user_id) == me)
-        .and_then(|row| view(row.shift_id));
+        .find(|(user_id, _)| Some(*user_id) == me)
+        .and_then(|(_, shift_id)| plan.shifts.get(shift_id).cloned());
     let mut team_today: Vec<(String, crate::wire::ShiftView)> = if actor.is_admin() {
-        todays
+        // Active people only, as in the team grid and the preview.
+        plan.first_day
             .iter()
-            .filter_map(|row| Some((names.get(&row.user_id)?.clone(), view(row.shift_id)?)))
+            .filter(|(user_id, _)| plan.active.contains(user_id))
+            .filter_map(|(user_id, shift_id)| {
+                Some((
+                    plan.names.get(user_id)?.clone(),
+                    plan.shifts.get(shift_id)?.clone(),
+                ))
+            })
             .collect()
     } else {
         Vec::new()
     };
     team_today.sort_by(|a, b| a.1.start.cmp(&b.1.start).then(a.0.cmp(&b.0)));
-    let upcoming = upcoming(
-        services,
-        actor,
-        &UpcomingQuery {
-            from: Some(today),
-            to: Some(today + Duration::days(1)),
-            user_id: None,
-        },
-    )
-    .await?;
     let now_text = rfc3339(services, now);
-    let next_reminders: Vec<_> = upcoming
+    // Reminders are in time order: from the first not yet due.
+    let first_due = plan
+        .view
         .reminders
-        .into_iter()
-        .filter(|item| item.at >= now_text)
+        .partition_point(|item| item.at < now_text);
+    let next_reminders: Vec<UpcomingReminder> = plan.view.reminders[first_due..]
+        .iter()
+        .filter(|item| {
+            if actor.is_admin() {
+                plan.active.contains(&item.user_id)
+            } else {
+                Some(item.user_id) == me
+            }
+        })
         .take(10)
+        .cloned()
         .collect();
     // Names for the reminders shown only: the page carries them as hydration state.
     let user_names: BTreeMap<i32, String> = next_reminders
         .iter()
-        .filter_map(|item| Some((item.user_id, names.get(&item.user_id)?.clone())))
+        .filter_map(|item| Some((item.user_id, plan.names.get(&item.user_id)?.clone())))
         .collect();
     let shift_names: BTreeMap<i32, String> = next_reminders
         .iter()
-        .filter_map(|item| Some((item.shift_id, shift_rows.get(&item.shift_id)?.name.clone())))
+        .filter_map(|item| Some((item.shift_id, plan.shifts.get(&item.shift_id)?.name.clone())))
         .collect();
     let deliveries_today = deliveries(
         services,
