@@ -1156,6 +1156,13 @@ pub struct WorkerStatus {
     pub sending_enabled: bool,
 }
 
+/// One shift of today on the home page: the shift and who works it, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftToday {
+    pub shift: ShiftView,
+    pub people: Vec<String>,
+}
+
 /// The home dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
@@ -1163,8 +1170,9 @@ pub struct Dashboard {
     pub local_time: String,
     pub timezone: String,
     pub my_shift: Option<ShiftView>,
-    /// Admins: who works what today.
-    pub team_today: Vec<(String, ShiftView)>,
+    /// Admins: who works what today, one entry per shift (by start time), so that a big
+    /// team's page carries each shift once.
+    pub team_today: Vec<ShiftToday>,
     pub next_reminders: Vec<UpcomingReminder>,
     pub deliveries_today: Vec<DeliveryView>,
     pub worker: WorkerStatus,

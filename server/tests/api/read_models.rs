@@ -169,19 +169,22 @@ fn first_clock_in(preview: &Value, user_id: i64) -> Option<String> {
         .map(|(.., at, _)| at)
 }
 
+/// The home page's team today as (name, shift start), shift by shift.
 fn team_today_names(home: &Value) -> Vec<(String, String)> {
     home["team_today"]
         .as_array()
         .expect("team_today")
         .iter()
-        .map(|pair| {
-            (
-                pair[0].as_str().expect("the answer's shape").to_owned(),
-                pair[1]["start"]
-                    .as_str()
-                    .expect("the answer's shape")
-                    .to_owned(),
-            )
+        .flat_map(|shift| {
+            let start = shift["shift"]["start"]
+                .as_str()
+                .expect("a start")
+                .to_owned();
+            shift["people"]
+                .as_array()
+                .expect("people")
+                .iter()
+                .map(move |name| (name.as_str().expect("a name").to_owned(), start.clone()))
         })
         .collect()
 }

@@ -23,8 +23,8 @@ use crate::domain::audit::AuditKind;
 use crate::domain::redact::redact_named;
 use crate::domain::reminder::{self, NoReminder, ReminderKind};
 use crate::wire::{
-    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, ShiftView,
-    TeamMember, UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
+    Dashboard, DeliveryQuery, DeliveryView, NewPunch, NoReminderDay, Page, PunchView, ShiftToday,
+    ShiftView, TeamMember, UpcomingQuery, UpcomingReminder, UpcomingView, WorkerStatus,
 };
 
 /// The preview's default span.
@@ -100,6 +100,33 @@ pub struct TeamPlan {
 }
 
 impl TeamPlan {
+    /// Who works which shift on the first day, active people only (as in the team grid and
+    /// the preview): shifts by start time, people by name.
+    fn team_on_first_day(&self) -> Vec<ShiftToday> {
+        let mut by_shift: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        for (user_id, shift_id) in &self.first_day {
+            if let Some(name) = self.names.get(user_id)
+                && self.active.contains(user_id)
+            {
+                by_shift.entry(*shift_id).or_default().push(name.clone());
+            }
+        }
+        let mut shifts: Vec<ShiftToday> = by_shift
+            .into_iter()
+            .filter_map(|(shift_id, mut people)| {
+                people.sort();
+                Some(ShiftToday {
+                    shift: self.shifts.get(&shift_id)?.clone(),
+                    people,
+                })
+            })
+            .collect();
+        shifts.sort_by(|a, b| {
+            (a.shift.start.as_str(), a.shift.id).cmp(&(b.shift.start.as_str(), b.shift.id))
+        });
+        shifts
+    }
+
     /// The preview for `only` (everyone active when empty).
     fn slice(&self, only: &[i32]) -> UpcomingView {
         let wanted = |id: i32| {
@@ -546,22 +573,11 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
         .iter()
         .find(|(user_id, _)| Some(*user_id) == me)
         .and_then(|(_, shift_id)| plan.shifts.get(shift_id).cloned());
-    let mut team_today: Vec<(String, crate::wire::ShiftView)> = if actor.is_admin() {
-        // Active people only, as in the team grid and the preview.
-        plan.first_day
-            .iter()
-            .filter(|(user_id, _)| plan.active.contains(user_id))
-            .filter_map(|(user_id, shift_id)| {
-                Some((
-                    plan.names.get(user_id)?.clone(),
-                    plan.shifts.get(shift_id)?.clone(),
-                ))
-            })
-            .collect()
+    let team_today = if actor.is_admin() {
+        plan.team_on_first_day()
     } else {
         Vec::new()
     };
-    team_today.sort_by(|a, b| a.1.start.cmp(&b.1.start).then(a.0.cmp(&b.0)));
     let now_text = rfc3339(services, now);
     // Reminders are in time order: from the first not yet due.
     let first_due = plan

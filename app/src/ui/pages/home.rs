@@ -14,7 +14,7 @@ use crate::ui::components::reminder::{
     fires_on, hhmm, kind_text, lateness_text, local_datetime, month_day, status_class,
 };
 use crate::wire::SystemOverview;
-use crate::wire::{Dashboard, DeliveryView, UpcomingReminder, WorkerStatus};
+use crate::wire::{Dashboard, DeliveryView, ShiftToday, UpcomingReminder, WorkerStatus};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -57,11 +57,17 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
                 } else {
                     view! {
                         <ul class="team-today">
-                            {team_today.into_iter().map(|(name, shift)| view! {
-                                <li data-testid="team-today-row">
-                                    <span class="person">{name}</span>
-                                    <ShiftChip shift />
-                                </li>
+                            {team_today.into_iter().map(|ShiftToday { shift, people }| {
+                                let name = shift.name.clone();
+                                view! {
+                                    <li data-testid="team-today-row" data-shift=name>
+                                        <span class="team-today-head">
+                                            <ShiftChip shift />
+                                            <span class="muted">{format!("{} 人", people.len())}</span>
+                                        </span>
+                                        <span class="people">{people.join("、")}</span>
+                                    </li>
+                                }
                             }).collect_view()}
                         </ul>
                     }.into_any()
