@@ -632,3 +632,96 @@ pub async fn dashboard(services: &Services, actor: &Actor) -> Result<Dashboard, 
         requests_waiting: super::super::requests::waiting_for(&services.db, actor).await?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shift(id: i32, name: &str, start: &str) -> ShiftView {
+        ShiftView {
+            id,
+            name: name.to_owned(),
+            label: name.chars().take(1).collect(),
+            color: "#3498db".to_owned(),
+            start: start.to_owned(),
+            end: "18:00".to_owned(),
+            rest: false,
+            remind_before_min: 15,
+            remind_after_min: 30,
+            remind_after_default: true,
+            follow_up_count: None,
+            follow_up_every_min: None,
+            note: None,
+            active: true,
+            overnight: false,
+        }
+    }
+
+    fn plan(first_day: Vec<(i32, i32)>, active: &[i32]) -> TeamPlan {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        TeamPlan {
+            view: UpcomingView {
+                from: today,
+                to: today,
+                reminders: Vec::new(),
+                none: Vec::new(),
+                sending_enabled: true,
+                users: Vec::new(),
+            },
+            active: active.iter().copied().collect(),
+            names: [(1, "丙"), (2, "甲"), (3, "乙"), (4, "丁")]
+                .into_iter()
+                .map(|(id, name)| (id, name.to_owned()))
+                .collect(),
+            shifts: [
+                (10, shift(10, "B班", "13:00")),
+                (20, shift(20, "A班", "09:00")),
+            ]
+            .into_iter()
+            .collect(),
+            first_day,
+        }
+    }
+
+    #[test]
+    fn todays_team_is_one_entry_per_shift_by_start_with_active_people_by_name() {
+        let plan = plan(vec![(1, 20), (2, 10), (3, 20), (4, 20)], &[1, 2, 3]);
+        let team: Vec<(String, Vec<String>)> = plan
+            .team_on_first_day()
+            .into_iter()
+            .map(|entry| (entry.shift.name, entry.people))
+            .collect();
+        // 丁 (4) is inactive; names sort by code point: 丙 U+4E19 before 乙 U+4E59.
+        assert_eq!(
+            team,
+            [
+                ("A班".to_owned(), vec!["丙".to_owned(), "乙".to_owned()]),
+                ("B班".to_owned(), vec!["甲".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shift_nobody_active_works_today_is_not_listed() {
+        let plan = plan(vec![(4, 10)], &[1, 2, 3]);
+        assert!(plan.team_on_first_day().is_empty());
+    }
+
+    #[test]
+    fn the_preview_slice_is_everyone_active_or_exactly_the_people_asked_for() {
+        let mut plan = plan(Vec::new(), &[1, 2]);
+        plan.view.users = [1, 2, 4]
+            .into_iter()
+            .map(|id| TeamMember {
+                id,
+                username: format!("u{id}"),
+                display_name: format!("u{id}"),
+            })
+            .collect();
+        let ids = |view: UpcomingView| view.users.iter().map(|user| user.id).collect::<Vec<_>>();
+        assert_eq!(ids(plan.slice(&[])), [1, 2]);
+        // An inactive person asking for their own preview still gets it.
+        assert_eq!(ids(plan.slice(&[4])), [4]);
+        assert_eq!(ids(plan.slice(&[2])), [2]);
+    }
+}
