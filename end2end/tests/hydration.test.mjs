@@ -2,15 +2,16 @@
 // interactions work, and the layout holds at a 375 px phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, signIn } from './support.mjs';
+import { startServer, launchBrowser, signIn, apiClient } from './support.mjs';
 
 let server;
 let browser;
 
 const ADMIN_PASSWORD = 'e2e-admin-passphrase';
+const API_TOKEN = 'e2e-hydration-api-token-0123456789';
 
 before(async () => {
-  server = await startServer({ ADMIN_PASSWORD });
+  server = await startServer({ ADMIN_PASSWORD, API_TOKEN });
   browser = await launchBrowser();
   // The browser profile keeps the session cookie for the tests below.
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -49,6 +50,39 @@ test('home page hydrates and its clock ticks in the browser', async () => {
   );
   assert.equal(await page.title(), '首页 · 钉钉打卡提醒');
   await page.screenshot({ path: 'test-results/home-desktop.png', fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the home page lists today\'s team one row per shift, its people by name', async () => {
+  const api = apiClient(server, API_TOKEN);
+  const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+  const shifts = (await api('GET', '/api/v1/shifts')).body;
+  const shiftId = (name) => shifts.find((shift) => shift.name === name).id;
+  const plan = [['丙丙', 'A班'], ['乙乙', 'A班'], ['甲甲', 'B班']];
+  const items = [];
+  for (const [index, [name, shift]] of plan.entries()) {
+    const created = await api('POST', '/api/v1/users', {
+      username: `team${index}`, display_name: name, password: 'member-password-1',
+      role: 'member', must_change_password: false,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    items.push({ user_id: created.body.id, date: today, shift_id: shiftId(shift) });
+  }
+  assert.equal((await api('PUT', '/api/v1/schedules', items)).status, 200);
+
+  const { page, errors } = await openPage('/', { width: 375, height: 800 });
+  await page.waitForSelector('.app[data-hydrated="true"]', { timeout: 20000 });
+  const rows = page.getByTestId('team-today-row');
+  assert.equal(await rows.count(), 2);
+  assert.equal(await rows.nth(0).getAttribute('data-shift'), 'A班');
+  assert.equal(await rows.nth(0).locator('.people').textContent(), '丙丙、乙乙');
+  assert.match(await rows.nth(0).textContent(), /2 人/);
+  assert.equal(await rows.nth(1).getAttribute('data-shift'), 'B班');
+  assert.equal(await rows.nth(1).locator('.people').textContent(), '甲甲');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: 'test-results/home-team-today-phone.png', fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
