@@ -582,6 +582,61 @@ pub async fn start_server_process(cwd: &Path, vars: &[(&str, &str)]) -> (Child, 
     }
 }
 
+/// A server process that is killed when the test ends, even when an assertion fails first.
+pub struct Server(pub Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            kill(child);
+        }
+    }
+}
+
+/// SIGKILL, then reaps the process.
+pub fn kill(mut child: Child) {
+    send_signal(&child, "KILL");
+    child.wait().expect("reap");
+}
+
+/// A JSON request to a server process as `caller`: the status and the body parsed as JSON
+/// (`Null` when it is not).
+pub async fn call_process(
+    base_url: &str,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let authorization = caller.bearer.as_ref().map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = vec![
+        ("Accept", "application/json"),
+        ("Content-Type", "application/json"),
+    ];
+    if let Some(cookie) = &caller.cookie {
+        headers.push(("Cookie", cookie));
+    }
+    if let Some(authorization) = &authorization {
+        headers.push(("Authorization", authorization));
+    }
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let response = http(
+        method,
+        &format!("{base_url}{path}"),
+        &headers,
+        body.as_bytes(),
+        TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+    let value = serde_json::from_str(&response.body).unwrap_or(serde_json::Value::Null);
+    (response.status, value)
+}
+
 pub fn send_signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])

@@ -4,29 +4,18 @@
 //! the read through another on the same database (the SQLite file, or PostgreSQL when the
 //! suite runs there). A member never sees anyone else's reminders.
 
-use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_PASSWORD, API_TOKEN, Caller, http, json_body, send_signal, session_cookie, spawn_app,
-    start_server_process,
+    ADMIN_PASSWORD, API_TOKEN, Caller, Server, call_process, http, json_body, session_cookie,
+    spawn_app, start_server_process,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const TODAY: &str = "2026-11-23";
 const TOMORROW: &str = "2026-11-24";
-
-/// A server process killed when the test ends, even when an assertion fails first.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        send_signal(&self.0, "KILL");
-        let _ = self.0.wait();
-    }
-}
 
 /// One of the server processes: its address and how to call it.
 struct Process {
@@ -35,33 +24,7 @@ struct Process {
 
 impl Process {
     async fn call(&self, caller: &Caller, method: &str, path: &str, body: Value) -> (u16, Value) {
-        let authorization = caller.bearer.as_ref().map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = vec![
-            ("Accept", "application/json"),
-            ("Content-Type", "application/json"),
-        ];
-        if let Some(cookie) = &caller.cookie {
-            headers.push(("Cookie", cookie));
-        }
-        if let Some(authorization) = &authorization {
-            headers.push(("Authorization", authorization));
-        }
-        let body = if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        let response = http(
-            method,
-            &format!("{}{path}", self.base_url),
-            &headers,
-            body.as_bytes(),
-            TIMEOUT,
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-        let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-        (response.status, value)
+        call_process(&self.base_url, caller, method, path, body).await
     }
 
     async fn ok(&self, caller: &Caller, method: &str, path: &str, body: Value) -> Value {
@@ -222,9 +185,9 @@ async fn every_kind_of_write_through_one_process_shows_on_the_next_read_through_
         ("TEST_CLOCK_FILE", clock_path.as_str()),
     ];
     let (writer, writer_url) = start_server_process(dir.path(), &vars).await;
-    let _writer = Server(writer);
+    let _writer = Server(Some(writer));
     let (reader, reader_url) = start_server_process(dir.path(), &vars).await;
-    let _reader = Server(reader);
+    let _reader = Server(Some(reader));
     let writer = Process {
         base_url: writer_url,
     };

@@ -4,14 +4,14 @@
 //! from a file (`TEST_CLOCK_FILE`, development only), so the test moves time.
 
 use std::path::Path;
-use std::process::Child;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_PASSWORD, API_TOKEN, send_signal, session_cookie, start_server_process,
+    ADMIN_PASSWORD, API_TOKEN, Caller, Server, call_process, kill, session_cookie,
+    start_server_process,
 };
 use crate::mock_robot::MockRobots;
 
@@ -23,28 +23,7 @@ fn set_clock(file: &Path, rfc3339: &str) {
 }
 
 async fn call(base_url: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let authorization = format!("Bearer {API_TOKEN}");
-    let headers = [
-        ("Accept", "application/json"),
-        ("Content-Type", "application/json"),
-        ("Authorization", authorization.as_str()),
-    ];
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let response = crate::helpers::http(
-        method,
-        &format!("{base_url}{path}"),
-        &headers,
-        body.as_bytes(),
-        TIMEOUT,
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-    let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-    (response.status, value)
+    call_process(base_url, &Caller::bearer(API_TOKEN), method, path, body).await
 }
 
 /// Creates `count` members (mobiles 1390000nnnn), schedules them all on A班 on 2026-11-23
@@ -162,22 +141,6 @@ fn server_vars<'a>(clock_file: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'
     ];
     vars.extend_from_slice(extra);
     vars
-}
-
-/// A server process that is killed when the test ends, even when an assertion fails first.
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.take() {
-            kill(child);
-        }
-    }
-}
-
-fn kill(mut child: Child) {
-    send_signal(&child, "KILL");
-    child.wait().expect("reap");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
